@@ -1,0 +1,28 @@
+package io.polyplex;
+
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * A backend found on the class path, as listed by {@link EventQueues#backends()}.
+ *
+ * @param name the name to pass to {@link EventQueues#open(String, java.util.function.ToIntFunction)}
+ * @param supported whether it can run on this OS, CPU and kernel
+ * @param unsupportedReason why not, when {@code supported} is false
+ * @param capabilities what it offers beyond level-triggered readiness
+ */
+public record BackendInfo(String name, boolean supported, Optional<String> unsupportedReason,
+                          Set<Capability> capabilities) {
+
+    public BackendInfo {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(unsupportedReason, "unsupportedReason");
+        capabilities = Set.copyOf(capabilities);
+    }
+
+    @Override
+    public String toString() {
+        return name + (supported ? " " + capabilities : " (unsupported: " + unsupportedReason.orElse("?") + ")");
+    }
+}

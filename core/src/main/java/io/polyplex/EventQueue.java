@@ -1,0 +1,162 @@
+package io.polyplex;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * A readiness multiplexer over native socket file descriptors: one kernel object (an epoll set, a
+ * kqueue, or the interest sets of poll/select) plus one wakeup channel, shared by any number of
+ * threads.
+ *
+ * <p>{@code S} is whatever the caller calls a socket (its own connection object, a jnr-enxio
+ * {@code NativeSelectableChannel}, ...); the function given to {@link EventQueues#open} says how to
+ * get its file descriptor. The queue never closes, reads or writes the caller's sockets: the caller
+ * owns them. Sockets are compared by identity ({@code ==}), not {@code equals}.
+ *
+ * <h2>Interest state</h2>
+ * Each direction (read, write) of a socket is in one of three states: not subscribed, subscribed
+ * (events are reported), or disabled (the subscription is kept, nothing is reported). {@code
+ * subscribe*} moves a direction to subscribed (re-enabling it if it was disabled), {@code disable*}
+ * moves a subscribed direction to disabled (a direction that is not subscribed stays so), and
+ * {@link #remove} forgets the socket. {@code disable*} and {@code remove} of a socket the queue does
+ * not know are no-ops. A socket whose every direction is disabled is taken out of the kernel's
+ * interest set, so a peer hang-up on it cannot make every poll return at once.
+ *
+ * <h2>Trigger modes</h2>
+ * Level-triggered by default: a ready socket is reported by every poll until it is no longer ready.
+ * {@link Trigger#EDGE} and {@link Trigger#ONE_SHOT} are offered where {@link #capabilities()} says
+ * so ({@link Capability#EDGE_TRIGGERED}, {@link Capability#ONE_SHOT}); elsewhere {@link
+ * #subscribe(Object, int, Trigger)} refuses them with {@link UnsupportedOperationException}. After a
+ * one-shot socket's event is delivered, all its subscribed directions are disabled until the next
+ * {@code subscribe*}.
+ *
+ * <h2>Threads</h2>
+ * Every method may be called from any thread at any time, also while other threads are blocked in
+ * {@code poll}. A subscription made from another thread takes effect in a poll that is already
+ * blocked, without waiting for its timeout. Several threads may call {@code poll} at once: they take
+ * turns (one waits in the kernel and dispatches; the others wait for it, each within its own
+ * timeout), so one ready event is delivered to one thread. Handlers run on the polling thread and may
+ * call any method of the queue except {@code poll} itself; a handler that removes a socket, or
+ * closes it so that its channel reports closed or {@code fdOf} no longer maps it to the event's fd,
+ * prevents that socket's events still pending in the same batch from being delivered. A remove made
+ * by another thread while a batch is being dispatched may race with that batch's delivery.
+ *
+ * <h2>Wakeup and close</h2>
+ * {@link #wakeup()} makes the poll in progress, or else the next one, return promptly, possibly
+ * with no events; many wakeups before a poll cost one. {@link #close()} makes every thread blocked
+ * in {@code poll} return promptly by throwing {@link ClosedEventQueueException}, as does every later
+ * call except {@link #isOpen()} and {@link #close()}. It releases every native resource of the queue
+ * (the kernel object and the wakeup pipe) as soon as no thread is inside {@code poll}, and never
+ * closes the caller's sockets.
+ *
+ * <h2>Peer closed and errors</h2>
+ * When the peer closes or shuts down its write side, the event has {@link SocketEvent#PEER_CLOSED}
+ * set without any data being consumed: bytes the peer sent before closing can still be read. Socket
+ * errors (a reset, a failed connect) set {@link SocketEvent#ERROR} and also the subscribed
+ * directions, so a handler that reads or writes sees the error.
+ *
+ * <h2>Sockets closed behind the queue's back</h2>
+ * A socket the caller closed without {@link #remove} does not hurt the queue: polling goes on for
+ * every other socket and never spins, and a late {@code remove} succeeds. When a new socket gets the
+ * same fd number and is subscribed, it replaces the stale entry: the new socket gets only its own
+ * events, the old one never receives another, and a late {@code remove(old)} leaves the new one
+ * registered.
+ *
+ * <h2>Errors</h2>
+ * A {@code null} argument throws {@link NullPointerException} naming it. A negative, closed or
+ * unsupported fd throws {@link NativeIOException} naming the system call, the fd and the errno; a
+ * failed call leaves the socket's state exactly as it was before it.
+ *
+ * @param <S> the caller's socket type
+ */
+public interface EventQueue<S> extends Closeable {
+
+    /** Watches {@code socket} for readability (and peer close); re-enables read if it was disabled. */
+    void subscribeRead(S socket) throws IOException;
+
+    /** Watches {@code socket} for writability; re-enables write if it was disabled. */
+    void subscribeWrite(S socket) throws IOException;
+
+    /** Watches {@code socket} for both directions; re-enables each that was disabled. */
+    void subscribeReadWrite(S socket) throws IOException;
+
+    /**
+     * Subscribes the directions in {@code ops} ({@link SocketEvent#READ}, {@link SocketEvent#WRITE}
+     * or both) with the given trigger mode. The mode applies to the whole socket: it replaces the
+     * mode of directions already subscribed. {@code subscribeRead} and friends keep the socket's
+     * current mode, or use {@link Trigger#LEVEL} for a socket the queue does not know yet.
+     *
+     * @throws UnsupportedOperationException if the backend lacks the mode's capability
+     * @throws IllegalArgumentException if {@code ops} is empty or has bits other than READ and WRITE
+     */
+    void subscribe(S socket, int ops, Trigger trigger) throws IOException;
+
+    /** Keeps the read subscription but stops reporting it; no-op if read is not subscribed. */
+    void disableRead(S socket) throws IOException;
+
+    /** Keeps the write subscription but stops reporting it; no-op if write is not subscribed. */
+    void disableWrite(S socket) throws IOException;
+
+    /** Disables both directions (each only if subscribed). */
+    void disableReadWrite(S socket) throws IOException;
+
+    /**
+     * Forgets the socket entirely; its events still pending in the current batch are dropped.
+     * Succeeds also when the caller already closed the socket, and is a no-op for an unknown socket
+     * or one whose fd now belongs to another subscribed socket.
+     */
+    void remove(S socket) throws IOException;
+
+    /** Whether read is subscribed (enabled or disabled). */
+    boolean isSubscribedRead(S socket);
+
+    /** Whether write is subscribed (enabled or disabled). */
+    boolean isSubscribedWrite(S socket);
+
+    /** Whether read is subscribed and disabled. */
+    boolean isDisabledRead(S socket);
+
+    /** Whether write is subscribed and disabled. */
+    boolean isDisabledWrite(S socket);
+
+    /**
+     * Waits for events and returns them as a new list (convenient, allocates; see {@link
+     * #poll(Duration, SocketEventHandler)} for the zero-garbage form).
+     *
+     * @param timeout {@code null} waits until an event, a wakeup or a close; {@link Duration#ZERO}
+     *     does not block; otherwise the call never returns before the timeout has passed unless an
+     *     event, a wakeup or a close arrived
+     * @throws ClosedEventQueueException if the queue is or becomes closed
+     * @throws IllegalArgumentException if {@code timeout} is negative
+     */
+    List<SocketEvent<S>> poll(Duration timeout) throws IOException;
+
+    /**
+     * Waits for events and hands each to {@code handler} on this thread. Allocates nothing in steady
+     * state. If the handler throws, the exception propagates and the rest of the batch is dropped
+     * (level-triggered readiness is reported again by the next poll).
+     *
+     * @return the number of events delivered
+     * @throws IllegalStateException if called from a handler of this queue
+     */
+    int poll(Duration timeout, SocketEventHandler<S> handler) throws IOException;
+
+    /** Makes the poll in progress, or else the next one, return promptly. Never blocks. */
+    void wakeup();
+
+    /** Whether {@link #close()} has not been called. */
+    boolean isOpen();
+
+    /** Closes the queue; idempotent; never closes the caller's sockets. */
+    @Override
+    void close();
+
+    /** The backend's name: {@code "epoll"}, {@code "kqueue"}, {@code "poll"}, {@code "select"}. */
+    String backend();
+
+    /** What this queue's backend offers beyond level-triggered readiness. */
+    Set<Capability> capabilities();
+}

@@ -1,0 +1,125 @@
+package io.polyplex;
+
+import io.polyplex.internal.PollerEventQueue;
+import io.polyplex.spi.BackendProvider;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.ServiceLoader;
+import java.util.function.ToIntFunction;
+import java.util.stream.Collectors;
+
+/**
+ * Opens {@link EventQueue}s and lists the backends on the class path.
+ *
+ * <p>Backends are found with {@link ServiceLoader} ({@link BackendProvider}). {@link
+ * #open(ToIntFunction)} picks the first supported one in the order epoll, kqueue, poll, select
+ * (epoll only runs on Linux and kqueue only on macOS and the BSDs, so this is "the best for this
+ * OS"), then any other supported backend by name. The system property {@value #BACKEND_PROPERTY}
+ * overrides the choice.
+ */
+public final class EventQueues {
+
+    /** System property naming the backend {@link #open(ToIntFunction)} uses. */
+    public static final String BACKEND_PROPERTY = "polyplex.backend";
+
+    /** Preference when nothing is forced: scalable kernels first, select last. */
+    private static final List<String> PREFERENCE = List.of("epoll", "kqueue", "poll", "select");
+
+    /** Events one kernel wait may return; bigger batches amortise the call, smaller bound memory. */
+    static final int DEFAULT_MAX_EVENTS = 1024;
+
+    private EventQueues() {}
+
+    /**
+     * Opens a queue on the best backend for this OS, or on the one named by {@value
+     * #BACKEND_PROPERTY}.
+     *
+     * @param fdOf how to get a socket's file descriptor, e.g. {@code NativeSelectableChannel::getFD}
+     * @throws IllegalArgumentException if the property names an unknown backend
+     * @throws UnsupportedOperationException if no backend (or not the one named) runs here
+     */
+    public static <S> EventQueue<S> open(ToIntFunction<? super S> fdOf) throws IOException {
+        Objects.requireNonNull(fdOf, "fdOf");
+        String forced = System.getProperty(BACKEND_PROPERTY);
+        if (forced != null && !forced.isBlank()) {
+            return open(forced.trim(), fdOf);
+        }
+        List<BackendProvider> providers = providers();
+        for (BackendProvider p : providers) {
+            if (p.unsupportedReason().isEmpty()) {
+                return open(p, fdOf);
+            }
+        }
+        throw new UnsupportedOperationException("no Polyplex backend runs on " + platform() + "; "
+                + describe(providers));
+    }
+
+    /**
+     * Opens a queue on the named backend.
+     *
+     * @throws IllegalArgumentException if no backend of that name is on the class path
+     * @throws UnsupportedOperationException if it is, but cannot run here
+     */
+    public static <S> EventQueue<S> open(String backend, ToIntFunction<? super S> fdOf) throws IOException {
+        Objects.requireNonNull(backend, "backend");
+        Objects.requireNonNull(fdOf, "fdOf");
+        List<BackendProvider> providers = providers();
+        for (BackendProvider p : providers) {
+            if (p.name().equals(backend)) {
+                if (p.unsupportedReason().isPresent()) {
+                    throw new UnsupportedOperationException("backend \"" + backend + "\" does not run on "
+                            + platform() + ": " + p.unsupportedReason().get() + "; " + describe(providers));
+                }
+                return open(p, fdOf);
+            }
+        }
+        throw new IllegalArgumentException("unknown backend \"" + backend + "\"; " + describe(providers));
+    }
+
+    /**
+     * Opens a queue on a provider the caller supplies: a backend that is not on the class path, or a
+     * backend over a substituted binding in tests.
+     */
+    public static <S> EventQueue<S> open(BackendProvider provider, ToIntFunction<? super S> fdOf) throws IOException {
+        Objects.requireNonNull(provider, "provider");
+        Objects.requireNonNull(fdOf, "fdOf");
+        return new PollerEventQueue<>(provider, fdOf, DEFAULT_MAX_EVENTS);
+    }
+
+    /** Every backend on the class path, supported here or not, in order of preference. */
+    public static List<BackendInfo> backends() {
+        List<BackendInfo> list = new ArrayList<>();
+        for (BackendProvider p : providers()) {
+            list.add(new BackendInfo(p.name(), p.unsupportedReason().isEmpty(), p.unsupportedReason(),
+                    p.capabilities()));
+        }
+        return List.copyOf(list);
+    }
+
+    private static List<BackendProvider> providers() {
+        List<BackendProvider> list = new ArrayList<>();
+        ServiceLoader.load(BackendProvider.class, EventQueues.class.getClassLoader()).forEach(list::add);
+        list.sort(Comparator.comparingInt((BackendProvider p) -> {
+            int i = PREFERENCE.indexOf(p.name());
+            return i < 0 ? PREFERENCE.size() : i;
+        }).thenComparing(BackendProvider::name));
+        return list;
+    }
+
+    private static String describe(List<BackendProvider> providers) {
+        if (providers.isEmpty()) {
+            return "no backend is on the class path (add polyplex-backend-epoll, -kqueue, -poll or -select)";
+        }
+        return "available: " + providers.stream()
+                .map(p -> p.name() + p.unsupportedReason().map(r -> " (not here: " + r + ")").orElse(""))
+                .collect(Collectors.joining(", "));
+    }
+
+    private static String platform() {
+        return System.getProperty("os.name", "?") + " " + System.getProperty("os.arch", "?").toLowerCase(Locale.ROOT);
+    }
+}

@@ -1,0 +1,66 @@
+package io.polyplex;
+
+import java.io.IOException;
+
+/**
+ * A system call failed. The message names the call, the fd and the errno, e.g. {@code
+ * epoll_ctl(ADD, fd=17): EBADF (Bad file descriptor)}; the parts are also available separately so
+ * a caller can react to one errno without parsing text.
+ */
+public class NativeIOException extends IOException {
+
+    private static final long serialVersionUID = 1L;
+
+    private final String call;
+    private final int fd;
+    private final int errno;
+    private final String errnoName;
+
+    /**
+     * @param call the call as it should appear in the message, e.g. {@code "epoll_ctl(ADD"}; the
+     *     fd is appended
+     * @param fd the file descriptor concerned, or -1 if none
+     * @param errno the errno value
+     * @param errnoName its symbolic name, e.g. {@code EBADF}
+     * @param errnoText its description, e.g. {@code Bad file descriptor}
+     */
+    public NativeIOException(String call, int fd, int errno, String errnoName, String errnoText) {
+        super(format(call, fd, errnoName, errnoText));
+        this.call = call;
+        this.fd = fd;
+        this.errno = errno;
+        this.errnoName = errnoName;
+    }
+
+    private static String format(String call, int fd, String name, String text) {
+        StringBuilder b = new StringBuilder(call);
+        if (call.endsWith("(")) {
+            b.append("fd=").append(fd).append(')');
+        } else if (call.indexOf('(') >= 0 && !call.endsWith(")")) {
+            b.append(", fd=").append(fd).append(')');
+        } else {
+            b.append("(fd=").append(fd).append(')');
+        }
+        return b.append(": ").append(name).append(" (").append(text).append(')').toString();
+    }
+
+    /** The failed call, as given to the constructor. */
+    public String call() {
+        return call;
+    }
+
+    /** The file descriptor concerned, or -1. */
+    public int fd() {
+        return fd;
+    }
+
+    /** The errno value (platform-specific number). */
+    public int errno() {
+        return errno;
+    }
+
+    /** The errno's symbolic name, e.g. {@code EBADF}; portable across platforms. */
+    public String errnoName() {
+        return errnoName;
+    }
+}

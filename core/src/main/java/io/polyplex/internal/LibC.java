@@ -1,0 +1,49 @@
+package io.polyplex.internal;
+
+import jnr.ffi.LibraryLoader;
+import jnr.ffi.Platform;
+import jnr.ffi.Pointer;
+import jnr.ffi.Runtime;
+import jnr.ffi.annotations.Out;
+import jnr.ffi.types.size_t;
+import jnr.ffi.types.ssize_t;
+
+/**
+ * The few libc calls core makes itself (the self-pipe and the peer-closed probe). Hot-path calls take
+ * only primitives and direct-memory {@link Pointer}s, so jnr-ffi can use its fastest stubs.
+ */
+public interface LibC {
+
+    /** Linux and FreeBSD; absent on macOS (callers check {@link #HAS_PIPE2}). */
+    int pipe2(@Out int[] fds, int flags);
+
+    int pipe(@Out int[] fds);
+
+    int fcntl(int fd, int cmd, int arg);
+
+    @ssize_t long read(int fd, Pointer buf, @size_t long count);
+
+    @ssize_t long write(int fd, Pointer buf, @size_t long count);
+
+    @ssize_t long recv(int fd, Pointer buf, @size_t long count, int flags);
+
+    int close(int fd);
+
+    /** The one loaded instance. */
+    LibC INSTANCE = LibraryLoader.create(LibC.class)
+            .load(Platform.getNativePlatform().getStandardCLibraryName());
+
+    /** The runtime {@link #INSTANCE} lives in, for errno and direct memory. */
+    Runtime RUNTIME = Runtime.getRuntime(INSTANCE);
+
+    /** Whether pipe2(2) exists on this OS. */
+    boolean HAS_PIPE2 = switch (Platform.getNativePlatform().getOS()) {
+        case LINUX, FREEBSD, NETBSD, OPENBSD, DRAGONFLY -> true;
+        default -> false;
+    };
+
+    /** The errno of the last failed call on this thread. */
+    static int errno() {
+        return RUNTIME.getLastError();
+    }
+}

@@ -1,0 +1,49 @@
+package io.polyplex.internal;
+
+import io.polyplex.NativeIOException;
+import jnr.constants.platform.Errno;
+
+/**
+ * errno to exception. Messages name the call, the fd and the errno by name and text, e.g. {@code
+ * epoll_ctl(ADD, fd=17): EBADF (Bad file descriptor)}; numbers differ by OS, names do not, so code
+ * compares names or the constants below, never literals.
+ */
+public final class NativeErrors {
+
+    public static final int EINTR = value(Errno.EINTR, 4);
+    public static final int EAGAIN = value(Errno.EAGAIN, 11);
+    public static final int EWOULDBLOCK = value(Errno.EWOULDBLOCK, EAGAIN);
+    public static final int EBADF = value(Errno.EBADF, 9);
+    public static final int ENOENT = value(Errno.ENOENT, 2);
+    public static final int EEXIST = value(Errno.EEXIST, 17);
+    public static final int EINVAL = value(Errno.EINVAL, 22);
+    public static final int ENOTSOCK = value(Errno.ENOTSOCK, 88);
+
+    private NativeErrors() {}
+
+    /** An exception for a failed call on {@code fd} with {@code errno}. */
+    public static NativeIOException exception(String call, int fd, int errno) {
+        return new NativeIOException(call, fd, errno, name(errno), text(errno));
+    }
+
+    /** The errno's symbolic name, e.g. {@code EBADF}, or {@code errno 123} if unknown here. */
+    public static String name(int errno) {
+        Errno e = Errno.valueOf(errno);
+        return e != null && e.defined() && e != Errno.__UNKNOWN_CONSTANT__ ? e.name() : "errno " + errno;
+    }
+
+    /** The errno's description, e.g. {@code Bad file descriptor}. */
+    public static String text(int errno) {
+        Errno e = Errno.valueOf(errno);
+        return e != null && e.defined() && e != Errno.__UNKNOWN_CONSTANT__ ? e.description() : "unknown error";
+    }
+
+    /** Whether {@code errno} means "try again later" (EAGAIN or EWOULDBLOCK). */
+    public static boolean wouldBlock(int errno) {
+        return errno == EAGAIN || errno == EWOULDBLOCK;
+    }
+
+    private static int value(Errno e, int fallback) {
+        return e.defined() ? e.intValue() : fallback;
+    }
+}

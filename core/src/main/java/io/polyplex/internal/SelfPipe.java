@@ -1,0 +1,142 @@
+package io.polyplex.internal;
+
+import java.io.IOException;
+import jnr.constants.platform.Fcntl;
+import jnr.constants.platform.OpenFlags;
+import jnr.ffi.Memory;
+import jnr.ffi.Pointer;
+
+/**
+ * The wakeup channel: one pipe, both ends non-blocking and close-on-exec. Its read end is registered
+ * with the backend like any fd, so writing one byte makes a blocked wait return.
+ *
+ * <p>Signals coalesce: while a byte is pending, further {@link #signal()}s write nothing, so a storm
+ * of wakeups neither blocks nor fills the pipe. {@link #drain()} empties the pipe and re-arms. After
+ * {@link #signalForever()} the pipe stays readable (drain no longer empties it), so every thread
+ * that waits on it from then on returns at once: that is how close reaches every poller.
+ *
+ * <p>Thread-safe. Writes, drains and {@link #close()} are serialised by one lock, so a signal racing
+ * close never writes into a closed (and possibly reused) fd.
+ */
+public final class SelfPipe implements AutoCloseable {
+
+    private final LibC libc = LibC.INSTANCE;
+    private final int readFd;
+    private final int writeFd;
+    private final Object lock = new Object();
+    /** Direct buffers owned by this pipe, used only under {@link #lock}. */
+    private final Pointer oneByte;
+    private final Pointer drainBuffer;
+    private static final int DRAIN_BYTES = 128;
+
+    /** A byte is in the pipe (or being written); read without the lock as a fast path. */
+    private volatile boolean pending;
+    private boolean sticky;
+    private boolean closed;
+
+    /** Opens a new pipe; its fds belong to this object until {@link #close()}. */
+    public SelfPipe() throws IOException {
+        int[] fds = new int[2];
+        int cloexec = OpenFlags.O_CLOEXEC.intValue();
+        int nonblock = OpenFlags.O_NONBLOCK.intValue();
+        if (LibC.HAS_PIPE2) {
+            if (libc.pipe2(fds, cloexec | nonblock) < 0) {
+                throw NativeErrors.exception("pipe2(", -1, LibC.errno());
+            }
+        } else {
+            if (libc.pipe(fds) < 0) {
+                throw NativeErrors.exception("pipe(", -1, LibC.errno());
+            }
+            try {
+                for (int fd : fds) {
+                    setFlag(fd, Fcntl.F_GETFD, Fcntl.F_SETFD, 1 /* FD_CLOEXEC, the same everywhere */);
+                    setFlag(fd, Fcntl.F_GETFL, Fcntl.F_SETFL, nonblock);
+                }
+            } catch (IOException e) {
+                libc.close(fds[0]);
+                libc.close(fds[1]);
+                throw e;
+            }
+        }
+        readFd = fds[0];
+        writeFd = fds[1];
+        oneByte = Memory.allocateDirect(LibC.RUNTIME, 1, true);
+        drainBuffer = Memory.allocateDirect(LibC.RUNTIME, DRAIN_BYTES, false);
+    }
+
+    private void setFlag(int fd, Fcntl get, Fcntl set, int flag) throws IOException {
+        int old = libc.fcntl(fd, get.intValue(), 0);
+        if (old < 0 || libc.fcntl(fd, set.intValue(), old | flag) < 0) {
+            throw NativeErrors.exception("fcntl(" + set.name(), fd, LibC.errno());
+        }
+    }
+
+    /** The end to register with the backend for readability. */
+    public int readFd() {
+        return readFd;
+    }
+
+    /** The end {@link #signal()} writes to (exposed for tests and diagnostics). */
+    public int writeFd() {
+        return writeFd;
+    }
+
+    /** Makes the read end readable, unless it already is. Never blocks; a no-op after close. */
+    public void signal() {
+        if (pending) {
+            return;
+        }
+        synchronized (lock) {
+            if (!pending && !closed) {
+                writeByte();
+                pending = true;
+            }
+        }
+    }
+
+    /** Makes the read end readable for good: later drains leave it so. */
+    public void signalForever() {
+        synchronized (lock) {
+            if (closed) {
+                return;
+            }
+            sticky = true;
+            if (!pending) {
+                writeByte();
+                pending = true;
+            }
+        }
+    }
+
+    private void writeByte() {
+        // A full pipe (EAGAIN) already wakes every reader; nothing else can fail on a pipe we own.
+        libc.write(writeFd, oneByte, 1);
+    }
+
+    /** Empties the pipe and re-arms {@link #signal()}; a no-op after {@link #signalForever()}. */
+    public void drain() {
+        synchronized (lock) {
+            if (closed || sticky) {
+                return;
+            }
+            while (libc.read(readFd, drainBuffer, DRAIN_BYTES) == DRAIN_BYTES) {
+                // keep reading: there may be more
+            }
+            pending = false;
+        }
+    }
+
+    /** Closes both ends; idempotent. */
+    @Override
+    public void close() {
+        synchronized (lock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            pending = true; // signal()'s fast path stops here from now on
+            libc.close(readFd);
+            libc.close(writeFd);
+        }
+    }
+}
