@@ -51,6 +51,8 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
     private final Set<Capability> capabilities;
     private final boolean nativeOneShot;
     private final boolean changesNeedWakeup;
+    /** Null where the kernel reports peer close itself. */
+    private final PeerProbe peerProbe;
     private final Backend backend;
     private final SelfPipe wakeupPipe;
     private final ToIntFunction<? super S> fdOf;
@@ -92,6 +94,7 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
         this.backend = b;
         this.wakeupPipe = pipe;
         this.changesNeedWakeup = b.changesNeedWakeup();
+        this.peerProbe = capabilities.contains(Capability.KERNEL_PEER_CLOSED) ? null : new PeerProbe();
     }
 
     /**
@@ -414,6 +417,9 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
             }
             if (socket instanceof Channel && !((Channel) socket).isOpen() || fdOf.applyAsInt(socket) != fd) {
                 continue; // the handler (or someone) closed it earlier in this batch
+            }
+            if (peerProbe != null && (ops & (SocketEvent.READ | SocketEvent.PEER_CLOSED)) == SocketEvent.READ) {
+                ops |= peerProbe.probe(fd);
             }
             handler.onEvent(socket, ops);
             delivered++;
