@@ -1,0 +1,392 @@
+package io.polyplex.net;
+
+import io.polyplex.internal.NativeErrors;
+import java.io.IOException;
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.util.Objects;
+import jnr.constants.platform.AddressFamily;
+import jnr.constants.platform.Fcntl;
+import jnr.constants.platform.OpenFlags;
+import jnr.constants.platform.Shutdown;
+import jnr.constants.platform.Sock;
+import jnr.constants.platform.SocketLevel;
+import jnr.constants.platform.SocketOption;
+import jnr.enxio.channels.NativeServerSocketChannel;
+import jnr.enxio.channels.NativeSocketChannel;
+import jnr.ffi.Memory;
+import jnr.ffi.Platform;
+import jnr.ffi.Pointer;
+
+/**
+ * Native TCP and AF_UNIX sockets as jnr-enxio channels, ready for an {@link io.polyplex.EventQueue}.
+ *
+ * <p>Every socket this class opens is non-blocking and close-on-exec from the start (SOCK_NONBLOCK
+ * and SOCK_CLOEXEC, accept4, where the OS has them; fcntl right after elsewhere), and never raises
+ * SIGPIPE: {@link #send} uses MSG_NOSIGNAL, or SO_NOSIGPIPE is set at creation (macOS), so a write
+ * to a vanished peer is an {@link IOException} (EPIPE, ECONNRESET). The returned channels own their
+ * fds: closing the channel closes the fd. A method that fails closes whatever it opened.
+ *
+ * <p>Errors are {@link io.polyplex.NativeIOException}s naming the call, the address where there is
+ * one, the fd and the errno, e.g. {@code bind(127.0.0.1:8080, fd=7): EADDRINUSE (Address already in
+ * use)}. Thread-safe: no shared mutable state.
+ */
+public final class NativeSockets {
+
+    private static final SocketLibrary LIB = SocketLibrary.INSTANCE;
+    private static final Platform.OS OS = Platform.getNativePlatform().getOS();
+    private static final boolean LINUX = OS == Platform.OS.LINUX;
+    private static final boolean FREEBSD = OS == Platform.OS.FREEBSD;
+    /** BSD-derived sockaddrs start with a length byte; Linux's with a 16-bit family. */
+    private static final boolean SOCKADDR_HAS_LEN = !LINUX && OS != Platform.OS.SOLARIS;
+
+    // Constants jnr-constants does not carry, per OS (from the system headers).
+    private static final int SOCK_NONBLOCK = LINUX ? 0x800 : FREEBSD ? 0x20000000 : 0;
+    private static final int SOCK_CLOEXEC = LINUX ? 0x80000 : FREEBSD ? 0x10000000 : 0;
+    private static final boolean HAS_ACCEPT4 = LINUX || FREEBSD;
+    private static final int MSG_NOSIGNAL = LINUX ? 0x4000 : FREEBSD ? 0x20000 : 0;
+    private static final int MSG_PEEK = 0x2;
+    private static final int MSG_DONTWAIT = LINUX ? 0x40 : 0x80;
+    private static final int IPPROTO_TCP = 6;
+    private static final int TCP_NODELAY = 1;
+    private static final int FD_CLOEXEC = 1;
+    private static final int SOCKADDR_MAX = 128;
+
+    private NativeSockets() {}
+
+    /**
+     * Opens a listening TCP socket (IPv4 or IPv6, by the address) with SO_REUSEADDR. Port 0 picks an
+     * ephemeral port: ask {@link #localAddress(int)} which.
+     *
+     * @throws IOException naming the address: unresolved host, EADDRINUSE, EACCES, ...
+     */
+    public static NativeServerSocketChannel listen(InetSocketAddress address, int backlog) throws IOException {
+        Objects.requireNonNull(address, "address");
+        InetAddress ip = resolve(address);
+        int fd = openSocket(family(ip), Sock.SOCK_STREAM.intValue(), "socket(" + text(address));
+        try {
+            setIntOption(fd, SocketLevel.SOL_SOCKET.intValue(), SocketOption.SO_REUSEADDR.intValue(), 1,
+                    "setsockopt(SO_REUSEADDR");
+            Pointer sa = Memory.allocateDirect(SocketLibrary.RUNTIME, SOCKADDR_MAX, true);
+            int len = encode(ip, address.getPort(), sa);
+            if (LIB.bind(fd, sa, len) < 0) {
+                throw error("bind(" + text(address), fd);
+            }
+            if (LIB.listen(fd, backlog) < 0) {
+                throw error("listen(" + text(address), fd);
+            }
+            return new NativeServerSocketChannel(fd);
+        } catch (IOException | RuntimeException e) {
+            LIB.close(fd);
+            throw e;
+        }
+    }
+
+    /**
+     * Connects a new TCP socket to {@code remote}, blocking until the connection is made or refused,
+     * and returns it non-blocking.
+     */
+    public static NativeSocketChannel connect(InetSocketAddress remote) throws IOException {
+        Objects.requireNonNull(remote, "remote");
+        InetAddress ip = resolve(remote);
+        int fd = openSocket(family(ip), Sock.SOCK_STREAM.intValue(), "socket(" + text(remote));
+        try {
+            setBlocking(fd, true);
+            Pointer sa = Memory.allocateDirect(SocketLibrary.RUNTIME, SOCKADDR_MAX, true);
+            int len = encode(ip, remote.getPort(), sa);
+            while (LIB.connect(fd, sa, len) < 0) {
+                int errno = SocketLibrary.RUNTIME.getLastError();
+                if (errno != NativeErrors.EINTR) {
+                    throw NativeErrors.exception("connect(" + text(remote), fd, errno);
+                }
+            }
+            setBlocking(fd, false);
+            return new NativeSocketChannel(fd);
+        } catch (IOException | RuntimeException e) {
+            LIB.close(fd);
+            throw e;
+        }
+    }
+
+    /**
+     * Accepts one pending connection, non-blocking and close-on-exec; null when none is waiting
+     * (EAGAIN). EINTR and ECONNABORTED (a client that left the backlog) are retried; anything else
+     * (EMFILE, ENFILE, ...) throws, naming the listening fd.
+     */
+    public static NativeSocketChannel accept(NativeServerSocketChannel server) throws IOException {
+        Objects.requireNonNull(server, "server");
+        int sfd = server.getFD();
+        while (true) {
+            int fd = HAS_ACCEPT4
+                    ? LIB.accept4(sfd, null, null, SOCK_NONBLOCK | SOCK_CLOEXEC)
+                    : LIB.accept(sfd, null, null);
+            if (fd >= 0) {
+                if (!HAS_ACCEPT4) {
+                    try {
+                        makeNonBlockingCloexec(fd);
+                        noSigPipe(fd);
+                    } catch (IOException e) {
+                        LIB.close(fd);
+                        throw e;
+                    }
+                }
+                return new NativeSocketChannel(fd);
+            }
+            int errno = SocketLibrary.RUNTIME.getLastError();
+            if (NativeErrors.wouldBlock(errno)) {
+                return null;
+            }
+            if (errno != NativeErrors.EINTR && errno != ECONNABORTED) {
+                throw NativeErrors.exception(HAS_ACCEPT4 ? "accept4(" : "accept(", sfd, errno);
+            }
+        }
+    }
+
+    private static final int ECONNABORTED = jnr.constants.platform.Errno.ECONNABORTED.intValue();
+
+    /** A connected AF_UNIX stream pair, both ends non-blocking and close-on-exec. */
+    public static NativeSocketChannel[] socketPair() throws IOException {
+        int[] fds = new int[2];
+        int type = Sock.SOCK_STREAM.intValue() | SOCK_NONBLOCK | SOCK_CLOEXEC;
+        if (LIB.socketpair(AddressFamily.AF_UNIX.intValue(), type, 0, fds) < 0) {
+            throw error("socketpair(AF_UNIX", -1);
+        }
+        try {
+            if (SOCK_CLOEXEC == 0) {
+                makeNonBlockingCloexec(fds[0]);
+                makeNonBlockingCloexec(fds[1]);
+                noSigPipe(fds[0]);
+                noSigPipe(fds[1]);
+            }
+        } catch (IOException e) {
+            LIB.close(fds[0]);
+            LIB.close(fds[1]);
+            throw e;
+        }
+        return new NativeSocketChannel[] {new NativeSocketChannel(fds[0]), new NativeSocketChannel(fds[1])};
+    }
+
+    /** The address a socket is bound to (getsockname), IPv4 or IPv6. */
+    public static InetSocketAddress localAddress(int fd) throws IOException {
+        Pointer sa = Memory.allocateDirect(SocketLibrary.RUNTIME, SOCKADDR_MAX, true);
+        Pointer len = Memory.allocateDirect(SocketLibrary.RUNTIME, 4, true);
+        len.putInt(0, SOCKADDR_MAX);
+        if (LIB.getsockname(fd, sa, len) < 0) {
+            throw error("getsockname(", fd);
+        }
+        int family = SOCKADDR_HAS_LEN ? sa.getByte(1) & 0xff : sa.getShort(0) & 0xffff;
+        int port = ((sa.getByte(2) & 0xff) << 8) | (sa.getByte(3) & 0xff);
+        byte[] addr;
+        if (family == AddressFamily.AF_INET.intValue()) {
+            addr = new byte[4];
+            sa.get(4, addr, 0, 4);
+        } else if (family == AddressFamily.AF_INET6.intValue()) {
+            addr = new byte[16];
+            sa.get(8, addr, 0, 16);
+        } else {
+            throw new IOException("getsockname(fd=" + fd + "): not an IP socket (family " + family + ")");
+        }
+        return new InetSocketAddress(InetAddress.getByAddress(addr), port);
+    }
+
+    /** SO_SNDBUF (the kernel may round or double it). */
+    public static void setSendBufferSize(int fd, int bytes) throws IOException {
+        setIntOption(fd, SocketLevel.SOL_SOCKET.intValue(), SocketOption.SO_SNDBUF.intValue(), bytes,
+                "setsockopt(SO_SNDBUF");
+    }
+
+    /** SO_RCVBUF (the kernel may round or double it). */
+    public static void setReceiveBufferSize(int fd, int bytes) throws IOException {
+        setIntOption(fd, SocketLevel.SOL_SOCKET.intValue(), SocketOption.SO_RCVBUF.intValue(), bytes,
+                "setsockopt(SO_RCVBUF");
+    }
+
+    /** TCP_NODELAY on or off. */
+    public static void setTcpNoDelay(int fd, boolean on) throws IOException {
+        setIntOption(fd, IPPROTO_TCP, TCP_NODELAY, on ? 1 : 0, "setsockopt(TCP_NODELAY");
+    }
+
+    /**
+     * Closes {@code ch} abortively: SO_LINGER {on, 0 s} then close, so the peer gets a RST instead
+     * of a FIN (its next read or write fails with ECONNRESET).
+     */
+    public static void abort(NativeSocketChannel ch) throws IOException {
+        Pointer linger = Memory.allocateDirect(SocketLibrary.RUNTIME, 8, true);
+        linger.putInt(0, 1);
+        linger.putInt(4, 0);
+        int fd = ch.getFD();
+        if (LIB.setsockopt(fd, SocketLevel.SOL_SOCKET.intValue(), SocketOption.SO_LINGER.intValue(), linger, 8) < 0) {
+            throw error("setsockopt(SO_LINGER", fd);
+        }
+        ch.close();
+    }
+
+    /** Shuts down the write side: the peer reads end of stream after the data already sent. */
+    public static void shutdownOutput(int fd) throws IOException {
+        if (LIB.shutdown(fd, Shutdown.SHUT_WR.intValue()) < 0) {
+            throw error("shutdown(SHUT_WR", fd);
+        }
+    }
+
+    /**
+     * Sends from {@code src} without ever raising SIGPIPE; advances its position.
+     *
+     * @return bytes sent, 0 if the send buffer is full (EAGAIN)
+     * @throws IOException EPIPE or ECONNRESET when the peer is gone, naming the fd
+     */
+    public static int send(int fd, ByteBuffer src) throws IOException {
+        int n = src.remaining();
+        if (n == 0) {
+            return 0;
+        }
+        long sent;
+        if (src.isDirect()) {
+            Pointer p = Pointer.wrap(SocketLibrary.RUNTIME, src);
+            sent = LIB.send(fd, p.slice(src.position()), n, MSG_NOSIGNAL);
+        } else {
+            Pointer tmp = Memory.allocateDirect(SocketLibrary.RUNTIME, n, false);
+            tmp.put(0, src.array(), src.arrayOffset() + src.position(), n);
+            sent = LIB.send(fd, tmp, n, MSG_NOSIGNAL);
+        }
+        if (sent < 0) {
+            int errno = SocketLibrary.RUNTIME.getLastError();
+            if (NativeErrors.wouldBlock(errno) || errno == NativeErrors.EINTR) {
+                return 0;
+            }
+            throw NativeErrors.exception("send(", fd, errno);
+        }
+        src.position(src.position() + (int) sent);
+        return (int) sent;
+    }
+
+    /**
+     * Looks at the socket without consuming anything: recv(1 byte, MSG_PEEK|MSG_DONTWAIT).
+     *
+     * @return 1 if data is waiting, 0 if the peer closed (end of stream), -1 if nothing is there
+     *     yet
+     * @throws IOException if the socket has an error (ECONNRESET, ...)
+     */
+    public static int peek(int fd) throws IOException {
+        Pointer b = Memory.allocateDirect(SocketLibrary.RUNTIME, 1, false);
+        while (true) {
+            long n = LIB.recv(fd, b, 1, MSG_PEEK | MSG_DONTWAIT);
+            if (n >= 0) {
+                return (int) n;
+            }
+            int errno = SocketLibrary.RUNTIME.getLastError();
+            if (NativeErrors.wouldBlock(errno)) {
+                return -1;
+            }
+            if (errno != NativeErrors.EINTR) {
+                throw NativeErrors.exception("recv(MSG_PEEK", fd, errno);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ plumbing
+
+    private static int openSocket(int family, int type, String call) throws IOException {
+        int fd = LIB.socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            throw error(call, -1);
+        }
+        if (SOCK_CLOEXEC == 0) {
+            try {
+                makeNonBlockingCloexec(fd);
+                noSigPipe(fd);
+            } catch (IOException e) {
+                LIB.close(fd);
+                throw e;
+            }
+        }
+        return fd;
+    }
+
+    private static void makeNonBlockingCloexec(int fd) throws IOException {
+        int fdFlags = LIB.fcntl(fd, Fcntl.F_GETFD.intValue(), 0);
+        if (fdFlags < 0 || LIB.fcntl(fd, Fcntl.F_SETFD.intValue(), fdFlags | FD_CLOEXEC) < 0) {
+            throw error("fcntl(F_SETFD", fd);
+        }
+        setBlocking(fd, false);
+    }
+
+    private static void setBlocking(int fd, boolean blocking) throws IOException {
+        int nonblock = OpenFlags.O_NONBLOCK.intValue();
+        int flags = LIB.fcntl(fd, Fcntl.F_GETFL.intValue(), 0);
+        int wanted = blocking ? flags & ~nonblock : flags | nonblock;
+        if (flags < 0 || LIB.fcntl(fd, Fcntl.F_SETFL.intValue(), wanted) < 0) {
+            throw error("fcntl(F_SETFL", fd);
+        }
+    }
+
+    /** macOS and other systems without MSG_NOSIGNAL: ask the socket never to raise SIGPIPE. */
+    private static void noSigPipe(int fd) throws IOException {
+        if (MSG_NOSIGNAL == 0 && SocketOption.SO_NOSIGPIPE.defined()) {
+            setIntOption(fd, SocketLevel.SOL_SOCKET.intValue(), SocketOption.SO_NOSIGPIPE.intValue(), 1,
+                    "setsockopt(SO_NOSIGPIPE");
+        }
+    }
+
+    private static void setIntOption(int fd, int level, int name, int value, String call) throws IOException {
+        Pointer v = Memory.allocateDirect(SocketLibrary.RUNTIME, 4, false);
+        v.putInt(0, value);
+        if (LIB.setsockopt(fd, level, name, v, 4) < 0) {
+            throw error(call, fd);
+        }
+    }
+
+    private static InetAddress resolve(InetSocketAddress address) throws IOException {
+        if (!address.isUnresolved()) {
+            return address.getAddress();
+        }
+        try {
+            return InetAddress.getByName(address.getHostString());
+        } catch (UnknownHostException e) {
+            throw new IOException("cannot resolve host \"" + address.getHostString() + "\" (port "
+                    + address.getPort() + ")", e);
+        }
+    }
+
+    private static int family(InetAddress ip) {
+        return (ip instanceof Inet6Address ? AddressFamily.AF_INET6 : AddressFamily.AF_INET).intValue();
+    }
+
+    /** Writes a sockaddr_in / sockaddr_in6 for this OS into {@code sa}; returns its length. */
+    private static int encode(InetAddress ip, int port, Pointer sa) {
+        boolean v6 = ip instanceof Inet6Address;
+        int len = v6 ? 28 : 16;
+        int family = family(ip);
+        if (SOCKADDR_HAS_LEN) {
+            sa.putByte(0, (byte) len);
+            sa.putByte(1, (byte) family);
+        } else {
+            sa.putShort(0, (short) family);
+        }
+        sa.putByte(2, (byte) (port >>> 8));
+        sa.putByte(3, (byte) port);
+        byte[] addr = ip.getAddress();
+        if (v6) {
+            sa.put(8, addr, 0, 16);
+            sa.putInt(24, ((Inet6Address) ip).getScopeId());
+        } else {
+            assert ip instanceof Inet4Address;
+            sa.put(4, addr, 0, 4);
+        }
+        return len;
+    }
+
+    private static String text(InetSocketAddress a) {
+        String host = a.isUnresolved() ? a.getHostString()
+                : a.getAddress() instanceof Inet6Address ? "[" + a.getAddress().getHostAddress() + "]"
+                : a.getAddress().getHostAddress();
+        return host + ":" + a.getPort();
+    }
+
+    private static IOException error(String call, int fd) {
+        return NativeErrors.exception(call, fd, SocketLibrary.RUNTIME.getLastError());
+    }
+}

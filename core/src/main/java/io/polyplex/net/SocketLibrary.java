@@ -1,0 +1,52 @@
+package io.polyplex.net;
+
+import jnr.ffi.LibraryLoader;
+import jnr.ffi.Platform;
+import jnr.ffi.Pointer;
+import jnr.ffi.Runtime;
+import jnr.ffi.annotations.Out;
+import jnr.ffi.types.size_t;
+import jnr.ffi.types.ssize_t;
+
+/**
+ * The BSD socket calls jnr-posix lacks, bound with jnr-ffi (primitives and pointers only). Public
+ * only because jnr-ffi generates its implementation in another class loader; not an API.
+ */
+public interface SocketLibrary {
+
+    int socket(int domain, int type, int protocol);
+
+    int socketpair(int domain, int type, int protocol, @Out int[] fds);
+
+    int bind(int fd, Pointer addr, int len);
+
+    int listen(int fd, int backlog);
+
+    int connect(int fd, Pointer addr, int len);
+
+    int accept(int fd, Pointer addr, Pointer len);
+
+    /** Linux and FreeBSD only. */
+    int accept4(int fd, Pointer addr, Pointer len, int flags);
+
+    int getsockname(int fd, Pointer addr, Pointer len);
+
+    int setsockopt(int fd, int level, int name, Pointer value, int len);
+
+    int getsockopt(int fd, int level, int name, Pointer value, Pointer len);
+
+    int shutdown(int fd, int how);
+
+    @ssize_t long send(int fd, Pointer buf, @size_t long len, int flags);
+
+    @ssize_t long recv(int fd, Pointer buf, @size_t long len, int flags);
+
+    int fcntl(int fd, int cmd, int arg);
+
+    int close(int fd);
+
+    SocketLibrary INSTANCE = LibraryLoader.create(SocketLibrary.class)
+            .load(Platform.getNativePlatform().getStandardCLibraryName());
+
+    Runtime RUNTIME = Runtime.getRuntime(INSTANCE);
+}

@@ -1,0 +1,239 @@
+package io.polyplex.demo;
+
+import io.polyplex.EventQueue;
+import io.polyplex.EventQueues;
+import io.polyplex.SocketEvent;
+import io.polyplex.net.NativeSockets;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.util.concurrent.CountDownLatch;
+import jnr.enxio.channels.NativeServerSocketChannel;
+import jnr.enxio.channels.NativeSocketChannel;
+
+/**
+ * A TCP echo server on one event-loop thread, written only against the public API: it shows the
+ * pattern every Polyplex server follows.
+ *
+ * <ul>
+ *   <li>The listening socket is level-triggered and drained until accept says "would block".
+ *   <li>Each connection reads while it has room; what cannot be written at once is kept, read
+ *       interest is disabled and write interest subscribed until the backlog drains (back-pressure
+ *       without a busy loop).
+ *   <li>A failed read or write (EPIPE, ECONNRESET: the peer went away mid-response) removes the
+ *       connection from the queue before closing it, then the loop goes on serving everyone else.
+ *   <li>{@link #stop()} from any thread (a shutdown hook, a test) closes the queue: the loop's
+ *       blocked poll ends at once with {@code ClosedEventQueueException}, and the loop closes every
+ *       socket it owns.
+ * </ul>
+ */
+public final class EchoServer implements Runnable {
+
+    /** What the queue watches: the listener or one connection. */
+    private abstract static class Endpoint {
+        abstract int fd();
+    }
+
+    private static final class Listener extends Endpoint {
+        final NativeServerSocketChannel channel;
+
+        Listener(NativeServerSocketChannel channel) {
+            this.channel = channel;
+        }
+
+        @Override
+        int fd() {
+            return channel.getFD();
+        }
+    }
+
+    private static final class Connection extends Endpoint {
+        final NativeSocketChannel channel;
+        /** Bytes read but not yet echoed; in "read" mode between loop turns. */
+        final ByteBuffer pending = ByteBuffer.allocateDirect(16 * 1024);
+
+        Connection(NativeSocketChannel channel) {
+            this.channel = channel;
+        }
+
+        @Override
+        int fd() {
+            return channel.getFD();
+        }
+    }
+
+    private final EventQueue<Endpoint> queue;
+    private final Listener listener;
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private volatile long connections;
+    private volatile long abortedWrites;
+
+    /** Opens the listener and the queue; {@code backend} null means the best one for this OS. */
+    public EchoServer(InetSocketAddress address, String backend) throws IOException {
+        NativeServerSocketChannel server = NativeSockets.listen(address, 128);
+        try {
+            queue = backend == null ? EventQueues.open(Endpoint::fd) : EventQueues.open(backend, Endpoint::fd);
+            listener = new Listener(server);
+            queue.subscribeRead(listener);
+        } catch (IOException | RuntimeException e) {
+            server.close();
+            throw e;
+        }
+    }
+
+    /** Where the server listens (useful with port 0). */
+    public InetSocketAddress localAddress() throws IOException {
+        return NativeSockets.localAddress(listener.fd());
+    }
+
+    /** The backend the queue runs on. */
+    public String backend() {
+        return queue.backend();
+    }
+
+    /** Runs the event loop until {@link #stop()}. */
+    @Override
+    public void run() {
+        try {
+            while (true) {
+                queue.poll(null, this::onEvent);
+            }
+        } catch (io.polyplex.ClosedEventQueueException e) {
+            // stop() was called: the normal way out
+        } catch (IOException e) {
+            System.err.println("event loop failed: " + e.getMessage());
+        } finally {
+            closeQuietly(listener.channel);
+            stopped.countDown();
+        }
+    }
+
+    private void onEvent(Endpoint endpoint, int readyOps) {
+        if (endpoint instanceof Listener) {
+            acceptAll();
+            return;
+        }
+        Connection c = (Connection) endpoint;
+        try {
+            if ((readyOps & SocketEvent.WRITE) != 0 && !flush(c)) {
+                return; // still backed up
+            }
+            if ((readyOps & SocketEvent.READ) != 0) {
+                echo(c);
+            }
+        } catch (IOException e) {
+            abortedWrites++;
+            drop(c);
+        }
+    }
+
+    private void acceptAll() {
+        while (true) {
+            NativeSocketChannel ch;
+            try {
+                ch = NativeSockets.accept(listener.channel);
+            } catch (IOException e) {
+                System.err.println("accept failed: " + e.getMessage());
+                return;
+            }
+            if (ch == null) {
+                return; // drained: nothing else is waiting
+            }
+            Connection c = new Connection(ch);
+            try {
+                queue.subscribeRead(c);
+                connections++;
+            } catch (IOException e) {
+                closeQuietly(ch);
+            }
+        }
+    }
+
+    /** Reads what is there and writes it back; switches to write mode if the peer is slow. */
+    private void echo(Connection c) throws IOException {
+        ByteBuffer buf = c.pending;
+        buf.clear();
+        int n = c.channel.read(buf);
+        if (n < 0) {
+            drop(c); // end of stream: the peer closed
+            return;
+        }
+        buf.flip();
+        if (!flush(c)) {
+            queue.disableRead(c);
+            queue.subscribeWrite(c);
+        }
+    }
+
+    /** Writes the pending bytes; true when all went out (and read mode is restored). */
+    private boolean flush(Connection c) throws IOException {
+        ByteBuffer buf = c.pending;
+        while (buf.hasRemaining()) {
+            if (NativeSockets.send(c.fd(), buf) == 0) {
+                return false;
+            }
+        }
+        if (queue.isSubscribedWrite(c) && !queue.isDisabledWrite(c)) {
+            queue.disableWrite(c);
+            queue.subscribeRead(c);
+        }
+        return true;
+    }
+
+    /** Removes before closing: the fd number must leave the queue before it can be reused. */
+    private void drop(Connection c) {
+        try {
+            queue.remove(c);
+        } catch (IOException e) {
+            // the socket is being closed anyway
+        }
+        closeQuietly(c.channel);
+    }
+
+    /** Stops the loop from any thread; returns once the loop has ended. */
+    public void stop() throws InterruptedException {
+        queue.close();
+        stopped.await();
+    }
+
+    private static void closeQuietly(java.nio.channels.Channel ch) {
+        try {
+            ch.close();
+        } catch (IOException e) {
+            // nothing to do on close
+        }
+    }
+
+    /** {@code --host H --port P --backend NAME}; defaults 127.0.0.1, 7007, best for this OS. */
+    public static void main(String[] args) throws Exception {
+        String host = "127.0.0.1";
+        int port = 7007;
+        String backend = null;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--host" -> host = args[++i];
+                case "--port" -> port = Integer.parseInt(args[++i]);
+                case "--backend" -> backend = args[++i];
+                default -> {
+                    System.err.println("usage: EchoServer [--host H] [--port P] [--backend epoll|kqueue|poll|select]");
+                    System.exit(2);
+                }
+            }
+        }
+        EchoServer server = new EchoServer(new InetSocketAddress(host, port), backend);
+        Thread loop = new Thread(server, "polyplex-echo");
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                server.stop();
+                System.out.printf("stopped: %d connections, %d aborted%n", server.connections, server.abortedWrites);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "polyplex-echo-shutdown"));
+        InetSocketAddress at = server.localAddress();
+        System.out.printf("echo server on %s:%d (backend %s); try: nc %s %d; Ctrl-C stops it%n",
+                at.getHostString(), at.getPort(), server.backend(), at.getHostString(), at.getPort());
+        loop.start();
+        loop.join();
+    }
+}
