@@ -1,0 +1,90 @@
+package io.polyplex.conformance;
+
+import io.polyplex.EventQueue;
+import java.io.IOException;
+import java.util.function.ToIntFunction;
+import org.junit.jupiter.api.Nested;
+
+/**
+ * The whole conformance suite. A backend module runs it unchanged by extending this class and
+ * implementing {@link #open}; every contract is a {@link Nested} class that opens its queues
+ * through that one hook. A contract's tests adapt only to what the queue announces in {@code
+ * capabilities()}, never to the backend's name.
+ */
+public abstract class ConformanceSuite {
+
+    /** Opens a queue on the backend under test. */
+    protected abstract <S> EventQueue<S> open(ToIntFunction<? super S> fdOf) throws IOException;
+
+    @Nested
+    class Wakeup extends WakeupContract {
+        @Override
+        protected <S> EventQueue<S> open(ToIntFunction<? super S> fdOf) throws IOException {
+            return ConformanceSuite.this.open(fdOf);
+        }
+    }
+
+    @Nested
+    class Close extends CloseContract {
+        @Override
+        protected <S> EventQueue<S> open(ToIntFunction<? super S> fdOf) throws IOException {
+            return ConformanceSuite.this.open(fdOf);
+        }
+    }
+
+    @Nested
+    class Interest extends InterestContract {
+        @Override
+        protected <S> EventQueue<S> open(ToIntFunction<? super S> fdOf) throws IOException {
+            return ConformanceSuite.this.open(fdOf);
+        }
+    }
+
+    @Nested
+    class CrossThread extends CrossThreadContract {
+        @Override
+        protected <S> EventQueue<S> open(ToIntFunction<? super S> fdOf) throws IOException {
+            return ConformanceSuite.this.open(fdOf);
+        }
+    }
+
+    @Nested
+    class PeerClosed extends PeerClosedContract {
+        @Override
+        protected <S> EventQueue<S> open(ToIntFunction<? super S> fdOf) throws IOException {
+            return ConformanceSuite.this.open(fdOf);
+        }
+    }
+
+    @Nested
+    class StaleFd extends StaleFdContract {
+        @Override
+        protected <S> EventQueue<S> open(ToIntFunction<? super S> fdOf) throws IOException {
+            return ConformanceSuite.this.open(fdOf);
+        }
+    }
+
+    @Nested
+    class Errors extends ErrorContract {
+        @Override
+        protected <S> EventQueue<S> open(ToIntFunction<? super S> fdOf) throws IOException {
+            return ConformanceSuite.this.open(fdOf);
+        }
+    }
+
+    @Nested
+    class TriggerModes extends TriggerModeContract {
+        @Override
+        protected <S> EventQueue<S> open(ToIntFunction<? super S> fdOf) throws IOException {
+            return ConformanceSuite.this.open(fdOf);
+        }
+    }
+
+    @Nested
+    class Scale extends ScaleContract {
+        @Override
+        protected <S> EventQueue<S> open(ToIntFunction<? super S> fdOf) throws IOException {
+            return ConformanceSuite.this.open(fdOf);
+        }
+    }
+}

@@ -1,0 +1,104 @@
+package io.polyplex.conformance;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.polyplex.SocketEvent;
+import io.polyplex.net.NativeSockets;
+import java.io.IOException;
+import jnr.enxio.channels.NativeSocketChannel;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The third report in the brief: the peer's close is reported without consuming data (Netty
+ * #4317/#4325: RDHUP and IN together, data first); a reset is reported as an error on the read
+ * path.
+ */
+public abstract class PeerClosedContract extends ContractBase {
+
+    private void assertPeerClosedWithDataStillReadable(NativeSocketChannel ours, NativeSocketChannel peer,
+                                                       boolean shutdownOnly) throws Exception {
+        queue.subscribeRead(ours);
+        write(peer, "abc");
+        if (shutdownOnly) {
+            NativeSockets.shutdownOutput(peer.getFD());
+        } else {
+            peer.close();
+        }
+        int ops = awaitEvent(ours, SocketEvent.READ | SocketEvent.PEER_CLOSED);
+        assertEquals(0, ops & SocketEvent.ERROR, "an orderly close is no error: " + SocketEvent.opsToString(ops));
+        // Reporting it consumed nothing: the data is still there, then the end of stream.
+        assertEquals("abc", readNow(ours));
+        assertNull(readNow(ours));
+    }
+
+    @Test
+    void unixPeerShutdownIsReportedWithDataStillReadable() throws Exception {
+        NativeSocketChannel[] p = pair();
+        assertPeerClosedWithDataStillReadable(p[0], p[1], true);
+    }
+
+    @Test
+    void unixPeerCloseIsReportedWithDataStillReadable() throws Exception {
+        NativeSocketChannel[] p = pair();
+        assertPeerClosedWithDataStillReadable(p[0], p[1], false);
+    }
+
+    @Test
+    void tcpPeerShutdownIsReportedWithDataStillReadable() throws Exception {
+        NativeSocketChannel[] t = tcpPair();
+        assertPeerClosedWithDataStillReadable(t[0], t[1], true);
+    }
+
+    @Test
+    void tcpPeerCloseIsReportedWithDataStillReadable() throws Exception {
+        NativeSocketChannel[] t = tcpPair();
+        assertPeerClosedWithDataStillReadable(t[0], t[1], false);
+    }
+
+    @Test
+    void peerClosedIsReportedAgainWhileUnhandledButNotAfterRemove() throws Exception {
+        NativeSocketChannel[] p = pair();
+        queue.subscribeRead(p[0]);
+        p[1].close();
+        awaitEvent(p[0], SocketEvent.PEER_CLOSED);
+        assertTrue((opsNow(p[0]) & SocketEvent.PEER_CLOSED) != 0, "level-triggered: still reported");
+        queue.remove(p[0]);
+        assertEquals(0, queue.poll(java.time.Duration.ofMillis(100)).size());
+    }
+
+    @Test
+    void resetIsReportedAsAnErrorOnTheReadPath() throws Exception {
+        NativeSocketChannel[] t = tcpPair();
+        queue.subscribeRead(t[0]);
+        write(t[0], "provoke"); // unread data on the peer side makes its close a reset anyway
+        NativeSockets.abort(t[1]);
+        int ops = awaitEvent(t[0], SocketEvent.READ);
+        assertTrue((ops & (SocketEvent.ERROR | SocketEvent.PEER_CLOSED)) != 0,
+                "reset reported as " + SocketEvent.opsToString(ops));
+        assertThrows(IOException.class, () -> readNow(t[0]), "a read after the reset must fail");
+    }
+
+    @Test
+    void peerClosedWithWriteInterestOnlyIsReportedOnTheWritePath() throws Exception {
+        NativeSocketChannel[] t = tcpPair();
+        queue.subscribeWrite(t[0]);
+        NativeSockets.abort(t[1]);
+        long deadline = System.nanoTime() + EVENTUALLY.toNanos();
+        boolean failed = false;
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocateDirect(1024);
+        while (!failed && System.nanoTime() < deadline) {
+            int ops = awaitEvent(t[0], SocketEvent.WRITE);
+            assertEquals(0, ops & SocketEvent.READ, "READ reported without read interest");
+            try {
+                b.clear();
+                NativeSockets.send(t[0].getFD(), b);
+            } catch (IOException expected) {
+                failed = true; // EPIPE or ECONNRESET, never SIGPIPE
+            }
+        }
+        assertTrue(failed, "writes to a reset peer kept succeeding");
+    }
+}

@@ -1,0 +1,127 @@
+package io.polyplex.conformance;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code wakeup()}: the poll in progress, or else the next one, returns promptly; many wakeups
+ * before a poll cost one; a storm of wakeups never blocks the caller (OpenJDK WakeupOverflow,
+ * jnr-enxio's one byte per wakeup).
+ */
+public abstract class WakeupContract extends ContractBase {
+
+    /** Long enough that returning before it can only be the wakeup's doing. */
+    private static final Duration LONG = Duration.ofSeconds(60);
+
+    @Test
+    void wakeupBeforePollMakesTheNextPollReturn() throws Exception {
+        queue.wakeup();
+        long start = System.nanoTime();
+        assertEquals(0, queue.poll(LONG).size());
+        assertTrue(millisSince(start) < EVENTUALLY.toMillis(), "poll returned only after " + millisSince(start) + " ms");
+    }
+
+    @Test
+    void wakeupFromAnotherThreadEndsABlockedPoll() throws Exception {
+        CountDownLatch polling = new CountDownLatch(1);
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        AtomicInteger returned = new AtomicInteger(-1);
+        Thread poller = new Thread(() -> {
+            try {
+                polling.countDown();
+                returned.set(queue.poll(null).size());
+            } catch (Throwable t) {
+                failure.set(t);
+            }
+        });
+        poller.start();
+        assertTrue(polling.await(EVENTUALLY.toMillis(), TimeUnit.MILLISECONDS));
+        Thread.sleep(100); // most likely inside the kernel wait now; if not, the next poll must return
+        queue.wakeup();
+        poller.join(EVENTUALLY.toMillis());
+        assertFalse(poller.isAlive(), "poll(null) still blocked after wakeup()");
+        assertEquals(null, failure.get());
+        assertEquals(0, returned.get());
+    }
+
+    @Test
+    void wakeupsFromManyThreadsNeverBlockAndEachPollRoundEnds() throws Exception {
+        int threads = 8;
+        CountDownLatch start = new CountDownLatch(1);
+        Thread[] wakers = new Thread[threads];
+        for (int i = 0; i < threads; i++) {
+            wakers[i] = new Thread(() -> {
+                try {
+                    start.await();
+                    for (int j = 0; j < 10_000; j++) {
+                        queue.wakeup();
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            wakers[i].start();
+        }
+        start.countDown();
+        long deadline = System.nanoTime() + EVENTUALLY.toNanos();
+        int rounds = 0;
+        while (anyAlive(wakers) && System.nanoTime() < deadline) {
+            queue.poll(Duration.ofMillis(100));
+            rounds++;
+        }
+        for (Thread t : wakers) {
+            t.join(EVENTUALLY.toMillis());
+            assertFalse(t.isAlive(), "wakeup() blocked");
+        }
+        assertTrue(rounds > 0);
+        // The storm is over: at most one wakeup is pending, then polls wait their full timeout.
+        queue.poll(Duration.ofMillis(100));
+        long quiet = System.nanoTime();
+        assertEquals(0, queue.poll(Duration.ofMillis(200)).size());
+        assertTrue(millisSince(quiet) >= 200, "wakeups were not coalesced");
+    }
+
+    private static boolean anyAlive(Thread[] threads) {
+        for (Thread t : threads) {
+            if (t.isAlive()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Test
+    void manyWakeupsBeforeAPollCostOne() throws Exception {
+        for (int i = 0; i < 1000; i++) {
+            queue.wakeup();
+        }
+        assertEquals(0, queue.poll(LONG).size()); // returns: the wakeups are pending
+        long start = System.nanoTime();
+        assertEquals(0, queue.poll(Duration.ofMillis(300)).size());
+        long waited = millisSince(start);
+        assertTrue(waited >= 300, "second poll returned after " + waited + " ms: the wakeups were not coalesced");
+    }
+
+    @Test
+    void aStormOfWakeupsWithNobodyPollingDoesNotBlock() throws Exception {
+        Thread storm = new Thread(() -> {
+            for (int i = 0; i < 100_000; i++) {
+                queue.wakeup();
+            }
+        });
+        storm.start();
+        storm.join(EVENTUALLY.toMillis());
+        assertFalse(storm.isAlive(), "100,000 wakeups blocked the caller");
+        long start = System.nanoTime();
+        queue.poll(LONG);
+        assertTrue(millisSince(start) < EVENTUALLY.toMillis());
+    }
+}
