@@ -113,6 +113,31 @@ public abstract class CloseContract extends ContractBase {
         assertEquals(before, openFds(), "fds open before the queue vs after its close");
     }
 
+    /** Lesson 14: every fd the queue opens is close-on-exec, so no child process inherits it. */
+    @Test
+    void everyFdTheQueueOpensIsCloseOnExec() throws Exception {
+        java.util.Set<String> before = fdNames();
+        EventQueue<NativeSocketChannel> q = openQueue(NativeSelectableChannel::getFD);
+        java.util.Set<String> opened = fdNames();
+        opened.removeAll(before);
+        assertTrue(!opened.isEmpty(), "the queue opened no fd at all?");
+        POSIX posix = POSIXFactory.getNativePOSIX();
+        for (String name : opened) {
+            int fd = Integer.parseInt(name);
+            int flags = posix.fcntl(fd, jnr.constants.platform.Fcntl.F_GETFD);
+            assertEquals(1, flags & 1, "fd " + fd + " opened by the queue is not FD_CLOEXEC");
+        }
+        q.close();
+    }
+
+    private static java.util.Set<String> fdNames() {
+        java.io.File dir = new java.io.File("/proc/self/fd");
+        if (!dir.isDirectory()) {
+            dir = new java.io.File("/dev/fd");
+        }
+        return new java.util.HashSet<>(List.of(java.util.Objects.requireNonNull(dir.list())));
+    }
+
     @Test
     void closeFromAHandlerEndsThePollAndReleasesEverything() throws Exception {
         NativeSocketChannel[] p = pair();

@@ -1,0 +1,88 @@
+package io.polyplex.demo;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.polyplex.BackendInfo;
+import io.polyplex.EventQueue;
+import io.polyplex.EventQueues;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Collectors;
+import jnr.enxio.channels.NativeSelectableChannel;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Backend discovery and choice, with every backend module on the class path (as in the demo jar):
+ * ServiceLoader finds them all, the OS picks, {@code polyplex.backend} overrides, and a wrong name
+ * fails with a message that lists what is available.
+ */
+class BackendSelectionTest {
+
+    @AfterEach
+    void clearOverride() {
+        System.clearProperty(EventQueues.BACKEND_PROPERTY);
+    }
+
+    private static boolean linux() {
+        return System.getProperty("os.name").toLowerCase(Locale.ROOT).contains("linux");
+    }
+
+    @Test
+    void everyBackendModuleIsListedWithItsSupportHere() {
+        List<BackendInfo> backends = EventQueues.backends();
+        List<String> names = backends.stream().map(BackendInfo::name).collect(Collectors.toList());
+        assertTrue(names.containsAll(List.of("epoll", "kqueue", "poll", "select")), names.toString());
+        for (BackendInfo b : backends) {
+            assertEquals(!b.supported(), b.unsupportedReason().isPresent(), b.toString());
+        }
+        if (linux()) {
+            assertTrue(backends.get(0).supported() && backends.get(0).name().equals("epoll"), backends.toString());
+        }
+    }
+
+    @Test
+    void theBestBackendIsChosenForThisOs() throws Exception {
+        try (EventQueue<NativeSelectableChannel> q = EventQueues.open(NativeSelectableChannel::getFD)) {
+            String first = EventQueues.backends().stream().filter(BackendInfo::supported)
+                    .map(BackendInfo::name).findFirst().orElseThrow();
+            assertEquals(first, q.backend());
+            if (linux()) {
+                assertEquals("epoll", q.backend());
+            }
+        }
+    }
+
+    @Test
+    void theSystemPropertyOverridesTheChoice() throws Exception {
+        String other = EventQueues.backends().stream().filter(BackendInfo::supported)
+                .map(BackendInfo::name).reduce((a, b) -> b).orElseThrow(); // the least preferred
+        org.junit.jupiter.api.Assumptions.assumeTrue(EventQueues.backends().stream().filter(BackendInfo::supported)
+                .count() > 1, "only one backend runs here: nothing to override");
+        System.setProperty(EventQueues.BACKEND_PROPERTY, other);
+        try (EventQueue<NativeSelectableChannel> q = EventQueues.open(NativeSelectableChannel::getFD)) {
+            assertEquals(other, q.backend());
+        }
+    }
+
+    @Test
+    void anUnknownNameListsWhatIsAvailable() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> EventQueues.open("iocp", NativeSelectableChannel::getFD));
+        assertTrue(e.getMessage().contains("iocp") && e.getMessage().contains("epoll")
+                && e.getMessage().contains("select"), e.getMessage());
+        System.setProperty(EventQueues.BACKEND_PROPERTY, "nonesuch");
+        assertThrows(IllegalArgumentException.class, () -> EventQueues.open(NativeSelectableChannel::getFD));
+    }
+
+    @Test
+    void anUnsupportedNameSaysWhy() {
+        BackendInfo unsupported = EventQueues.backends().stream().filter(b -> !b.supported()).findFirst().orElse(null);
+        org.junit.jupiter.api.Assumptions.assumeTrue(unsupported != null, "every backend runs here");
+        UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
+                () -> EventQueues.open(unsupported.name(), NativeSelectableChannel::getFD));
+        assertTrue(e.getMessage().contains(unsupported.unsupportedReason().orElseThrow()), e.getMessage());
+    }
+}
