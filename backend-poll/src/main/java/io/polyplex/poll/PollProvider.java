@@ -4,10 +4,16 @@ import io.polyplex.Capability;
 import io.polyplex.spi.Backend;
 import io.polyplex.spi.BackendProvider;
 import java.io.IOException;
+import java.util.EnumSet;
 import java.util.Optional;
 import java.util.Set;
+import jnr.ffi.LibraryLoader;
+import jnr.ffi.Platform;
 
-/** The poll backend's provider; the backend itself is not written yet. */
+/**
+ * The poll(2) backend: every POSIX system, no descriptor limit but the process's own, O(watched)
+ * per wait. Chosen over select where neither epoll nor kqueue exists.
+ */
 public final class PollProvider implements BackendProvider {
 
     @Override
@@ -17,16 +23,34 @@ public final class PollProvider implements BackendProvider {
 
     @Override
     public Optional<String> unsupportedReason() {
-        return Optional.of("the poll backend is not supported yet");
+        Platform.OS os = Platform.getNativePlatform().getOS();
+        if (os == Platform.OS.WINDOWS || os == Platform.OS.UNKNOWN) {
+            return Optional.of("poll(2) is POSIX; this is " + os);
+        }
+        return Optional.empty();
     }
 
     @Override
     public Set<Capability> capabilities() {
-        return Set.of();
+        return capabilitiesFor(Platform.getNativePlatform().getOS());
+    }
+
+    /** POLLRDHUP (a kernel peer-closed flag) exists on Linux only. */
+    static Set<Capability> capabilitiesFor(Platform.OS os) {
+        EnumSet<Capability> caps = EnumSet.of(Capability.UNLIMITED_FDS);
+        if (os == Platform.OS.LINUX) {
+            caps.add(Capability.KERNEL_PEER_CLOSED);
+        }
+        return Set.copyOf(caps);
     }
 
     @Override
     public Backend open(int maxEvents) throws IOException {
-        throw new UnsupportedOperationException(unsupportedReason().get());
+        return new PollBackend(Holder.LIBRARY, Platform.getNativePlatform().getOS() == Platform.OS.LINUX);
+    }
+
+    private static final class Holder {
+        static final PollLibrary LIBRARY = LibraryLoader.create(PollLibrary.class)
+                .load(Platform.getNativePlatform().getStandardCLibraryName());
     }
 }

@@ -1,0 +1,122 @@
+package io.polyplex.internal;
+
+import java.util.Arrays;
+
+/**
+ * The user-space interest list of the backends whose kernel call takes the whole set on every
+ * wait (poll, select): one (fd, ops, token) entry per registered fd, and a snapshot of it for the
+ * polling thread.
+ *
+ * <p>Changes ({@link #put}, {@link #remove}) come from core's state lock while another thread may be
+ * waiting; {@link #snapshot()} copies the list, under the same small lock, into arrays only the
+ * polling thread reads, so the kernel call itself runs without any lock and every event carries the
+ * token that was current when its set was built. A snapshot is only copied when something changed,
+ * so a steady-state poll allocates and copies nothing.
+ */
+public final class WatchList {
+
+    private final Object lock = new Object();
+    // Live list, guarded by lock. indexOf[fd] is the entry's index + 1, 0 if absent.
+    private int[] fds = new int[64];
+    private int[] ops = new int[64];
+    private long[] tokens = new long[64];
+    private int size;
+    private int[] indexOf = new int[1024];
+    private boolean changed = true;
+    // Snapshot, owned by the polling thread.
+    private int[] snapFds = new int[0];
+    private int[] snapOps = new int[0];
+    private long[] snapTokens = new long[0];
+    private int snapSize;
+
+    /** Adds or replaces the entry for {@code fd}. */
+    public void put(int fd, long token, int interest) {
+        synchronized (lock) {
+            if (fd >= indexOf.length) {
+                indexOf = Arrays.copyOf(indexOf, Math.max(fd + 1, indexOf.length * 2));
+            }
+            int i = indexOf[fd] - 1;
+            if (i < 0) {
+                if (size == fds.length) {
+                    fds = Arrays.copyOf(fds, size * 2);
+                    ops = Arrays.copyOf(ops, size * 2);
+                    tokens = Arrays.copyOf(tokens, size * 2);
+                }
+                i = size++;
+                indexOf[fd] = i + 1;
+                fds[i] = fd;
+            }
+            ops[i] = interest;
+            tokens[i] = token;
+            changed = true;
+        }
+    }
+
+    /** Removes the entry for {@code fd}, if any. */
+    public void remove(int fd) {
+        synchronized (lock) {
+            if (fd < 0 || fd >= indexOf.length || indexOf[fd] == 0) {
+                return;
+            }
+            int i = indexOf[fd] - 1;
+            int last = --size;
+            if (i != last) {
+                fds[i] = fds[last];
+                ops[i] = ops[last];
+                tokens[i] = tokens[last];
+                indexOf[fds[i]] = i + 1;
+            }
+            indexOf[fd] = 0;
+            changed = true;
+        }
+    }
+
+    /** Whether {@code fd} has an entry. */
+    public boolean contains(int fd) {
+        synchronized (lock) {
+            return fd >= 0 && fd < indexOf.length && indexOf[fd] != 0;
+        }
+    }
+
+    /**
+     * Brings the polling thread's snapshot up to date.
+     *
+     * @return whether it changed since the last call (a backend then re-marshals its native set)
+     */
+    public boolean snapshot() {
+        synchronized (lock) {
+            if (!changed) {
+                return false;
+            }
+            if (snapFds.length < size) {
+                int n = Math.max(size, snapFds.length * 2);
+                snapFds = new int[n];
+                snapOps = new int[n];
+                snapTokens = new long[n];
+            }
+            System.arraycopy(fds, 0, snapFds, 0, size);
+            System.arraycopy(ops, 0, snapOps, 0, size);
+            System.arraycopy(tokens, 0, snapTokens, 0, size);
+            snapSize = size;
+            changed = false;
+            return true;
+        }
+    }
+
+    /** Entries in the snapshot. */
+    public int size() {
+        return snapSize;
+    }
+
+    public int fd(int i) {
+        return snapFds[i];
+    }
+
+    public int ops(int i) {
+        return snapOps[i];
+    }
+
+    public long token(int i) {
+        return snapTokens[i];
+    }
+}

@@ -1,0 +1,272 @@
+package io.polyplex.net;
+
+import io.polyplex.ClosedEventQueueException;
+import io.polyplex.EventQueue;
+import io.polyplex.EventQueues;
+import io.polyplex.NativeIOException;
+import io.polyplex.SocketEventHandler;
+import java.io.Closeable;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import jnr.constants.platform.Errno;
+import jnr.constants.platform.OpenFlags;
+import jnr.enxio.channels.NativeServerSocketChannel;
+import jnr.enxio.channels.NativeSocketChannel;
+import jnr.posix.POSIX;
+import jnr.posix.POSIXFactory;
+
+/**
+ * A blocking accept loop that can be stopped: the second report in the brief. Any number of threads
+ * may call {@link #accept()} at once; {@link #shutdown()} from any thread (a shutdown hook, a signal
+ * handler's thread) ends every blocked and every later {@code accept()} promptly.
+ *
+ * <p>How: the listening socket is non-blocking and watched by an {@link EventQueue} (on any backend)
+ * whose wakeup channel is a self-pipe; {@code accept()} waits in that queue, never in accept(2).
+ * Shutdown closes the queue, which wakes every waiter at once.
+ *
+ * <h2>Outcomes</h2>
+ * <ul>
+ *   <li>{@code accept()} returns a connected, non-blocking, close-on-exec channel, or {@code null}
+ *       once the acceptor is shut down (so {@code while ((c = acceptor.accept()) != null)} is the
+ *       whole loop). A client that connected but was not accepted before shutdown stays in the
+ *       kernel's backlog and is reset when the listener closes.
+ *   <li>ECONNABORTED and EINTR are retried. Out of descriptors (EMFILE, ENFILE) never spins: the
+ *       acceptor keeps one spare descriptor, gives it up to accept the pending client and close it at
+ *       once (the client sees a reset rather than hanging in the backlog), logs it, and takes the
+ *       spare back; if even that fails, it waits {@link #OUT_OF_FDS_BACKOFF} before trying again.
+ *       It recovers by itself when descriptors free up.
+ *   <li>Other accept errors are thrown as {@link NativeIOException}.
+ * </ul>
+ *
+ * <h2>Ownership</h2>
+ * The acceptor owns the listening socket from construction: it closes it once shut down and the
+ * last thread has left {@code accept()}, never while a thread may still use the fd (no fd-reuse
+ * race). Accepted channels belong to the caller.
+ */
+public final class BlockingAcceptor implements Closeable {
+
+    /** How long to wait before retrying when not even the spare descriptor can be had. */
+    public static final Duration OUT_OF_FDS_BACKOFF = Duration.ofMillis(100);
+
+    private static final System.Logger LOG = System.getLogger(BlockingAcceptor.class.getName());
+    private static final int EMFILE = Errno.EMFILE.intValue();
+    private static final int ENFILE = Errno.ENFILE.intValue();
+    private static final SocketEventHandler<NativeServerSocketChannel> IGNORE = (s, ops) -> { };
+
+    private final NativeServerSocketChannel server;
+    private final EventQueue<NativeServerSocketChannel> queue;
+    private final POSIX posix = POSIXFactory.getNativePOSIX();
+    private final AtomicInteger inside = new AtomicInteger();
+    private final Object spareLock = new Object();
+    private final Object terminationLock = new Object();
+    private volatile boolean shutdown;
+    private boolean serverClosed;
+    private int spareFd = -1;
+    private volatile long refusedForLackOfFds;
+
+    /** Watches {@code server} with the best backend for this OS. */
+    public BlockingAcceptor(NativeServerSocketChannel server) throws IOException {
+        this(server, null);
+    }
+
+    /**
+     * Watches {@code server} with the named backend ({@code null}: the best for this OS). The socket
+     * must be listening; it is switched to non-blocking mode.
+     */
+    public BlockingAcceptor(NativeServerSocketChannel server, String backend) throws IOException {
+        this.server = Objects.requireNonNull(server, "server");
+        server.configureBlocking(false);
+        this.queue = backend == null ? EventQueues.open(NativeServerSocketChannel::getFD)
+                : EventQueues.open(backend, NativeServerSocketChannel::getFD);
+        try {
+            queue.subscribeRead(server);
+            spareFd = openSpare();
+        } catch (IOException | RuntimeException e) {
+            queue.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Blocks until a client connects and returns it, or returns {@code null} once the acceptor is
+     * shut down. Safe to call from any number of threads at once.
+     */
+    public NativeSocketChannel accept() throws IOException {
+        inside.incrementAndGet();
+        try {
+            while (!shutdown) {
+                NativeSocketChannel client = tryAccept();
+                if (client != null) {
+                    return client;
+                }
+                try {
+                    queue.poll(null, IGNORE);
+                } catch (ClosedEventQueueException e) {
+                    return null;
+                }
+            }
+            return null;
+        } finally {
+            if (inside.decrementAndGet() == 0 && shutdown) {
+                closeServerIfIdle();
+            }
+        }
+    }
+
+    /** One non-blocking accept; null if nobody is waiting (or a client was refused for lack of fds). */
+    private NativeSocketChannel tryAccept() throws IOException {
+        try {
+            return NativeSockets.accept(server);
+        } catch (NativeIOException e) {
+            if (e.errno() != EMFILE && e.errno() != ENFILE) {
+                throw e;
+            }
+            refuseOneClient(e);
+            return null;
+        }
+    }
+
+    /**
+     * Out of descriptors: the pending client would keep the listener readable forever (a busy loop
+     * on a level-triggered queue). Spend the spare fd to accept it and close it at once.
+     */
+    private void refuseOneClient(NativeIOException cause) throws IOException {
+        boolean refused = false;
+        synchronized (spareLock) {
+            if (spareFd >= 0) {
+                posix.close(spareFd);
+                spareFd = -1;
+                try {
+                    NativeSocketChannel doomed = NativeSockets.accept(server);
+                    if (doomed != null) {
+                        doomed.close();
+                        refused = true;
+                    }
+                } catch (NativeIOException again) {
+                    // still none free (another thread took it): back off below
+                }
+                spareFd = openSpare();
+            }
+        }
+        if (refused) {
+            refusedForLackOfFds++;
+            LOG.log(Level.WARNING, "out of file descriptors ({0}): refused a client; {1} refused so far",
+                    cause.errnoName(), refusedForLackOfFds);
+            return;
+        }
+        LOG.log(Level.WARNING, "out of file descriptors ({0}), no spare left: backing off {1} ms",
+                cause.errnoName(), OUT_OF_FDS_BACKOFF.toMillis());
+        try {
+            // The listener stays readable while clients wait: stop watching it for the back-off,
+            // and wait on the queue rather than in sleep(), so a shutdown still ends it at once.
+            queue.disableRead(server);
+            queue.poll(OUT_OF_FDS_BACKOFF, IGNORE);
+            queue.subscribeRead(server);
+        } catch (ClosedEventQueueException e) {
+            // shut down meanwhile: the caller's loop sees it
+        }
+    }
+
+    /** A close-on-exec descriptor on /dev/null held in reserve; -1 if none can be had now. */
+    private int openSpare() {
+        int fd = posix.open("/dev/null", OpenFlags.O_RDONLY.intValue() | OpenFlags.O_CLOEXEC.intValue(), 0);
+        return Math.max(fd, -1);
+    }
+
+    /** Clients refused so far because the process was out of descriptors. */
+    public long refusedForLackOfFds() {
+        return refusedForLackOfFds;
+    }
+
+    /**
+     * Stops accepting: every thread blocked in {@link #accept()} and every later call returns
+     * {@code null} promptly. Idempotent; never blocks; callable from any thread.
+     */
+    public void shutdown() {
+        shutdown = true;
+        queue.close();
+        if (inside.get() == 0) {
+            closeServerIfIdle();
+        }
+    }
+
+    /** Whether {@link #shutdown()} was called. */
+    public boolean isShutdown() {
+        return shutdown;
+    }
+
+    /**
+     * Waits until the acceptor is shut down, no thread is inside {@link #accept()} and the listening
+     * socket is closed.
+     *
+     * @return true if that happened within {@code timeout}
+     */
+    public boolean awaitTermination(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (terminationLock) {
+            while (!serverClosed) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                TimeUnit.NANOSECONDS.timedWait(terminationLock, left);
+            }
+            return true;
+        }
+    }
+
+    /** Same as {@link #shutdown()}. */
+    @Override
+    public void close() {
+        shutdown();
+    }
+
+    private void closeServerIfIdle() {
+        synchronized (terminationLock) {
+            if (serverClosed || inside.get() != 0) {
+                return;
+            }
+            serverClosed = true;
+            try {
+                server.close();
+            } catch (IOException e) {
+                LOG.log(Level.WARNING, "closing the listening socket failed: {0}", e.getMessage());
+            }
+            synchronized (spareLock) {
+                if (spareFd >= 0) {
+                    posix.close(spareFd);
+                    spareFd = -1;
+                }
+            }
+            terminationLock.notifyAll();
+        }
+    }
+
+    /**
+     * Installs a JVM shutdown hook (run on SIGTERM, SIGINT, System.exit) that shuts the acceptor
+     * down and waits up to {@code drain} for the threads inside {@code accept()} to leave; then runs
+     * {@code andThen} (e.g. finishing in-flight responses), if not null.
+     *
+     * @return the hook thread, so it can be removed with {@link Runtime#removeShutdownHook}
+     */
+    public Thread shutdownOnSignal(Duration drain, Runnable andThen) {
+        Objects.requireNonNull(drain, "drain");
+        Thread hook = new Thread(() -> {
+            shutdown();
+            try {
+                awaitTermination(drain);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (andThen != null) {
+                andThen.run();
+            }
+        }, "polyplex-acceptor-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        return hook;
+    }
+}
