@@ -7,9 +7,12 @@ public enum Capability {
     /** {@link Trigger#ONE_SHOT} is available (natively, or emulated by disabling after delivery). */
     ONE_SHOT,
     /**
-     * The kernel itself reports a peer's close (EPOLLRDHUP, EV_EOF, POLLRDHUP). Without it the queue
-     * probes a readable socket with {@code recv(MSG_PEEK|MSG_DONTWAIT)}, which costs a system call
-     * per readable event; the reported events are the same either way.
+     * The kernel itself reports a peer's close (EPOLLRDHUP, EV_EOF, POLLRDHUP), even while data sent
+     * before the close is still unread. Without it the queue probes each readable socket with {@code
+     * recv(MSG_PEEK|MSG_DONTWAIT)} (one system call per readable event), which consumes no data but
+     * can only see the close once the data before it has been read; and when the probe finds a
+     * socket error (a reset) it reports ERROR, and the error, being read by the probe, no longer
+     * fails the handler's next read, which sees the end of stream instead.
      */
     KERNEL_PEER_CLOSED,
     /** Any fd number the process can open can be watched (select is limited to FD_SETSIZE). */

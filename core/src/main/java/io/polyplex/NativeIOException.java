@@ -25,7 +25,16 @@ public class NativeIOException extends IOException {
      * @param errnoText its description, e.g. {@code Bad file descriptor}
      */
     public NativeIOException(String call, int fd, int errno, String errnoName, String errnoText) {
-        super(format(call, fd, errnoName, errnoText));
+        this(call, fd, errno, errnoName, errnoText, null);
+    }
+
+    /**
+     * As above, with a sentence appended that says what the caller can do about it, e.g. {@code
+     * select(register, fd=1500): EINVAL (Invalid argument); fd is >= FD_SETSIZE (1024): use the poll
+     * or epoll backend}.
+     */
+    public NativeIOException(String call, int fd, int errno, String errnoName, String errnoText, String detail) {
+        super(format(call, fd, errnoName, errnoText) + (detail == null ? "" : "; " + detail));
         this.call = call;
         this.fd = fd;
         this.errno = errno;

@@ -37,6 +37,13 @@ public final class Descriptors {
         }
     }
 
+    /** Throws EBADF, naming {@code call}, unless {@code fd} is an open descriptor. */
+    public static void requireOpen(String call, int fd) throws io.polyplex.NativeIOException {
+        if (!isOpen(fd)) {
+            throw NativeErrors.exception(call, fd, NativeErrors.EBADF);
+        }
+    }
+
     /** Whether {@code fd} is an open descriptor (fcntl(F_GETFD) succeeds). */
     public static boolean isOpen(int fd) {
         return fd >= 0 && POSIX.fcntl(fd, Fcntl.F_GETFD) >= 0;

@@ -26,6 +26,11 @@ public final class NativeErrors {
         return new NativeIOException(call, fd, errno, name(errno), text(errno));
     }
 
+    /** As {@link #exception(String, int, int)}, with a sentence on what to do about it. */
+    public static NativeIOException exception(String call, int fd, int errno, String detail) {
+        return new NativeIOException(call, fd, errno, name(errno), text(errno), detail);
+    }
+
     /** The errno's symbolic name, e.g. {@code EBADF}, or {@code errno 123} if unknown here. */
     public static String name(int errno) {
         Errno e = Errno.valueOf(errno);

@@ -1,0 +1,189 @@
+package io.polyplex.net;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import jnr.enxio.channels.NativeServerSocketChannel;
+import jnr.enxio.channels.NativeSocketChannel;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import io.polyplex.BackendInfo;
+import io.polyplex.EventQueues;
+import java.util.stream.Stream;
+
+/**
+ * The second report in the brief, on the real kernel: threads blocked in accept stop on request,
+ * nothing is lost, the port is released, and running out of descriptors never becomes a busy loop.
+ */
+@Timeout(value = 180, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class BlockingAcceptorTest {
+
+    private static final long EVENTUALLY_MS = 20_000;
+
+    static Stream<String> backends() {
+        return EventQueues.backends().stream().filter(BackendInfo::supported).map(BackendInfo::name);
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void eightThreadsBlockedInAcceptAllEndOnShutdownAndThePortIsReleased(String backend) throws Exception {
+        NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 64);
+        InetSocketAddress at = NativeSockets.localAddress(server.getFD());
+        BlockingAcceptor acceptor = new BlockingAcceptor(server, backend);
+        ConcurrentLinkedQueue<NativeSocketChannel> accepted = new ConcurrentLinkedQueue<>();
+        AtomicInteger endedWithNull = new AtomicInteger();
+        List<Throwable> failures = new ArrayList<>();
+        CountDownLatch started = new CountDownLatch(8);
+        List<Thread> threads = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            Thread t = new Thread(() -> {
+                started.countDown();
+                try {
+                    for (NativeSocketChannel c; (c = acceptor.accept()) != null; ) {
+                        accepted.add(c);
+                    }
+                    endedWithNull.incrementAndGet();
+                } catch (Throwable e) {
+                    synchronized (failures) {
+                        failures.add(e);
+                    }
+                }
+            });
+            threads.add(t);
+            t.start();
+        }
+        assertTrue(started.await(EVENTUALLY_MS, TimeUnit.MILLISECONDS));
+        List<Socket> clients = new ArrayList<>();
+        try {
+            for (int i = 0; i < 5; i++) {
+                clients.add(new Socket(at.getAddress(), at.getPort()));
+            }
+            long deadline = System.nanoTime() + EVENTUALLY_MS * 1_000_000;
+            while (accepted.size() < 5 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertEquals(5, accepted.size(), "every client was accepted exactly once");
+            Thread.sleep(200); // let all eight settle back into accept()
+            acceptor.shutdown();
+            for (Thread t : threads) {
+                t.join(EVENTUALLY_MS);
+                assertFalse(t.isAlive(), "a thread is still blocked in accept() after shutdown()");
+            }
+            assertEquals(List.of(), failures);
+            assertEquals(8, endedWithNull.get());
+            assertTrue(acceptor.awaitTermination(Duration.ofMillis(EVENTUALLY_MS)));
+            assertFalse(server.isOpen(), "the listener is closed once the last thread left");
+            assertNull(acceptor.accept(), "accept() after shutdown");
+            // Released at once: the same port can be bound again.
+            try (NativeServerSocketChannel again = NativeSockets.listen(at, 8)) {
+                assertEquals(at.getPort(), NativeSockets.localAddress(again.getFD()).getPort());
+            }
+        } finally {
+            for (Socket c : clients) {
+                c.close();
+            }
+            for (NativeSocketChannel c : accepted) {
+                c.close();
+            }
+        }
+    }
+
+    @Test
+    void shutdownWithNobodyInsideClosesTheListenerAtOnce() throws Exception {
+        NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8);
+        BlockingAcceptor acceptor = new BlockingAcceptor(server, "poll");
+        acceptor.shutdown();
+        acceptor.shutdown();
+        assertTrue(acceptor.awaitTermination(Duration.ZERO.plusMillis(1)) || acceptor.awaitTermination(Duration.ofSeconds(20)));
+        assertFalse(server.isOpen());
+        assertNull(acceptor.accept());
+    }
+
+    /**
+     * Out of descriptors: a child JVM with a small {@code ulimit -n} fills its table, clients keep
+     * connecting, and the acceptor must refuse them without spinning, then recover once descriptors
+     * are freed.
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void runningOutOfDescriptorsNeverSpinsAndRecovers(String backend) throws Exception {
+        String java = System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
+        ProcessBuilder pb = new ProcessBuilder("bash", "-c",
+                "ulimit -n 256 && exec \"$0\" --enable-native-access=ALL-UNNAMED -cp \"$1\" io.polyplex.net.OutOfFdsChild \"$2\"",
+                java, System.getProperty("java.class.path"), backend);
+        pb.redirectError(ProcessBuilder.Redirect.INHERIT);
+        Process child = pb.start();
+        try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
+             Writer in = new OutputStreamWriter(child.getOutputStream(), StandardCharsets.UTF_8)) {
+            String line = out.readLine();
+            assertTrue(line != null && line.startsWith("port "), "child said: " + line);
+            int port = Integer.parseInt(line.substring(5).trim());
+            // The child has filled its fd table. Clients now connect and must be refused, not hang.
+            List<Socket> clients = new ArrayList<>();
+            try {
+                for (int i = 0; i < 10; i++) {
+                    Socket s = new Socket("127.0.0.1", port);
+                    s.setSoTimeout((int) EVENTUALLY_MS);
+                    clients.add(s);
+                }
+                for (Socket s : clients) {
+                    // Refused: accepted and closed at once, so the read sees EOF or a reset.
+                    try {
+                        assertEquals(-1, s.getInputStream().read());
+                    } catch (java.net.SocketException reset) {
+                        // also a refusal
+                    }
+                }
+            } finally {
+                for (Socket s : clients) {
+                    s.close();
+                }
+            }
+            in.write("measure\n");
+            in.flush();
+            line = out.readLine();
+            assertTrue(line != null && line.startsWith("cpu "), "child said: " + line);
+            String[] parts = line.split(" ");
+            long cpuMillis = Long.parseLong(parts[1]);
+            long windowMillis = Long.parseLong(parts[2]);
+            long refused = Long.parseLong(parts[3]);
+            assertTrue(refused >= 10, "refused only " + refused + " clients");
+            // A spinning acceptor burns its whole window; a waiting one almost nothing.
+            assertTrue(cpuMillis * 4 < windowMillis, "acceptor used " + cpuMillis + " ms CPU in " + windowMillis + " ms");
+
+            in.write("free\n");
+            in.flush();
+            assertEquals("freed", out.readLine());
+            try (Socket s = new Socket("127.0.0.1", port)) {
+                s.setSoTimeout((int) EVENTUALLY_MS);
+                s.getOutputStream().write('x');
+                assertEquals('x', s.getInputStream().read(), "not served after descriptors were freed");
+            }
+            in.write("quit\n");
+            in.flush();
+            assertTrue(child.waitFor(EVENTUALLY_MS, TimeUnit.MILLISECONDS));
+            assertEquals(0, child.exitValue());
+        } finally {
+            child.destroyForcibly();
+        }
+    }
+}
