@@ -63,12 +63,17 @@ import java.util.Set;
  * every other socket and never spins, and a late {@code remove} succeeds. When a new socket gets the
  * same fd number and is subscribed, it replaces the stale entry: the new socket gets only its own
  * events, the old one never receives another, and a late {@code remove(old)} leaves the new one
- * registered.
+ * registered. One exception the kernel imposes: if the fd was duplicated (dup, or inherited by a
+ * child process) before the caller closed it, epoll and kqueue keep watching the still-open file
+ * and the queue can no longer take it out; remove a socket <em>before</em> closing it whenever its
+ * fd may be shared.
  *
  * <h2>Errors</h2>
  * A {@code null} argument throws {@link NullPointerException} naming it. A negative, closed or
  * unsupported fd throws {@link NativeIOException} naming the system call, the fd and the errno; a
- * failed call leaves the socket's state exactly as it was before it.
+ * failed call leaves the socket's state exactly as it was before it. A call that changes nothing
+ * (subscribing what is already subscribed) makes no system call, so it does not notice that the
+ * caller has closed the fd meanwhile.
  *
  * @param <S> the caller's socket type
  */

@@ -10,13 +10,22 @@ import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
 
 /**
- * One poll(2) interest set. The set lives in user space ({@link WatchList}); each wait copies it
- * into a {@code struct pollfd} array (re-marshalled only when it changed) and scans the returned
- * {@code revents}. Changes made while another thread waits reach that wait because core wakes it
- * through the self-pipe ({@link #changesNeedWakeup()}), and it rebuilds.
+ * One poll(2) interest set. poll keeps nothing in the kernel between calls, so the set lives in user
+ * space: a {@link WatchList} (its own small lock, written by core's change calls) whose snapshot is
+ * marshalled into a {@code struct pollfd} array, again only when it changed. Each wait calls poll on
+ * that array without any lock and scans {@code revents}. A change made while another thread waits
+ * reaches that wait because {@link #changesNeedWakeup()} is true: core wakes the waiter through the
+ * self-pipe and the next wait takes a new snapshot. Each event carries the token of the snapshot the
+ * wait was built from.
  *
  * <p>{@code struct pollfd} is {@code {int fd; short events; short revents;}}: 8 bytes on every
- * platform. POLLRDHUP (0x2000) is requested on Linux only; elsewhere core probes peer close.
+ * platform. POLLRDHUP (0x2000) is requested on Linux only, where the provider then announces a
+ * kernel peer-closed flag; elsewhere core probes readable sockets for end of stream. POLLNVAL (an fd
+ * closed without deregister) becomes {@link #INVALID}: core reports it once as ERROR and
+ * deregisters it, and the other fds are unaffected, unlike select's EBADF for the whole call.
+ *
+ * <p>Steady state allocates nothing: the pollfd array and the ready arrays grow with the set (doubling)
+ * and never shrink.
  */
 final class PollBackend implements Backend {
 
@@ -25,49 +34,77 @@ final class PollBackend implements Backend {
     static final int POLLERR = 0x8;
     static final int POLLHUP = 0x10;
     static final int POLLNVAL = 0x20;
+    /** Linux only. */
     static final int POLLRDHUP = 0x2000;
-    private static final int POLLFD_SIZE = 8;
+    static final int POLLFD_SIZE = 8;
 
     private final PollLibrary lib;
     private final Runtime runtime;
     private final int readMask;
+    private final int maxEvents;
     private final WatchList watched = new WatchList();
+
+    // Only the polling thread touches these.
     private Pointer pollfds;
     private int capacity;
-    // Ready entries of the last poll: indexes into the snapshot and their translated bits.
-    private int[] readyIndex = new int[64];
-    private int[] readyOps = new int[64];
+    private int[] readyIndex = new int[0];
+    private int[] readyOps = new int[0];
+    /** Where the next scan starts, so that more than maxEvents ready fds all get their turn. */
+    private int scanStart;
 
-    PollBackend(PollLibrary lib, boolean hasRdHup) {
+    PollBackend(PollLibrary lib, boolean hasRdHup, int maxEvents) {
+        if (maxEvents <= 0) {
+            throw new IllegalArgumentException("maxEvents must be positive: " + maxEvents);
+        }
         this.lib = lib;
         this.runtime = Runtime.getRuntime(lib);
         this.readMask = POLLIN | (hasRdHup ? POLLRDHUP : 0);
+        this.maxEvents = maxEvents;
         ensureCapacity(64);
     }
 
+    // ---------------------------------------------------------------- changes (core's state lock)
+
+    /**
+     * Adds {@code fd}. poll would report a closed fd only at the next wait (POLLNVAL) and a regular
+     * file as always ready, so the fd is checked here, as epoll_ctl would: negative or closed is
+     * EBADF, a regular file EPERM.
+     */
     @Override
     public void register(int fd, long token, int ops, int trigger) throws IOException {
         Descriptors.requirePollable("poll(register", fd);
         watched.put(fd, token, ops);
     }
 
+    /** Replaces the interest of {@code fd}; a negative or closed fd is EBADF and changes nothing. */
     @Override
     public void reregister(int fd, long token, int ops, int trigger) throws IOException {
+        if (!Descriptors.isOpen(fd)) {
+            throw NativeErrors.exception("poll(reregister", fd, NativeErrors.EBADF);
+        }
         watched.put(fd, token, ops);
     }
 
+    /** Removes {@code fd}; one never added (or already gone) is a no-op. */
     @Override
     public void deregister(int fd) {
         watched.remove(fd);
     }
 
+    // ---------------------------------------------------------------- waiting (core's poll lock)
+
+    /**
+     * Waits, rounding the timeout up to whole milliseconds (a sub-millisecond wait must not become a
+     * busy zero); no limit for a negative one.
+     */
     @Override
     public int poll(long timeoutNanos) throws IOException {
         if (watched.snapshot()) {
             marshal();
         }
         int n = watched.size();
-        int millis = timeoutNanos < 0 ? -1 : (int) Math.min((timeoutNanos + 999_999) / 1_000_000, Integer.MAX_VALUE);
+        int millis = timeoutNanos < 0 ? -1
+                : (int) Math.min(timeoutNanos / 1_000_000 + (timeoutNanos % 1_000_000 == 0 ? 0 : 1), Integer.MAX_VALUE);
         int ready = lib.poll(pollfds, n, millis);
         if (ready < 0) {
             int errno = runtime.getLastError();
@@ -76,15 +113,31 @@ final class PollBackend implements Backend {
             }
             throw NativeErrors.exception("poll(nfds=" + n, -1, errno);
         }
+        return ready == 0 ? 0 : collect(n, ready);
+    }
+
+    /**
+     * Turns revents into at most maxEvents events, scanning round-robin from where the last full
+     * batch stopped. {@code ready} (poll's count of entries with revents) ends the scan early.
+     */
+    private int collect(int n, int ready) {
+        int cap = Math.min(maxEvents, n);
         int count = 0;
-        for (int i = 0; i < n && count < ready; i++) {
+        int seen = 0;
+        int start = scanStart < n ? scanStart : 0;
+        int last = -1;
+        for (int k = 0; k < n && count < cap && seen < ready; k++) {
+            int i = start + k < n ? start + k : start + k - n;
             int revents = pollfds.getShort((long) i * POLLFD_SIZE + 6) & 0xffff;
             if (revents != 0) {
+                seen++;
                 readyIndex[count] = i;
                 readyOps[count] = translate(revents);
                 count++;
+                last = i;
             }
         }
+        scanStart = count == cap && last >= 0 ? last + 1 : 0;
         return count;
     }
 
@@ -106,11 +159,15 @@ final class PollBackend implements Backend {
             return;
         }
         capacity = Math.max(n, capacity * 2);
-        pollfds = Memory.allocateDirect(runtime, capacity * POLLFD_SIZE, true);
+        pollfds = Memory.allocateDirect(runtime, (long) capacity * POLLFD_SIZE, true);
         readyIndex = new int[capacity];
         readyOps = new int[capacity];
     }
 
+    /**
+     * revents to core's bits. POLLHUP (both directions shut) means the peer is gone and reads and
+     * writes will not block; POLLERR that a read or write will report the error.
+     */
     static int translate(int revents) {
         if ((revents & POLLNVAL) != 0) {
             return INVALID;
@@ -144,13 +201,14 @@ final class PollBackend implements Backend {
         return readyOps[i];
     }
 
+    /** True: poll is handed a copy of the set, so a blocked wait must be woken to see a change. */
     @Override
     public boolean changesNeedWakeup() {
         return true;
     }
 
+    /** No kernel object to close: the pollfd array is direct memory, freed with this object. */
     @Override
     public void close() {
-        // No kernel object: the pollfd array is direct memory, freed with this object.
     }
 }

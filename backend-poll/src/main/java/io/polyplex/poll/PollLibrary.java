@@ -1,13 +1,16 @@
 package io.polyplex.poll;
 
 import jnr.ffi.Pointer;
+import jnr.ffi.types.size_t;
 
 /**
- * poll(2), bound with jnr-ffi. {@code nfds_t} is unsigned long on Linux and unsigned int on macOS and
- * the BSDs; it is passed in a 64-bit register on every 64-bit ABI, where the callee reads the width
- * it expects, so one {@code long} parameter serves both.
+ * poll(2), bound with jnr-ffi: only primitives and a direct-memory pointer, so the call takes
+ * jnr-ffi's fastest path. {@code nfds_t} is {@code unsigned long} on Linux and Solaris and
+ * {@code unsigned int} on macOS and the BSDs; passing it as {@code size_t} gives the right width
+ * on every 32-bit ABI, and on 64-bit ones it travels in a register whose low half an
+ * {@code unsigned int} callee reads.
  */
 public interface PollLibrary {
 
-    int poll(Pointer fds, long nfds, int timeoutMillis);
+    int poll(Pointer fds, @size_t long nfds, int timeoutMillis);
 }

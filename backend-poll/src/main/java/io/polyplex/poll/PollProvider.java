@@ -11,8 +11,11 @@ import jnr.ffi.LibraryLoader;
 import jnr.ffi.Platform;
 
 /**
- * The poll(2) backend: every POSIX system, no descriptor limit but the process's own, O(watched)
- * per wait. Chosen over select where neither epoll nor kqueue exists.
+ * The poll(2) backend: every POSIX system jnr-ffi knows (Linux, macOS, the BSDs, Solaris...), no
+ * descriptor limit but the process's own, O(watched) per wait. Chosen over select where neither
+ * epoll nor kqueue exists. Announces {@link Capability#UNLIMITED_FDS}, and {@link
+ * Capability#KERNEL_PEER_CLOSED} on Linux only, where POLLRDHUP exists; no edge-triggered mode (core
+ * refuses it) and no native one-shot (core emulates it).
  */
 public final class PollProvider implements BackendProvider {
 
@@ -46,7 +49,7 @@ public final class PollProvider implements BackendProvider {
 
     @Override
     public Backend open(int maxEvents) throws IOException {
-        return new PollBackend(Holder.LIBRARY, Platform.getNativePlatform().getOS() == Platform.OS.LINUX);
+        return new PollBackend(Holder.LIBRARY, Platform.getNativePlatform().getOS() == Platform.OS.LINUX, maxEvents);
     }
 
     private static final class Holder {

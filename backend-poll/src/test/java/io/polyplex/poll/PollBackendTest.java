@@ -2,22 +2,31 @@ package io.polyplex.poll;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.polyplex.conformance.FdLimit;
 import io.polyplex.EventQueue;
 import io.polyplex.EventQueues;
 import io.polyplex.SocketEvent;
 import io.polyplex.net.NativeSockets;
+import io.polyplex.spi.Backend;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import jnr.enxio.channels.NativeSelectableChannel;
 import jnr.enxio.channels.NativeSocketChannel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-/** What only the poll backend has: no descriptor limit, and POLLNVAL for an fd closed under it. */
+/**
+ * What only the poll backend has: no descriptor limit, POLLNVAL for an fd closed under it, its
+ * revents translation, event batching and millisecond timeouts. Real kernel, real sockets.
+ */
 @Timeout(120)
 class PollBackendTest {
 
@@ -26,6 +35,7 @@ class PollBackendTest {
 
     @Test
     void tenThousandDescriptorsWithOneReady() throws Exception {
+        FdLimit.ensure(12_000);
         List<NativeSocketChannel> all = new ArrayList<>();
         try (EventQueue<NativeSelectableChannel> q = EventQueues.open("poll", NativeSelectableChannel::getFD)) {
             for (int i = 0; i < 5000; i++) {
@@ -76,10 +86,96 @@ class PollBackendTest {
     }
 
     @Test
+    void moreReadyFdsThanMaxEventsAllGetTheirTurn() throws Exception {
+        List<NativeSocketChannel> all = new ArrayList<>();
+        try (Backend backend = new PollProvider().open(2)) {
+            Set<Long> tokens = new HashSet<>();
+            for (int i = 0; i < 5; i++) {
+                NativeSocketChannel[] p = NativeSockets.socketPair();
+                all.add(p[0]);
+                all.add(p[1]);
+                backend.register(p[0].getFD(), 100 + i, Backend.READ, Backend.LEVEL);
+                p[1].write(ByteBuffer.wrap(new byte[] {1}));
+                tokens.add(100L + i);
+            }
+            Set<Long> seen = new HashSet<>();
+            for (int round = 0; round < 3; round++) {
+                int n = backend.poll(5_000_000_000L);
+                assertTrue(n >= 1 && n <= 2, "returned " + n + " events with maxEvents 2");
+                for (int i = 0; i < n; i++) {
+                    assertEquals(Backend.READ, backend.readyOps(i) & Backend.READ);
+                    seen.add(backend.readyToken(i));
+                }
+            }
+            assertEquals(tokens, seen, "level-triggered fds starved by the maxEvents cap");
+        } finally {
+            for (NativeSocketChannel c : all) {
+                c.close();
+            }
+        }
+    }
+
+    @Test
+    void aChangeTakesEffectAtTheNextWaitWithTheTokenItWasBuiltWith() throws Exception {
+        NativeSocketChannel[] p = NativeSockets.socketPair();
+        try (Backend backend = new PollProvider().open(16)) {
+            int fd = p[0].getFD();
+            backend.register(fd, 7, Backend.WRITE, Backend.LEVEL);
+            assertEquals(1, backend.poll(0));
+            assertEquals(7, backend.readyToken(0));
+            assertEquals(Backend.WRITE, backend.readyOps(0));
+            backend.reregister(fd, 8, Backend.READ, Backend.LEVEL);
+            assertEquals(0, backend.poll(0), "nothing to read yet");
+            p[1].write(ByteBuffer.wrap(new byte[] {1}));
+            assertEquals(1, backend.poll(0));
+            assertEquals(8, backend.readyToken(0));
+            assertEquals(Backend.READ, backend.readyOps(0));
+            backend.deregister(fd);
+            backend.deregister(fd); // unknown now: a no-op
+            assertEquals(0, backend.poll(0));
+            assertTrue(assertThrows(IOException.class, () -> backend.register(-1, 1, Backend.READ, Backend.LEVEL))
+                    .getMessage().contains("EBADF"));
+            assertTrue(assertThrows(IOException.class, () -> backend.reregister(-1, 1, Backend.READ, Backend.LEVEL))
+                    .getMessage().contains("EBADF"));
+            p[0].close();
+            assertTrue(assertThrows(IOException.class, () -> backend.reregister(fd, 9, Backend.READ, Backend.LEVEL))
+                    .getMessage().contains("EBADF"));
+            assertEquals(0, backend.poll(0));
+        } finally {
+            p[0].close();
+            p[1].close();
+        }
+    }
+
+    @Test
+    void aWaitIsNeverShorterThanItsTimeoutRoundedUpToMilliseconds() throws Exception {
+        try (Backend backend = new PollProvider().open(16)) {
+            for (long nanos : new long[] {1, 300_000, 1_000_001, 20_000_000}) {
+                long start = System.nanoTime();
+                assertEquals(0, backend.poll(nanos));
+                long waited = System.nanoTime() - start;
+                assertTrue(waited >= nanos, "poll(" + nanos + " ns) returned after " + waited + " ns");
+            }
+        }
+    }
+
+    @Test
     void pollReventsTranslation() {
         assertEquals(PollBackend.INVALID, PollBackend.translate(PollBackend.POLLNVAL | PollBackend.POLLIN));
         assertEquals(PollBackend.READ | PollBackend.PEER_CLOSED, PollBackend.translate(PollBackend.POLLIN | PollBackend.POLLRDHUP));
         assertEquals(PollBackend.READ | PollBackend.WRITE | PollBackend.ERROR | PollBackend.PEER_CLOSED,
                 PollBackend.translate(PollBackend.POLLERR | PollBackend.POLLHUP));
+        assertEquals(PollBackend.READ | PollBackend.WRITE | PollBackend.PEER_CLOSED, PollBackend.translate(PollBackend.POLLHUP));
+        assertEquals(PollBackend.READ | PollBackend.WRITE | PollBackend.ERROR, PollBackend.translate(PollBackend.POLLERR));
+        assertEquals(PollBackend.WRITE, PollBackend.translate(PollBackend.POLLOUT));
+        assertEquals(PollBackend.READ, PollBackend.translate(PollBackend.POLLIN));
+    }
+
+    @Test
+    void kernelPeerClosedIsAnnouncedOnlyWhereThereIsPollRdHup() {
+        assertTrue(PollProvider.capabilitiesFor(jnr.ffi.Platform.OS.LINUX).contains(io.polyplex.Capability.KERNEL_PEER_CLOSED));
+        for (jnr.ffi.Platform.OS os : new jnr.ffi.Platform.OS[] {jnr.ffi.Platform.OS.DARWIN, jnr.ffi.Platform.OS.FREEBSD}) {
+            assertEquals(Set.of(io.polyplex.Capability.UNLIMITED_FDS), PollProvider.capabilitiesFor(os));
+        }
     }
 }

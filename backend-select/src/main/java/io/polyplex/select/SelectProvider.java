@@ -6,11 +6,15 @@ import io.polyplex.spi.BackendProvider;
 import java.io.IOException;
 import java.util.Optional;
 import java.util.Set;
+import jnr.ffi.LibraryLoader;
+import jnr.ffi.Platform;
 
 /**
- * The select backend's provider. The backend itself is not written yet: it reports itself unsupported
- * everywhere, so {@link io.polyplex.EventQueues#backends()} lists it with the reason and nothing
- * chooses it.
+ * The select(2) backend: runs on every POSIX system jnr-ffi knows (Linux, macOS, the BSDs,
+ * Solaris, AIX...), watches only fds below FD_SETSIZE (1024), costs O(highest fd) per wait. The
+ * last choice; its value is that it exists everywhere. It announces no capability: no kernel
+ * peer-closed flag (core probes), no edge-triggered mode (core refuses it), no native one-shot
+ * (core emulates it).
  */
 public final class SelectProvider implements BackendProvider {
 
@@ -21,7 +25,11 @@ public final class SelectProvider implements BackendProvider {
 
     @Override
     public Optional<String> unsupportedReason() {
-        return Optional.of("the select backend is not supported yet");
+        Platform.OS os = Platform.getNativePlatform().getOS();
+        if (os == Platform.OS.WINDOWS || os == Platform.OS.UNKNOWN) {
+            return Optional.of("select over POSIX fd numbers needs a POSIX system; this is " + os);
+        }
+        return Optional.empty();
     }
 
     @Override
@@ -31,6 +39,12 @@ public final class SelectProvider implements BackendProvider {
 
     @Override
     public Backend open(int maxEvents) throws IOException {
-        throw new UnsupportedOperationException(unsupportedReason().get());
+        return new SelectBackend(Holder.LIBRARY, FdSetLayout.platform(), maxEvents);
+    }
+
+    /** Loads libc's select on first use only, so listing backends loads nothing. */
+    private static final class Holder {
+        static final SelectLibrary LIBRARY = LibraryLoader.create(SelectLibrary.class)
+                .load(Platform.getNativePlatform().getStandardCLibraryName());
     }
 }

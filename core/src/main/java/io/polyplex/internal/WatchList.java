@@ -29,8 +29,11 @@ public final class WatchList {
     private long[] snapTokens = new long[0];
     private int snapSize;
 
-    /** Adds or replaces the entry for {@code fd}. */
+    /** Adds or replaces the entry for {@code fd} (a backend checks the fd before calling). */
     public void put(int fd, long token, int interest) {
+        if (fd < 0) {
+            throw new IllegalArgumentException("negative fd " + fd);
+        }
         synchronized (lock) {
             if (fd >= indexOf.length) {
                 indexOf = Arrays.copyOf(indexOf, Math.max(fd + 1, indexOf.length * 2));

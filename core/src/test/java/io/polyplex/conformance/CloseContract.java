@@ -2,6 +2,7 @@ package io.polyplex.conformance;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,26 +14,35 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import jnr.enxio.channels.NativeSelectableChannel;
 import jnr.enxio.channels.NativeSocketChannel;
-import jnr.posix.POSIX;
-import jnr.posix.POSIXFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
 /**
- * {@code close()}: blocked pollers end with ClosedEventQueueException (jnr-enxio closed the kqueue
- * under a blocked thread; OpenJDK SelectAndClose), later calls throw, every native resource goes,
- * the caller's sockets stay, and close racing other calls ends only in the documented exception
- * (JDK-8336339, Netty #9362).
+ * {@code close()}: every blocked poller (waiting in the kernel or for its turn, with or without a
+ * timeout) ends with ClosedEventQueueException (lesson 7: jnr-enxio closed the kqueue under a
+ * blocked thread; OpenJDK SelectAndClose); every later call but {@code isOpen} and {@code close}
+ * throws it; close is idempotent, also from several threads; the caller's sockets stay open and
+ * usable; wakeup during or after close never writes into a closed, possibly reused fd (lesson 5:
+ * Netty #9362, OpenJDK WakeupAfterClose); and changes racing close end only in success or the
+ * documented exception (lesson 9: JDK-8336339). Native resources are checked in {@link
+ * FdLeakContract}.
  */
 public abstract class CloseContract extends ContractBase {
 
+    /**
+     * Four pollers: two wait with no timeout, two with a long one, in both poll forms; only one can
+     * be in the kernel, the others wait for their turn. Close must end all four with the exception.
+     */
     @Test
     void closeWakesFourBlockedPollers() throws Exception {
+        NativeSocketChannel[] p = pair();
+        queue.subscribeRead(p[0]); // something registered, nothing ready
         int n = 4;
         CountDownLatch started = new CountDownLatch(n);
         List<Thread> pollers = new ArrayList<>();
@@ -40,43 +50,59 @@ public abstract class CloseContract extends ContractBase {
         for (int i = 0; i < n; i++) {
             AtomicReference<Throwable> outcome = new AtomicReference<>();
             outcomes.add(outcome);
+            int kind = i;
             Thread t = new Thread(() -> {
                 started.countDown();
                 try {
-                    queue.poll(null);
+                    switch (kind) {
+                        case 0 -> queue.poll(null);
+                        case 1 -> queue.poll(null, (s, ops) -> { });
+                        case 2 -> queue.poll(Duration.ofSeconds(60));
+                        default -> queue.poll(Duration.ofSeconds(60), (s, ops) -> { });
+                    }
                     outcome.set(new AssertionError("poll returned normally"));
                 } catch (Throwable e) {
                     outcome.set(e);
                 }
             });
+            t.setDaemon(true);
             pollers.add(t);
             t.start();
         }
         assertTrue(started.await(EVENTUALLY.toMillis(), TimeUnit.MILLISECONDS));
-        Thread.sleep(200);
+        Thread.sleep(300);
+        for (int i = 0; i < n; i++) {
+            assertTrue(pollers.get(i).isAlive(), "poller " + i + " returned before close: " + outcomes.get(i).get());
+        }
+        long start = System.nanoTime();
         queue.close();
         for (int i = 0; i < n; i++) {
             pollers.get(i).join(EVENTUALLY.toMillis());
-            assertFalse(pollers.get(i).isAlive(), "poller " + i + " still blocked after close()");
+            assertFalse(pollers.get(i).isAlive(), "poller " + i + " still blocked " + millisSince(start)
+                    + " ms after close()");
             assertTrue(outcomes.get(i).get() instanceof ClosedEventQueueException,
                     "poller " + i + " ended with " + outcomes.get(i).get());
         }
+        assertTrue(p[0].isOpen(), "close() closed the caller's socket");
     }
 
     @Test
     void everyLaterCallThrowsExceptIsOpenAndClose() throws Exception {
         NativeSocketChannel s = pair()[0];
         queue.subscribeRead(s);
+        assertTrue(queue.isOpen());
         queue.close();
         assertFalse(queue.isOpen());
         queue.close(); // idempotent
+        assertFalse(queue.isOpen());
         List<Executable> calls = List.of(
                 () -> queue.subscribeRead(s), () -> queue.subscribeWrite(s), () -> queue.subscribeReadWrite(s),
                 () -> queue.subscribe(s, SocketEvent.READ, Trigger.LEVEL),
                 () -> queue.disableRead(s), () -> queue.disableWrite(s), () -> queue.disableReadWrite(s),
                 () -> queue.remove(s), () -> queue.isSubscribedRead(s), () -> queue.isSubscribedWrite(s),
                 () -> queue.isDisabledRead(s), () -> queue.isDisabledWrite(s),
-                () -> queue.poll(Duration.ZERO), () -> queue.poll(null), () -> queue.poll(Duration.ZERO, (x, o) -> { }),
+                () -> queue.poll(Duration.ZERO), () -> queue.poll(null), () -> queue.poll(Duration.ofSeconds(60)),
+                () -> queue.poll(Duration.ZERO, (x, o) -> { }), () -> queue.poll(null, (x, o) -> { }),
                 () -> queue.wakeup(), () -> queue.backend(), () -> queue.capabilities());
         for (int i = 0; i < calls.size(); i++) {
             assertThrows(ClosedEventQueueException.class, calls.get(i), "call #" + i + " after close");
@@ -88,91 +114,95 @@ public abstract class CloseContract extends ContractBase {
     void closeLeavesTheCallersSocketsUsable() throws Exception {
         NativeSocketChannel[] p = pair();
         queue.subscribeReadWrite(p[0]);
+        write(p[1], "first");
+        awaitEvent(p[0], SocketEvent.READ);
         queue.close();
-        write(p[1], "still here");
-        assertEquals("still here", readNow(p[0]));
+        assertTrue(p[0].isOpen() && p[1].isOpen());
+        write(p[1], " still here");
+        assertEquals("first still here", readNow(p[0]));
+        // ...and another queue can watch them at once.
+        EventQueue<NativeSocketChannel> other = openQueue(NativeSelectableChannel::getFD);
+        other.subscribeRead(p[1]);
+        write(p[0], "x");
+        assertEquals(1, other.poll(EVENTUALLY).size());
     }
 
-    @Test
-    void noFdIsLeakedByAQueueThatWasUsed() throws Exception {
-        NativeSocketChannel[][] pairs = new NativeSocketChannel[10][];
-        for (int i = 0; i < pairs.length; i++) {
-            pairs[i] = pair();
-        }
-        int before = openFds();
-        EventQueue<NativeSocketChannel> q = open(NativeSelectableChannel::getFD);
-        for (NativeSocketChannel[] p : pairs) {
-            q.subscribeReadWrite(p[0]);
-            write(p[1], "x");
-        }
-        q.wakeup();
-        q.poll(Duration.ZERO);
-        q.disableWrite(pairs[0][0]);
-        q.remove(pairs[1][0]);
-        q.close();
-        assertEquals(before, openFds(), "fds open before the queue vs after its close");
-    }
-
-    /** Lesson 14: every fd the queue opens is close-on-exec, so no child process inherits it. */
-    @Test
-    void everyFdTheQueueOpensIsCloseOnExec() throws Exception {
-        java.util.Set<String> before = fdNames();
-        EventQueue<NativeSocketChannel> q = openQueue(NativeSelectableChannel::getFD);
-        java.util.Set<String> opened = fdNames();
-        opened.removeAll(before);
-        assertTrue(!opened.isEmpty(), "the queue opened no fd at all?");
-        POSIX posix = POSIXFactory.getNativePOSIX();
-        for (String name : opened) {
-            int fd = Integer.parseInt(name);
-            int flags = posix.fcntl(fd, jnr.constants.platform.Fcntl.F_GETFD);
-            assertEquals(1, flags & 1, "fd " + fd + " opened by the queue is not FD_CLOEXEC");
-        }
-        q.close();
-    }
-
-    private static java.util.Set<String> fdNames() {
-        java.io.File dir = new java.io.File("/proc/self/fd");
-        if (!dir.isDirectory()) {
-            dir = new java.io.File("/dev/fd");
-        }
-        return new java.util.HashSet<>(List.of(java.util.Objects.requireNonNull(dir.list())));
-    }
-
-    @Test
-    void closeFromAHandlerEndsThePollAndReleasesEverything() throws Exception {
-        NativeSocketChannel[] p = pair();
-        int before = openFds();
-        EventQueue<NativeSocketChannel> q = open(NativeSelectableChannel::getFD);
-        q.subscribeRead(p[0]);
-        write(p[1], "x");
-        int n = q.poll(EVENTUALLY, (s, ops) -> q.close());
-        assertEquals(1, n);
-        assertFalse(q.isOpen());
-        assertThrows(ClosedEventQueueException.class, () -> q.poll(Duration.ZERO));
-        assertEquals(before, openFds());
-    }
-
-    /** Lesson 5: a wakeup after close never writes into a closed, possibly reused, fd. */
+    /**
+     * Lesson 5: a wakeup after close never writes into a closed, possibly reused, fd. The queue's
+     * fds are noted while it is open; after close, pipes are opened until every one of those numbers
+     * is taken again (each pipe's write end being the likeliest target of a stray wakeup write).
+     */
     @Test
     void wakeupAfterCloseNeverWritesIntoAReusedFd() throws Exception {
-        queue.close();
-        POSIX posix = POSIXFactory.getNativePOSIX();
-        int[] fds = new int[2];
-        assertEquals(0, posix.pipe(fds)); // most likely reuses the closed queue's numbers
-        try {
-            for (int i = 0; i < 100; i++) {
-                try {
-                    queue.wakeup();
-                } catch (ClosedEventQueueException expected) {
-                    // the documented outcome
-                }
+        Set<Integer> before = fdNumbers();
+        EventQueue<NativeSocketChannel> q = openQueue(NativeSelectableChannel::getFD);
+        Set<Integer> queueFds = fdNumbers();
+        queueFds.removeAll(before);
+        assertFalse(queueFds.isEmpty(), "the queue opened no fd?");
+        q.wakeup();
+        assertEquals(0, q.poll(EVENTUALLY).size()); // the wakeup channel works while open
+        q.close();
+        List<NativeSocketChannel[]> pipes = new ArrayList<>();
+        for (int i = 0; i < queueFds.size() + 2; i++) {
+            pipes.add(pipe());
+        }
+        for (int i = 0; i < 100; i++) {
+            try {
+                q.wakeup();
+            } catch (ClosedEventQueueException expected) {
+                // the documented outcome
             }
-            posix.fcntl(fds[0], jnr.constants.platform.Fcntl.F_SETFL, jnr.constants.platform.OpenFlags.O_NONBLOCK.intValue());
-            ByteBuffer b = ByteBuffer.allocate(16);
-            assertTrue(posix.read(fds[0], b, 16) <= 0, "a wakeup after close wrote into a reused fd");
-        } finally {
-            posix.close(fds[0]);
-            posix.close(fds[1]);
+        }
+        for (NativeSocketChannel[] pipe : pipes) {
+            assertEquals("", readNow(pipe[0]), "a wakeup after close wrote into reused fd " + pipe[1].getFD()
+                    + " (the queue had " + queueFds + ")");
+        }
+        assertThrows(ClosedEventQueueException.class, () -> q.poll(Duration.ZERO));
+    }
+
+    /**
+     * Lesson 5, the racing half: threads calling wakeup() while the queue closes see only success
+     * or ClosedEventQueueException, and pipes opened right after close stay empty.
+     */
+    @Test
+    void wakeupsRacingCloseEndOnlyInTheDocumentedException() throws Exception {
+        for (int round = 0; round < 50; round++) {
+            EventQueue<NativeSocketChannel> q = open(NativeSelectableChannel::getFD);
+            CountDownLatch go = new CountDownLatch(1);
+            AtomicReference<Throwable> unexpected = new AtomicReference<>();
+            Thread[] wakers = new Thread[3];
+            for (int i = 0; i < wakers.length; i++) {
+                wakers[i] = start(() -> {
+                    go.await();
+                    try {
+                        while (q.isOpen()) {
+                            q.wakeup();
+                        }
+                        for (int j = 0; j < 1000; j++) {
+                            q.wakeup(); // after close: must not touch the queue's old fds
+                        }
+                    } catch (ClosedEventQueueException expected) {
+                        // the documented end
+                    }
+                }, unexpected);
+            }
+            go.countDown();
+            Thread.sleep(1);
+            q.close();
+            NativeSocketChannel[] a = pipe();
+            NativeSocketChannel[] b = pipe();
+            for (Thread t : wakers) {
+                assertEnds(t, "round " + round + ": a waker");
+            }
+            assertNull(unexpected.get(), "round " + round + ": " + unexpected.get());
+            assertFalse(q.isOpen());
+            assertThrows(ClosedEventQueueException.class, () -> q.poll(Duration.ZERO));
+            assertEquals("", readNow(a[0]), "round " + round + ": a wakeup wrote into a reused fd");
+            assertEquals("", readNow(b[0]), "round " + round + ": a wakeup wrote into a reused fd");
+            a[0].close();
+            a[1].close();
+            b[0].close();
+            b[1].close();
         }
     }
 
@@ -191,6 +221,7 @@ public abstract class CloseContract extends ContractBase {
                         q.subscribeRead(p[0]);
                         q.disableRead(p[0]);
                         q.subscribeReadWrite(p[0]);
+                        q.isSubscribedRead(p[0]);
                         q.remove(p[0]);
                     }
                 } catch (ClosedEventQueueException expected) {
@@ -221,21 +252,28 @@ public abstract class CloseContract extends ContractBase {
             if (unexpected.get() != null) {
                 throw new AssertionError("round " + round + ": unexpected " + unexpected.get(), unexpected.get());
             }
+            assertThrows(ClosedEventQueueException.class, () -> q.subscribeRead(p[0]));
         }
+        assertTrue(p[0].isOpen());
     }
 
     @Test
     void closeIsIdempotentFromManyThreads() throws Exception {
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        CountDownLatch go = new CountDownLatch(1);
         Thread[] closers = new Thread[4];
         for (int i = 0; i < closers.length; i++) {
-            closers[i] = new Thread(queue::close);
-            closers[i].start();
+            closers[i] = start(() -> {
+                go.await();
+                queue.close();
+            }, failure);
         }
+        go.countDown();
         for (Thread t : closers) {
-            t.join(EVENTUALLY.toMillis());
-            assertFalse(t.isAlive());
+            assertEnds(t, "close()");
         }
+        assertNull(failure.get(), "close() threw");
         assertFalse(queue.isOpen());
+        assertThrows(ClosedEventQueueException.class, () -> queue.poll(Duration.ZERO));
     }
-
 }

@@ -87,4 +87,20 @@ public abstract class ConformanceSuite {
             return ConformanceSuite.this.open(fdOf);
         }
     }
+
+    @Nested
+    class Timeouts extends TimeoutContract {
+        @Override
+        protected <S> EventQueue<S> open(ToIntFunction<? super S> fdOf) throws IOException {
+            return ConformanceSuite.this.open(fdOf);
+        }
+    }
+
+    @Nested
+    class FdLeaks extends FdLeakContract {
+        @Override
+        protected <S> EventQueue<S> open(ToIntFunction<? super S> fdOf) throws IOException {
+            return ConformanceSuite.this.open(fdOf);
+        }
+    }
 }

@@ -1,5 +1,6 @@
 package io.polyplex.conformance;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -31,7 +32,7 @@ import org.junit.jupiter.api.Timeout;
  * that are all closed after the test, and small helpers. "Eventually" waits use {@link #EVENTUALLY}
  * (generous: the machine may be a busy 2-core box); "never early" checks are exact.
  */
-@Timeout(120)
+@Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 public abstract class ContractBase {
 
     /** Upper bound for anything that must happen "promptly" or "eventually". */
@@ -128,18 +129,25 @@ public abstract class ContractBase {
      * {@link #EVENTUALLY}. Returns the event's readyOps.
      */
     protected int awaitEvent(NativeSocketChannel socket, int bits) throws IOException {
+        return awaitEvent(socket, bits, queue);
+    }
+
+    /** {@link #awaitEvent(NativeSocketChannel, int)} on another queue. */
+    protected static <S> int awaitEvent(S socket, int bits, EventQueue<S> queue) throws IOException {
         long deadline = System.nanoTime() + EVENTUALLY.toNanos();
         List<String> seen = new ArrayList<>();
         while (System.nanoTime() < deadline) {
-            for (SocketEvent<NativeSocketChannel> e : queue.poll(Duration.ofMillis(200))) {
+            for (SocketEvent<S> e : queue.poll(Duration.ofMillis(200))) {
                 if (e.socket() == socket && (e.readyOps() & bits) == bits) {
                     return e.readyOps();
                 }
-                seen.add(e.toString());
+                if (seen.size() < 10) {
+                    seen.add(e.toString());
+                }
             }
         }
-        return fail("no " + SocketEvent.opsToString(bits) + " event for fd " + socket.getFD() + " within "
-                + EVENTUALLY + "; saw " + seen);
+        return fail("no " + SocketEvent.opsToString(bits) + " event for " + socket + " within "
+                + EVENTUALLY + "; first events seen: " + seen);
     }
 
     /** Events for {@code socket} in one zero-timeout poll (0 if none). */
@@ -169,5 +177,93 @@ public abstract class ContractBase {
 
     protected static long millisSince(long startNanos) {
         return (System.nanoTime() - startNanos) / 1_000_000;
+    }
+
+    /** CPU time of the calling thread, in nanoseconds (to tell a kernel wait from a spin). */
+    protected static long cpuNanos() {
+        return java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
+    }
+
+    /**
+     * Asserts that a wait that took {@code wallNanos} of wall time burnt less than a fifth of it in
+     * CPU on this thread: a wait in the kernel costs next to nothing, a busy loop all the CPU it can
+     * get (which on a busy 2-core box may be only half of the wall time).
+     */
+    protected static void assertNoSpin(long cpuNanos, long wallNanos, String what) {
+        assertTrue(cpuNanos < wallNanos / 5, what + ": " + cpuNanos / 1_000_000 + " ms CPU in "
+                + wallNanos / 1_000_000 + " ms: the wait spins");
+    }
+
+    /** The fd numbers this process has open now. */
+    protected static java.util.Set<Integer> fdNumbers() {
+        File dir = new File("/proc/self/fd");
+        if (!dir.isDirectory()) {
+            dir = new File("/dev/fd");
+        }
+        java.util.Set<Integer> set = new java.util.HashSet<>();
+        for (String name : Objects.requireNonNull(dir.list(), "cannot list " + dir)) {
+            set.add(Integer.parseInt(name));
+        }
+        return set;
+    }
+
+    /**
+     * A new connected pair whose element [0] has the fd number {@code fd}, which must be free (just
+     * closed): the kernel hands out the lowest free number, and if something else took it first the
+     * pair's socket is moved there with dup2, so fd reuse is tested every time, not just sometimes.
+     */
+    protected NativeSocketChannel[] pairOnFd(int fd) throws IOException {
+        NativeSocketChannel[] p = pair();
+        if (p[0].getFD() == fd) {
+            return p;
+        }
+        if (p[1].getFD() == fd) {
+            return new NativeSocketChannel[] {p[1], p[0]};
+        }
+        assertTrue(!fdNumbers().contains(fd), "fd " + fd + " is no longer free: cannot reuse it");
+        jnr.posix.POSIX posix = jnr.posix.POSIXFactory.getNativePOSIX();
+        assertEquals(fd, posix.dup2(p[0].getFD(), fd), "dup2 onto fd " + fd);
+        NativeSocketChannel moved = closeLater(new NativeSocketChannel(fd));
+        p[0].close();
+        return new NativeSocketChannel[] {moved, p[1]};
+    }
+
+    /** A non-blocking pipe wrapped as channels: [0] the read end, [1] the write end. */
+    protected NativeSocketChannel[] pipe() {
+        jnr.posix.POSIX posix = jnr.posix.POSIXFactory.getNativePOSIX();
+        int[] fds = new int[2];
+        assertEquals(0, posix.pipe(fds), "pipe()");
+        for (int fd : fds) {
+            int flags = posix.fcntl(fd, jnr.constants.platform.Fcntl.F_GETFL);
+            posix.fcntlInt(fd, jnr.constants.platform.Fcntl.F_SETFL,
+                    flags | jnr.constants.platform.OpenFlags.O_NONBLOCK.intValue());
+        }
+        return new NativeSocketChannel[] {closeLater(new NativeSocketChannel(fds[0])),
+                closeLater(new NativeSocketChannel(fds[1]))};
+    }
+
+    /** Runs {@code body} on a new thread, recording what it throws. */
+    protected static Thread start(ThrowingRunnable body, java.util.concurrent.atomic.AtomicReference<Throwable> failure) {
+        Thread t = new Thread(() -> {
+            try {
+                body.run();
+            } catch (Throwable e) {
+                failure.compareAndSet(null, e);
+            }
+        });
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    /** Joins {@code t} within {@link #EVENTUALLY}, failing if it is still running. */
+    protected static void assertEnds(Thread t, String what) throws InterruptedException {
+        t.join(EVENTUALLY.toMillis());
+        assertTrue(!t.isAlive(), what + " still running after " + EVENTUALLY);
+    }
+
+    @FunctionalInterface
+    protected interface ThrowingRunnable {
+        void run() throws Exception;
     }
 }

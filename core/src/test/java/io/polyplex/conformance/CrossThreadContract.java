@@ -18,36 +18,64 @@ import jnr.enxio.channels.NativeSocketChannel;
 import org.junit.jupiter.api.Test;
 
 /**
- * Changes from other threads reach a poll that is already blocked (OpenJDK RegisterDuringSelect,
- * mio register_during_poll); several pollers share one queue without duplicate delivery of a
- * one-shot event; a handler may not re-enter poll.
+ * Threads (lesson 8: OpenJDK RegisterDuringSelect, RacyDeregister; mio register_during_poll): a
+ * subscription or re-enable made from another thread takes effect in a poll that is already
+ * blocked, with or without a timeout, without waiting for it; changes racing each other lose no
+ * update; several pollers share one queue and one readiness is delivered once; a handler may not
+ * re-enter poll (IllegalStateException).
  */
 public abstract class CrossThreadContract extends ContractBase {
 
-    @Test
-    void aSubscriptionFromAnotherThreadReachesABlockedPoll() throws Exception {
+    /** Lesson 8: a subscription made while another thread waits takes effect in that wait. */
+    private void assertSubscriptionReachesABlockedPoll(Duration timeout, boolean write) throws Exception {
         NativeSocketChannel[] p = pair();
-        write(p[1], "ready before anyone watches");
+        if (!write) {
+            write(p[1], "ready before anyone watches");
+        }
+        NativeSocketChannel[] idle = pair();
+        queue.subscribeRead(idle[0]); // something else is watched, and stays quiet
         AtomicReference<List<SocketEvent<NativeSocketChannel>>> result = new AtomicReference<>();
         AtomicReference<Throwable> failure = new AtomicReference<>();
         CountDownLatch polling = new CountDownLatch(1);
-        Thread poller = new Thread(() -> {
-            try {
-                polling.countDown();
-                result.set(queue.poll(Duration.ofSeconds(60)));
-            } catch (Throwable t) {
-                failure.set(t);
-            }
-        });
-        poller.start();
+        Thread poller = start(() -> {
+            polling.countDown();
+            result.set(queue.poll(timeout));
+        }, failure);
         assertTrue(polling.await(EVENTUALLY.toMillis(), TimeUnit.MILLISECONDS));
         Thread.sleep(200);
-        queue.subscribeRead(p[0]);
+        assertTrue(poller.isAlive(), "the poll returned before anything was subscribed: " + result.get());
+        if (write) {
+            queue.subscribeWrite(p[0]);
+        } else {
+            queue.subscribeRead(p[0]);
+        }
         poller.join(EVENTUALLY.toMillis());
-        assertFalse(poller.isAlive(), "the blocked poll did not see the new subscription");
+        boolean stuck = poller.isAlive();
+        if (stuck) {
+            queue.wakeup();
+            poller.join(EVENTUALLY.toMillis());
+        }
+        assertFalse(stuck, "the blocked poll(" + timeout + ") did not see the new subscription");
         assertNull(failure.get());
         assertEquals(1, result.get().size(), result.get().toString());
         assertSame(p[0], result.get().get(0).socket());
+        assertEquals(write ? SocketEvent.WRITE : SocketEvent.READ,
+                result.get().get(0).readyOps() & (SocketEvent.READ | SocketEvent.WRITE));
+    }
+
+    @Test
+    void aSubscriptionFromAnotherThreadReachesABlockedPoll() throws Exception {
+        assertSubscriptionReachesABlockedPoll(Duration.ofSeconds(60), false);
+    }
+
+    @Test
+    void aSubscriptionFromAnotherThreadReachesAPollWithoutTimeout() throws Exception {
+        assertSubscriptionReachesABlockedPoll(null, false);
+    }
+
+    @Test
+    void aWriteSubscriptionFromAnotherThreadReachesABlockedPoll() throws Exception {
+        assertSubscriptionReachesABlockedPoll(null, true);
     }
 
     @Test

@@ -18,9 +18,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
 /**
- * Bad input gets a clear error and changes nothing: null arguments name themselves; negative,
- * closed and non-socket fds give a NativeIOException naming the call, the fd and the errno; the
- * queue keeps working afterwards.
+ * Errors and bad input: a null argument throws NullPointerException naming it; empty or unknown
+ * ops and negative timeouts throw IllegalArgumentException; a negative, closed or non-socket fd
+ * throws {@link NativeIOException} whose message starts with the system call and names the fd
+ * ({@code fd=N}) and the errno ({@code EBADF}); a failed call leaves the socket's state exactly as
+ * it was (nothing half-registered) and the queue keeps working; a handler's exception propagates
+ * and the queue goes on.
  */
 public abstract class ErrorContract extends ContractBase {
 
@@ -34,6 +37,9 @@ public abstract class ErrorContract extends ContractBase {
             assertTrue(m.matches("^[a-z_0-9]+\\(.*"), "message does not start with the call: " + m);
             assertTrue(m.contains("(") && m.lastIndexOf('(') > m.indexOf(':'), "no errno text: " + m);
             assertEquals(fd, e.fd());
+            assertFalse(e.call() == null || e.call().isBlank(), "no system call named: " + m);
+            assertTrue(m.startsWith(e.call()), m);
+            assertTrue(errno == null || errno.equals(e.errnoName()), e.errnoName());
             assertFalse(queue.isSubscribedRead(s) || queue.isSubscribedWrite(s), "half-registered after: " + m);
         }
         // The queue still works.
@@ -55,6 +61,29 @@ public abstract class ErrorContract extends ContractBase {
         p[0].close();
         p[1].close();
         assertRefused(new NativeSocketChannel(fd), fd, "EBADF");
+    }
+
+    /**
+     * A failed change to a socket the queue knows (its fd was closed by the caller since) throws
+     * NativeIOException and leaves the socket's state exactly as it was.
+     */
+    @Test
+    void aFailedChangeLeavesTheStateAsItWas() throws Exception {
+        NativeSocketChannel[] p = pair();
+        queue.subscribeRead(p[0]);
+        int fd = p[0].getFD();
+        p[0].close(); // nothing in this test opens an fd until the call below
+        NativeIOException e = assertThrows(NativeIOException.class, () -> queue.subscribeWrite(p[0]));
+        assertTrue(e.getMessage().contains("fd=" + fd) && e.getMessage().contains("EBADF"), e.getMessage());
+        assertTrue(queue.isSubscribedRead(p[0]), "the failed call dropped the read subscription");
+        assertFalse(queue.isSubscribedWrite(p[0]), "the failed call left write half-subscribed");
+        assertFalse(queue.isDisabledRead(p[0]) || queue.isDisabledWrite(p[0]));
+        queue.remove(p[0]); // and a late remove still succeeds
+        assertFalse(queue.isSubscribedRead(p[0]));
+        NativeSocketChannel[] q = pair();
+        queue.subscribeRead(q[0]);
+        write(q[1], "x");
+        awaitEvent(q[0], SocketEvent.READ);
     }
 
     @Test

@@ -13,7 +13,9 @@ import jnr.enxio.channels.NativeSocketChannel;
 import org.junit.jupiter.api.Test;
 
 /**
- * Many sockets: exactly the ready ones are reported, again and again while level-triggered; and
+ * Scale: with 1,000 sockets watched (500 socketpairs, both ends) and exactly 100 made readable,
+ * exactly those 100 are reported, and a further zero-timeout poll reports the same 100 again, each
+ * once (level-triggered); high fd numbers work where {@link Capability#UNLIMITED_FDS} is announced;
  * the hot path (poll and dispatch with a reused handler) allocates nothing in steady state.
  */
 public abstract class ScaleContract extends ContractBase {
@@ -86,5 +88,34 @@ public abstract class ScaleContract extends ContractBase {
         // One 16-byte object per poll would be 160 KB; one per event 16 MB. Allow only JIT noise.
         assertTrue(allocated < 64 * 1024, allocated + " bytes allocated by " + polls + " polls of 100 events");
         assertTrue(sink[0] >= (long) polls * 100 * SocketEvent.READ);
+    }
+
+    /**
+     * An fd number far above FD_SETSIZE (4096+): watched normally where {@link
+     * Capability#UNLIMITED_FDS} is announced, refused with NativeIOException (nothing registered,
+     * the queue goes on) where it is not.
+     */
+    @Test
+    void aHighFdNumberIsWatchedOrCleanlyRefused() throws Exception {
+        NativeSocketChannel[] p = pair();
+        jnr.posix.POSIX posix = jnr.posix.POSIXFactory.getNativePOSIX();
+        int high = posix.fcntlInt(p[0].getFD(), jnr.constants.platform.Fcntl.F_DUPFD, 4096);
+        org.junit.jupiter.api.Assumptions.assumeTrue(high >= 4096, "RLIMIT_NOFILE too low for fd 4096");
+        NativeSocketChannel ours = closeLater(new NativeSocketChannel(high));
+        if (!queue.capabilities().contains(Capability.UNLIMITED_FDS)) {
+            io.polyplex.NativeIOException e = org.junit.jupiter.api.Assertions.assertThrows(
+                    io.polyplex.NativeIOException.class, () -> queue.subscribeRead(ours));
+            assertTrue(e.getMessage().contains("fd=" + high), e.getMessage());
+            org.junit.jupiter.api.Assertions.assertFalse(queue.isSubscribedRead(ours));
+            queue.subscribeRead(p[0]);
+            write(p[1], "x");
+            awaitEvent(p[0], SocketEvent.READ);
+            return;
+        }
+        queue.subscribeRead(ours);
+        write(p[1], "x");
+        assertEquals(SocketEvent.READ, awaitEvent(ours, SocketEvent.READ) & SocketEvent.READ);
+        queue.remove(ours);
+        assertEquals(0, queue.poll(java.time.Duration.ofMillis(100)).size());
     }
 }

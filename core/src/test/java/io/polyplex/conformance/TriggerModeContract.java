@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.polyplex.Capability;
 import io.polyplex.SocketEvent;
@@ -14,22 +15,39 @@ import jnr.enxio.channels.NativeSocketChannel;
 import org.junit.jupiter.api.Test;
 
 /**
- * Edge-triggered and one-shot registration: what each promises where {@code capabilities()}
- * announces it, and a clear UnsupportedOperationException (nothing registered) where it does not.
+ * Trigger modes. Where {@code capabilities()} announces {@link Capability#EDGE_TRIGGERED}: an edge
+ * subscription reports an arrival once, not again while unread, and again on the next arrival;
+ * {@code subscribeRead} keeps the socket's mode and {@code subscribe(..., trigger)} replaces it for
+ * the whole socket. Where it announces {@link Capability#ONE_SHOT}: one event, then every
+ * subscribed direction is disabled (isDisabled* true, no more events) until re-subscribed, and one
+ * readiness goes to exactly one of several pollers. Where a capability is missing, subscribing
+ * with its trigger throws UnsupportedOperationException and registers nothing.
  */
 public abstract class TriggerModeContract extends ContractBase {
 
+    private void assertRefused(Trigger trigger) throws Exception {
+        NativeSocketChannel[] p = pair();
+        assertThrows(UnsupportedOperationException.class, () -> queue.subscribe(p[0], SocketEvent.READ, trigger));
+        assertFalse(queue.isSubscribedRead(p[0]), "refused, yet registered");
+        write(p[1], "x");
+        assertEquals(0, opsNow(p[0]), "refused, yet reported");
+        // A known socket keeps its level subscription when the mode change is refused.
+        queue.subscribeRead(p[0]);
+        assertThrows(UnsupportedOperationException.class, () -> queue.subscribe(p[0], SocketEvent.WRITE, trigger));
+        assertTrue(queue.isSubscribedRead(p[0]) && !queue.isSubscribedWrite(p[0]));
+        awaitEvent(p[0], SocketEvent.READ);
+        awaitEvent(p[0], SocketEvent.READ); // still level-triggered
+    }
+
     @Test
     void edgeTriggeredReportsEachArrivalOnceOrIsRefused() throws Exception {
-        NativeSocketChannel[] p = pair();
         if (!queue.capabilities().contains(Capability.EDGE_TRIGGERED)) {
-            UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
-                    () -> queue.subscribe(p[0], SocketEvent.READ, Trigger.EDGE));
-            assertTrue(e.getMessage().contains(queue.backend()), e.getMessage());
-            assertFalse(queue.isSubscribedRead(p[0]), "refused, yet registered");
+            assertRefused(Trigger.EDGE);
             return;
         }
+        NativeSocketChannel[] p = pair();
         queue.subscribe(p[0], SocketEvent.READ, Trigger.EDGE);
+        assertTrue(queue.isSubscribedRead(p[0]) && !queue.isDisabledRead(p[0]));
         write(p[1], "one");
         awaitEvent(p[0], SocketEvent.READ);
         assertEquals(0, queue.poll(Duration.ofMillis(200)).size(), "edge reported again with no new data");
@@ -44,25 +62,68 @@ public abstract class TriggerModeContract extends ContractBase {
     }
 
     @Test
+    void aTriggerAppliesToTheWholeSocket() throws Exception {
+        assumeTrue(queue.capabilities().contains(Capability.EDGE_TRIGGERED), "no edge-triggered mode here");
+        NativeSocketChannel[] p = pair();
+        queue.subscribe(p[0], SocketEvent.READ, Trigger.EDGE);
+        write(p[1], "x");
+        awaitEvent(p[0], SocketEvent.READ);
+        assertEquals(0, opsNow(p[0]), "edge reported twice");
+        // Subscribing write as LEVEL makes the whole socket level: the unread data is reported again.
+        queue.subscribe(p[0], SocketEvent.WRITE, Trigger.LEVEL);
+        awaitEvent(p[0], SocketEvent.READ | SocketEvent.WRITE);
+        awaitEvent(p[0], SocketEvent.READ | SocketEvent.WRITE);
+        // And back to edge for both: reported once (read and write ready at once), then quiet.
+        queue.subscribe(p[0], SocketEvent.READ | SocketEvent.WRITE, Trigger.EDGE);
+        awaitEvent(p[0], SocketEvent.READ);
+        assertEquals(0, queue.poll(Duration.ofMillis(200)).size(), "edge for both reported again");
+    }
+
+    @Test
     void oneShotDeliversOnceThenDisablesUntilResubscribed() throws Exception {
-        assertTrue(queue.capabilities().contains(Capability.ONE_SHOT), "core emulates one-shot everywhere");
+        if (!queue.capabilities().contains(Capability.ONE_SHOT)) {
+            assertRefused(Trigger.ONE_SHOT);
+            return;
+        }
         NativeSocketChannel[] p = pair();
         queue.subscribe(p[0], SocketEvent.READ, Trigger.ONE_SHOT);
+        assertFalse(queue.isDisabledRead(p[0]));
         write(p[1], "x");
         awaitEvent(p[0], SocketEvent.READ);
         assertTrue(queue.isSubscribedRead(p[0]) && queue.isDisabledRead(p[0]), "one-shot not disabled after delivery");
         assertEquals(0, queue.poll(Duration.ofMillis(200)).size(), "one-shot delivered twice");
         queue.subscribeRead(p[0]); // re-arm; the data is still unread
+        assertFalse(queue.isDisabledRead(p[0]));
         awaitEvent(p[0], SocketEvent.READ);
-        assertTrue(queue.isDisabledRead(p[0]));
+        assertTrue(queue.isDisabledRead(p[0]), "subscribeRead did not keep the one-shot mode");
+        assertEquals(0, queue.poll(Duration.ofMillis(100)).size(), "re-armed one-shot delivered twice");
         queue.subscribe(p[0], SocketEvent.READ, Trigger.LEVEL); // back to level
         awaitEvent(p[0], SocketEvent.READ);
         awaitEvent(p[0], SocketEvent.READ);
         assertFalse(queue.isDisabledRead(p[0]));
     }
 
+    /** After a one-shot event, every subscribed direction is disabled, not only the one that fired. */
+    @Test
+    void oneShotDisablesEverySubscribedDirection() throws Exception {
+        assumeTrue(queue.capabilities().contains(Capability.ONE_SHOT), "no one-shot mode here");
+        NativeSocketChannel[] p = pair();
+        queue.subscribe(p[0], SocketEvent.READ | SocketEvent.WRITE, Trigger.ONE_SHOT);
+        int ops = awaitEvent(p[0], SocketEvent.WRITE); // writable at once; nothing to read yet
+        assertEquals(0, ops & SocketEvent.READ);
+        assertTrue(queue.isDisabledRead(p[0]) && queue.isDisabledWrite(p[0]),
+                "one-shot left a direction enabled after delivery");
+        write(p[1], "x");
+        assertEquals(0, queue.poll(Duration.ofMillis(200)).size(), "a disarmed one-shot reported READ");
+        queue.subscribeRead(p[0]); // re-arms read only
+        assertTrue(queue.isDisabledWrite(p[0]) && !queue.isDisabledRead(p[0]));
+        ops = awaitEvent(p[0], SocketEvent.READ);
+        assertEquals(0, ops & SocketEvent.WRITE, "WRITE reported while disabled");
+    }
+
     @Test
     void oneShotGoesToExactlyOneOfSeveralPollers() throws Exception {
+        assumeTrue(queue.capabilities().contains(Capability.ONE_SHOT), "no one-shot mode here");
         NativeSocketChannel[] p = pair();
         queue.subscribe(p[0], SocketEvent.READ, Trigger.ONE_SHOT);
         write(p[1], "x");

@@ -12,9 +12,11 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@code wakeup()}: the poll in progress, or else the next one, returns promptly; many wakeups
- * before a poll cost one; a storm of wakeups never blocks the caller (OpenJDK WakeupOverflow,
- * jnr-enxio's one byte per wakeup).
+ * {@code wakeup()}: the poll in progress, or else the next one, returns promptly with no events,
+ * in both poll forms; a wakeup is used up by the poll it ended; many wakeups before a poll cost one
+ * (the following poll waits its whole timeout); wakeups from many threads never block; a storm of
+ * 100,000 wakeups with nobody polling neither blocks the caller nor fills the channel (lesson 6:
+ * OpenJDK WakeupOverflow, jnr-enxio's one byte per wakeup).
  */
 public abstract class WakeupContract extends ContractBase {
 
@@ -27,6 +29,12 @@ public abstract class WakeupContract extends ContractBase {
         long start = System.nanoTime();
         assertEquals(0, queue.poll(LONG).size());
         assertTrue(millisSince(start) < EVENTUALLY.toMillis(), "poll returned only after " + millisSince(start) + " ms");
+        // The handler form too; and a wakeup is used up by the poll it ended.
+        queue.wakeup();
+        assertEquals(0, queue.poll(null, (s, ops) -> { }));
+        start = System.nanoTime();
+        assertEquals(0, queue.poll(Duration.ofMillis(200)).size());
+        assertTrue(millisSince(start) >= 200, "a consumed wakeup ended the next poll too");
     }
 
     @Test
@@ -44,7 +52,8 @@ public abstract class WakeupContract extends ContractBase {
         });
         poller.start();
         assertTrue(polling.await(EVENTUALLY.toMillis(), TimeUnit.MILLISECONDS));
-        Thread.sleep(100); // most likely inside the kernel wait now; if not, the next poll must return
+        Thread.sleep(200); // most likely inside the kernel wait now; if not, the next poll must return
+        assertTrue(poller.isAlive(), "poll(null) returned with nothing to report: " + failure.get());
         queue.wakeup();
         poller.join(EVENTUALLY.toMillis());
         assertFalse(poller.isAlive(), "poll(null) still blocked after wakeup()");
@@ -121,7 +130,11 @@ public abstract class WakeupContract extends ContractBase {
         storm.join(EVENTUALLY.toMillis());
         assertFalse(storm.isAlive(), "100,000 wakeups blocked the caller");
         long start = System.nanoTime();
-        queue.poll(LONG);
+        assertEquals(0, queue.poll(LONG).size());
         assertTrue(millisSince(start) < EVENTUALLY.toMillis());
+        // The storm cost one wakeup: the pipe (or whatever channel) is drained, the next poll waits.
+        start = System.nanoTime();
+        assertEquals(0, queue.poll(Duration.ofMillis(200)).size());
+        assertTrue(millisSince(start) >= 200, "100,000 wakeups ended more than one poll");
     }
 }

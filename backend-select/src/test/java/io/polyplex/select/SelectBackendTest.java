@@ -1,0 +1,247 @@
+package io.polyplex.select;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.polyplex.conformance.FdLimit;
+import io.polyplex.EventQueue;
+import io.polyplex.EventQueues;
+import io.polyplex.NativeIOException;
+import io.polyplex.SocketEvent;
+import io.polyplex.net.NativeSockets;
+import io.polyplex.spi.Backend;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import jnr.enxio.channels.NativeSelectableChannel;
+import jnr.enxio.channels.NativeSocketChannel;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * What only the select backend has: the FD_SETSIZE limit, EBADF for the whole call when one
+ * registered fd was closed, and its own timeval and event batching. Real kernel, real sockets.
+ */
+@Timeout(120)
+class SelectBackendTest {
+
+    /** A socket type that is not a Channel: core cannot tell it was closed, only the kernel can. */
+    record RawFd(int fd) { }
+
+    private static void write(NativeSocketChannel c) throws IOException {
+        assertEquals(1, c.write(ByteBuffer.wrap(new byte[] {1})));
+    }
+
+    private static void closeAll(List<NativeSocketChannel> all) {
+        for (NativeSocketChannel c : all) {
+            try {
+                c.close();
+            } catch (IOException e) {
+                // closing test sockets: nothing to do
+            }
+        }
+    }
+
+    @Test
+    void anFdAtOrAboveFdSetSizeIsRefusedNamingTheWayOutAndTheQueueKeepsWorking() throws Exception {
+        FdLimit.ensure(4096);
+        List<NativeSocketChannel> all = new ArrayList<>();
+        try (EventQueue<NativeSelectableChannel> q = EventQueues.open("select", NativeSelectableChannel::getFD)) {
+            while (all.isEmpty() || all.get(all.size() - 1).getFD() < 1100) {
+                NativeSocketChannel[] p = NativeSockets.socketPair();
+                all.add(p[0]);
+                all.add(p[1]);
+            }
+            assertTrue(all.size() > 1024 - 64, "opened " + all.size() + " fds, more than 1,024 in all");
+            NativeSocketChannel at1023 = null;
+            NativeSocketChannel at1024 = null;
+            for (NativeSocketChannel c : all) {
+                if (c.getFD() == 1023) {
+                    at1023 = c;
+                } else if (c.getFD() == 1024) {
+                    at1024 = c;
+                }
+            }
+            assertNotNull(at1023, "no socket got fd 1023");
+            assertNotNull(at1024, "no socket got fd 1024");
+
+            // Every socket below the limit is watched, the ones at or above it refused, one by one.
+            int refused = 0;
+            for (NativeSocketChannel c : all) {
+                if (c.getFD() < 1024) {
+                    q.subscribeRead(c);
+                    continue;
+                }
+                NativeSocketChannel high = c;
+                NativeIOException e = assertThrows(NativeIOException.class, () -> q.subscribeReadWrite(high));
+                String m = e.getMessage();
+                assertEquals(c.getFD(), e.fd());
+                assertEquals("EINVAL", e.errnoName());
+                assertTrue(m.startsWith("select("), m);
+                assertTrue(m.contains("fd=" + c.getFD()), m);
+                assertTrue(m.contains("FD_SETSIZE (1024)"), m);
+                assertTrue(m.contains("poll") && m.contains("epoll"), "the way out is not named: " + m);
+                assertFalse(q.isSubscribedRead(c) || q.isSubscribedWrite(c), "half-registered: " + m);
+                refused++;
+            }
+            assertTrue(refused > 0);
+            assertTrue(q.isSubscribedRead(at1023), "fd 1023, the last one that fits, was refused");
+
+            // The queue keeps working: the highest watched fd and a low one are reported, nothing else.
+            NativeSocketChannel peerOf1023 = all.get(all.indexOf(at1023) ^ 1);
+            write(peerOf1023);
+            List<SocketEvent<NativeSelectableChannel>> events = q.poll(Duration.ofSeconds(20));
+            assertEquals(1, events.size(), events.toString());
+            assertSame(at1023, events.get(0).socket());
+            ByteBuffer b = ByteBuffer.allocate(8);
+            assertEquals(1, at1023.read(b));
+            write(all.get(1));
+            events = q.poll(Duration.ofSeconds(20));
+            assertEquals(1, events.size(), events.toString());
+            assertSame(all.get(0), events.get(0).socket());
+            NativeSocketChannel tooHigh = at1024;
+            assertThrows(IOException.class, () -> q.subscribeRead(tooHigh)); // still refused, still no harm
+        } finally {
+            closeAll(all);
+        }
+    }
+
+    @Test
+    void fdsClosedWithoutRemoveAreReportedOnceAsErrorsAndTheOthersKeepWorkingWithoutSpinning() throws Exception {
+        List<NativeSocketChannel> all = new ArrayList<>();
+        try (EventQueue<RawFd> q = EventQueues.open("select", RawFd::fd)) {
+            List<RawFd> closed = new ArrayList<>();
+            List<RawFd> live = new ArrayList<>();
+            List<NativeSocketChannel> livePeers = new ArrayList<>();
+            List<NativeSocketChannel> toClose = new ArrayList<>();
+            for (int i = 0; i < 5; i++) {
+                NativeSocketChannel[] p = NativeSockets.socketPair();
+                all.add(p[1]);
+                RawFd s = new RawFd(p[0].getFD());
+                q.subscribeRead(s);
+                if (i % 2 == 0) {
+                    closed.add(s);
+                    toClose.add(p[0]);
+                } else {
+                    all.add(p[0]);
+                    live.add(s);
+                    livePeers.add(p[1]);
+                }
+            }
+            for (NativeSocketChannel c : toClose) {
+                c.close(); // behind the queue's back; fdOf still answers the old number
+            }
+            // Each closed fd is reported exactly once, as ERROR; nothing else is reported.
+            List<RawFd> reported = new ArrayList<>();
+            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while (reported.size() < closed.size() && System.nanoTime() < deadline) {
+                for (SocketEvent<RawFd> e : q.poll(Duration.ofSeconds(1))) {
+                    assertTrue(e.isError(), e.toString());
+                    reported.add(e.socket());
+                }
+            }
+            assertEquals(closed.size(), reported.size(), reported.toString());
+            assertEquals(new HashSet<>(closed), new HashSet<>(reported), reported.toString());
+            for (RawFd s : closed) {
+                assertFalse(q.isSubscribedRead(s), "still subscribed after its ERROR: " + s);
+            }
+            // No spin, no repeated report, no exception: an idle poll waits its whole timeout.
+            for (int i = 0; i < 2; i++) {
+                long start = System.nanoTime();
+                assertEquals(List.of(), q.poll(Duration.ofMillis(200)));
+                assertTrue(System.nanoTime() - start >= 200_000_000L, "returned early: spinning on a closed fd?");
+            }
+            // And the live ones still work.
+            write(livePeers.get(1));
+            List<SocketEvent<RawFd>> events = q.poll(Duration.ofSeconds(20));
+            assertEquals(1, events.size(), events.toString());
+            assertEquals(live.get(1), events.get(0).socket());
+            assertTrue(events.get(0).isReadable());
+        } finally {
+            closeAll(all);
+        }
+    }
+
+    @Test
+    void moreReadyFdsThanMaxEventsAllGetTheirTurn() throws Exception {
+        List<NativeSocketChannel> all = new ArrayList<>();
+        try (Backend backend = new SelectProvider().open(2)) {
+            Set<Long> tokens = new HashSet<>();
+            for (int i = 0; i < 5; i++) {
+                NativeSocketChannel[] p = NativeSockets.socketPair();
+                all.add(p[0]);
+                all.add(p[1]);
+                backend.register(p[0].getFD(), 100 + i, Backend.READ, Backend.LEVEL);
+                write(p[1]);
+                tokens.add(100L + i);
+            }
+            Set<Long> seen = new HashSet<>();
+            for (int round = 0; round < 3; round++) {
+                int n = backend.poll(5_000_000_000L);
+                assertTrue(n >= 1 && n <= 2, "returned " + n + " events with maxEvents 2");
+                for (int i = 0; i < n; i++) {
+                    assertEquals(Backend.READ, backend.readyOps(i));
+                    seen.add(backend.readyToken(i));
+                }
+            }
+            assertEquals(tokens, seen, "level-triggered fds starved by the maxEvents cap");
+        } finally {
+            closeAll(all);
+        }
+    }
+
+    @Test
+    void aChangeTakesEffectAtTheNextWaitWithTheTokenItWasBuiltWith() throws Exception {
+        List<NativeSocketChannel> all = new ArrayList<>();
+        try (Backend backend = new SelectProvider().open(16)) {
+            NativeSocketChannel[] p = NativeSockets.socketPair();
+            all.add(p[0]);
+            all.add(p[1]);
+            int fd = p[0].getFD();
+            backend.register(fd, 7, Backend.WRITE, Backend.LEVEL);
+            assertEquals(1, backend.poll(0));
+            assertEquals(7, backend.readyToken(0));
+            assertEquals(Backend.WRITE, backend.readyOps(0));
+            backend.reregister(fd, 8, Backend.READ, Backend.LEVEL);
+            assertEquals(0, backend.poll(0), "nothing to read yet");
+            write(p[1]);
+            assertEquals(1, backend.poll(0));
+            assertEquals(8, backend.readyToken(0));
+            assertEquals(Backend.READ, backend.readyOps(0));
+            backend.deregister(fd);
+            backend.deregister(fd); // unknown now: a no-op
+            assertEquals(0, backend.poll(0));
+            // Negative, closed, too large: refused without touching the set.
+            assertTrue(assertThrows(IOException.class, () -> backend.register(-1, 1, Backend.READ, Backend.LEVEL))
+                    .getMessage().contains("EBADF"));
+            assertTrue(assertThrows(IOException.class, () -> backend.reregister(4096, 1, Backend.READ, Backend.LEVEL))
+                    .getMessage().contains("FD_SETSIZE"));
+            p[0].close();
+            assertTrue(assertThrows(IOException.class, () -> backend.reregister(fd, 9, Backend.READ, Backend.LEVEL))
+                    .getMessage().contains("EBADF"));
+            assertEquals(0, backend.poll(0));
+        } finally {
+            closeAll(all);
+        }
+    }
+
+    @Test
+    void aWaitIsNeverShorterThanItsTimeoutRoundedUpToMicroseconds() throws Exception {
+        try (Backend backend = new SelectProvider().open(16)) {
+            for (long nanos : new long[] {1, 999, 1_001, 300_000, 1_500_000, 20_000_000}) {
+                long start = System.nanoTime();
+                assertEquals(0, backend.poll(nanos));
+                long waited = System.nanoTime() - start;
+                assertTrue(waited >= nanos, "select(" + nanos + " ns) returned after " + waited + " ns");
+            }
+        }
+    }
+}

@@ -1,0 +1,209 @@
+package io.polyplex.conformance;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.polyplex.SocketEvent;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import jnr.enxio.channels.NativeSocketChannel;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Timeouts of {@code poll}: {@link Duration#ZERO} never blocks (also while another thread holds the
+ * wait) yet reports what is ready; a positive timeout never returns early, whatever wakes the wait
+ * internally (lesson 10: retry with the time that remains, never return early); several pollers
+ * each keep their own timeout; huge timeouts are accepted (no EINVAL, no overflow into "do not
+ * block"); an idle wait sleeps in the kernel instead of spinning.
+ *
+ * <p>"Never early" is asserted exactly (elapsed {@code >=} timeout, measured with {@link
+ * System#nanoTime()}); "promptly" only with generous bounds.
+ */
+public abstract class TimeoutContract extends ContractBase {
+
+    @Test
+    void zeroTimeoutNeverBlocksYetReportsWhatIsReady() throws Exception {
+        NativeSocketChannel[] p = pair();
+        queue.subscribeRead(p[0]);
+        for (int i = 0; i < 1000; i++) {
+            assertEquals(0, queue.poll(Duration.ZERO).size());
+            assertEquals(0, queue.poll(Duration.ZERO, (s, ops) -> { }));
+        }
+        write(p[1], "x");
+        awaitEvent(p[0], SocketEvent.READ);
+        // Level-triggered and still unread: a zero-timeout poll sees it in both forms.
+        List<SocketEvent<NativeSocketChannel>> events = queue.poll(Duration.ZERO);
+        assertEquals(1, events.size(), events.toString());
+        assertSame(p[0], events.get(0).socket());
+        assertEquals(1, queue.poll(Duration.ZERO, (s, ops) -> assertSame(p[0], s)));
+    }
+
+    @Test
+    void zeroTimeoutDoesNotWaitForAnotherThreadsBlockedPoll() throws Exception {
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        CountDownLatch polling = new CountDownLatch(1);
+        Thread blocked = start(() -> {
+            polling.countDown();
+            queue.poll(null);
+        }, failure);
+        assertTrue(polling.await(EVENTUALLY.toMillis(), TimeUnit.MILLISECONDS));
+        Thread.sleep(200); // most likely waiting in the kernel by now
+        assertTrue(blocked.isAlive(), "poll(null) returned with nothing to report: " + failure.get());
+        AtomicBoolean returned = new AtomicBoolean();
+        Thread zero = start(() -> {
+            assertEquals(0, queue.poll(Duration.ZERO).size());
+            returned.set(true);
+        }, failure);
+        zero.join(EVENTUALLY.toMillis());
+        boolean zeroReturned = returned.get();
+        queue.wakeup(); // release the blocked poller whatever happened
+        assertEnds(blocked, "poll(null) after wakeup()");
+        assertTrue(zeroReturned, "poll(ZERO) waited for another thread's blocked poll(null)");
+        assertNull(failure.get());
+    }
+
+    @Test
+    void aTimeoutIsNeverEarly() throws Exception {
+        NativeSocketChannel[] p = pair();
+        queue.subscribeRead(p[0]);
+        for (long nanos : new long[] {300_000, 1_000_000, 15_000_000, 200_000_000}) {
+            long start = System.nanoTime();
+            assertEquals(0, queue.poll(Duration.ofNanos(nanos)).size());
+            long waited = System.nanoTime() - start;
+            assertTrue(waited >= nanos, "poll(" + nanos + " ns) returned after " + waited + " ns");
+        }
+        long start = System.nanoTime();
+        assertEquals(0, queue.poll(Duration.ofMillis(200), (s, ops) -> { }));
+        assertTrue(System.nanoTime() - start >= 200_000_000L, "poll(200 ms, handler) returned early");
+        // And it is a timeout, not a deaf wait: an event ends a long one.
+        write(p[1], "x");
+        start = System.nanoTime();
+        assertEquals(1, queue.poll(Duration.ofSeconds(30)).size());
+        assertTrue(millisSince(start) < EVENTUALLY.toMillis());
+    }
+
+    /**
+     * Changes made by another thread while a poll waits (which a poll/select backend picks up by
+     * waking its own waiter) neither end the poll early nor restart its timeout.
+     */
+    @Test
+    void changesFromAnotherThreadNeitherShortenNorRestartATimeout() throws Exception {
+        NativeSocketChannel[][] idle = new NativeSocketChannel[4][];
+        for (int i = 0; i < idle.length; i++) {
+            idle[i] = pair();
+        }
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread changer = start(() -> {
+            long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+            while (!stop.get() && System.nanoTime() < deadline) {
+                for (NativeSocketChannel[] p : idle) {
+                    queue.subscribeRead(p[0]);
+                    queue.disableRead(p[0]);
+                    queue.subscribeRead(p[0]);
+                    queue.remove(p[0]);
+                }
+                Thread.sleep(1);
+            }
+        }, failure);
+        try {
+            long start = System.nanoTime();
+            List<SocketEvent<NativeSocketChannel>> events = queue.poll(Duration.ofMillis(300));
+            long waited = millisSince(start);
+            assertEquals(List.of(), events);
+            assertTrue(waited >= 300, "poll(300 ms) returned after " + waited + " ms");
+            assertTrue(changer.isAlive(), "poll(300 ms) only returned after the changes stopped ("
+                    + waited + " ms): each change restarted its timeout");
+        } finally {
+            stop.set(true);
+            assertEnds(changer, "the changer");
+        }
+        assertNull(failure.get());
+    }
+
+    @Test
+    void aSecondPollerKeepsItsOwnTimeoutWhileAnotherWaits() throws Exception {
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        CountDownLatch polling = new CountDownLatch(1);
+        Thread first = start(() -> {
+            polling.countDown();
+            queue.poll(null);
+        }, failure);
+        assertTrue(polling.await(EVENTUALLY.toMillis(), TimeUnit.MILLISECONDS));
+        Thread.sleep(100);
+        long start = System.nanoTime();
+        int delivered = queue.poll(Duration.ofMillis(300), (s, ops) -> { });
+        long waited = millisSince(start);
+        queue.wakeup();
+        assertEnds(first, "poll(null) after wakeup()");
+        assertEquals(0, delivered);
+        assertTrue(waited >= 300, "the second poller returned early, after " + waited + " ms");
+        assertTrue(waited < EVENTUALLY.toMillis(), "the second poller waited " + waited
+                + " ms: it waited for the first one instead of its own 300 ms");
+        assertNull(failure.get());
+    }
+
+    @Test
+    void hugeTimeoutsAreAcceptedAndEndOnAnEvent() throws Exception {
+        NativeSocketChannel[] p = pair();
+        queue.subscribeRead(p[0]);
+        write(p[1], "x");
+        assertEquals(1, queue.poll(Duration.ofDays(365 * 1000)).size());
+        assertEquals(1, queue.poll(Duration.ofSeconds(Long.MAX_VALUE)).size());
+        assertEquals(1, queue.poll(Duration.ofMillis(Integer.MAX_VALUE + 1L), (s, ops) -> { }));
+    }
+
+    /**
+     * Timeouts just past what the kernel call takes in one go (2^31 ms, 2^32 ms) must block, not
+     * wrap to "return at once" (a spin) or to an error: only a wakeup ends them.
+     */
+    @Test
+    void timeoutsBeyondTheKernelsRangeBlockUntilWoken() throws Exception {
+        NativeSocketChannel[] p = pair();
+        queue.subscribeRead(p[0]);
+        for (Duration timeout : new Duration[] {Duration.ofMillis(Integer.MAX_VALUE + 1L),
+                Duration.ofMillis(1L << 32), Duration.ofMillis((1L << 32) + 5)}) {
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            long[] cpu = new long[1];
+            long[] wall = new long[1];
+            Thread poller = start(() -> {
+                long c = cpuNanos();
+                long w = System.nanoTime();
+                assertEquals(0, queue.poll(timeout).size());
+                cpu[0] = cpuNanos() - c;
+                wall[0] = System.nanoTime() - w;
+            }, failure);
+            Thread.sleep(400);
+            assertTrue(poller.isAlive(), "poll(" + timeout + ") returned at once: " + failure.get());
+            queue.wakeup();
+            assertEnds(poller, "poll(" + timeout + ") after wakeup()");
+            assertNull(failure.get());
+            assertNoSpin(cpu[0], wall[0], "poll(" + timeout + ")");
+        }
+    }
+
+    @Test
+    void anIdleWaitSleepsInTheKernel() throws Exception {
+        NativeSocketChannel[] p = pair();
+        NativeSocketChannel[] q = pair();
+        queue.subscribeRead(p[0]);
+        queue.subscribeReadWrite(q[0]);
+        awaitEvent(q[0], SocketEvent.WRITE);
+        queue.disableWrite(q[0]); // writable, but disabled: must not keep the wait busy
+        queue.poll(Duration.ofMillis(50)); // warm up
+        long cpu = cpuNanos();
+        long start = System.nanoTime();
+        List<SocketEvent<NativeSocketChannel>> events = queue.poll(Duration.ofMillis(500));
+        long wall = System.nanoTime() - start;
+        cpu = cpuNanos() - cpu;
+        assertEquals(List.of(), events);
+        assertTrue(wall >= 500_000_000L, "poll(500 ms) returned after " + wall + " ns");
+        assertNoSpin(cpu, wall, "an idle poll(500 ms)");
+    }
+}
