@@ -79,7 +79,7 @@ public final class NativeSockets {
             if (LIB.listen(fd, backlog) < 0) {
                 throw error("listen(" + text(address), fd);
             }
-            return new NativeServerSocketChannel(fd);
+            return nonBlocking(new NativeServerSocketChannel(fd));
         } catch (IOException | RuntimeException e) {
             LIB.close(fd);
             throw e;
@@ -105,7 +105,7 @@ public final class NativeSockets {
                 }
             }
             setBlocking(fd, false);
-            return new NativeSocketChannel(fd);
+            return nonBlocking(new NativeSocketChannel(fd));
         } catch (IOException | RuntimeException e) {
             LIB.close(fd);
             throw e;
@@ -134,7 +134,7 @@ public final class NativeSockets {
                         throw e;
                     }
                 }
-                return new NativeSocketChannel(fd);
+                return nonBlocking(new NativeSocketChannel(fd));
             }
             int errno = SocketLibrary.RUNTIME.getLastError();
             if (NativeErrors.wouldBlock(errno)) {
@@ -167,7 +167,8 @@ public final class NativeSockets {
             LIB.close(fds[1]);
             throw e;
         }
-        return new NativeSocketChannel[] {new NativeSocketChannel(fds[0]), new NativeSocketChannel(fds[1])};
+        return new NativeSocketChannel[] {nonBlocking(new NativeSocketChannel(fds[0])),
+                nonBlocking(new NativeSocketChannel(fds[1]))};
     }
 
     /** The address a socket is bound to (getsockname), IPv4 or IPv6. */
@@ -288,6 +289,20 @@ public final class NativeSockets {
     }
 
     // ------------------------------------------------------------------ plumbing
+
+    /**
+     * A new channel believes it is in blocking mode whatever its fd says; tell it the truth, so that
+     * {@code isBlocking()} is right and a later {@code configureBlocking(true)} really blocks.
+     */
+    private static <C extends java.nio.channels.spi.AbstractSelectableChannel> C nonBlocking(C ch) throws IOException {
+        try {
+            ch.configureBlocking(false);
+            return ch;
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+    }
 
     private static int openSocket(int family, int type, String call) throws IOException {
         int fd = LIB.socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

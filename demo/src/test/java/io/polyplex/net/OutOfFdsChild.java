@@ -31,7 +31,7 @@ public final class OutOfFdsChild {
             try {
                 for (NativeSocketChannel c; (c = acceptor.accept()) != null; ) {
                     ByteBuffer b = ByteBuffer.allocate(1);
-                    c.configureBlocking(true);
+                    c.configureBlocking(true); // the client sends one byte right after connecting
                     if (c.read(b) == 1) {
                         b.flip();
                         c.write(b);

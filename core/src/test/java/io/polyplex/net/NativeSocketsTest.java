@@ -1,0 +1,132 @@
+package io.polyplex.net;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.polyplex.NativeIOException;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import jnr.constants.platform.Fcntl;
+import jnr.constants.platform.OpenFlags;
+import jnr.enxio.channels.NativeServerSocketChannel;
+import jnr.enxio.channels.NativeSocketChannel;
+import jnr.posix.POSIX;
+import jnr.posix.POSIXFactory;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** Native sockets on the real kernel over 127.0.0.1: flags, errors naming the address, RST, peek. */
+@Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class NativeSocketsTest {
+
+    private static final POSIX POSIX = POSIXFactory.getNativePOSIX();
+
+    private static void assertCloexecNonBlocking(java.nio.channels.spi.AbstractSelectableChannel ch, int fd) {
+        assertEquals(1, POSIX.fcntl(fd, Fcntl.F_GETFD) & 1, "FD_CLOEXEC on fd " + fd);
+        int nonblock = OpenFlags.O_NONBLOCK.intValue();
+        assertEquals(nonblock, POSIX.fcntl(fd, Fcntl.F_GETFL) & nonblock, "O_NONBLOCK on fd " + fd);
+        assertFalse(ch.isBlocking(), "the channel believes it blocks");
+    }
+
+    private static NativeSocketChannel acceptSoon(NativeServerSocketChannel server) throws Exception {
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            NativeSocketChannel c = NativeSockets.accept(server);
+            if (c != null) {
+                return c;
+            }
+            Thread.sleep(1);
+        }
+        throw new AssertionError("nothing to accept");
+    }
+
+    @Test
+    void listenConnectAcceptExchangeBothWays() throws Exception {
+        try (NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8)) {
+            assertCloexecNonBlocking(server, server.getFD());
+            assertNull(NativeSockets.accept(server), "accept with nobody connecting");
+            InetSocketAddress at = NativeSockets.localAddress(server.getFD());
+            assertTrue(at.getPort() > 0);
+            try (NativeSocketChannel client = NativeSockets.connect(at);
+                 NativeSocketChannel accepted = acceptSoon(server)) {
+                assertCloexecNonBlocking(client, client.getFD());
+                assertCloexecNonBlocking(accepted, accepted.getFD());
+                NativeSockets.send(client.getFD(), ByteBuffer.wrap("ping".getBytes(StandardCharsets.US_ASCII)));
+                NativeSockets.send(accepted.getFD(), ByteBuffer.wrap("pong".getBytes(StandardCharsets.US_ASCII)));
+                assertEquals("ping", readSoon(accepted, 4));
+                assertEquals("pong", readSoon(client, 4));
+            }
+        }
+    }
+
+    private static String readSoon(NativeSocketChannel ch, int n) throws Exception {
+        ByteBuffer b = ByteBuffer.allocate(n);
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (b.hasRemaining() && System.nanoTime() < deadline) {
+            if (ch.read(b) < 0) {
+                break;
+            }
+            Thread.sleep(1);
+        }
+        return new String(b.array(), 0, b.position(), StandardCharsets.US_ASCII);
+    }
+
+    @Test
+    void addressInUseAndRefusedNameTheAddress() throws Exception {
+        try (NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8)) {
+            InetSocketAddress at = NativeSockets.localAddress(server.getFD());
+            NativeIOException inUse = assertThrows(NativeIOException.class, () -> NativeSockets.listen(at, 8));
+            assertTrue(inUse.getMessage().contains("127.0.0.1:" + at.getPort()) && inUse.getMessage().contains("EADDRINUSE"),
+                    inUse.getMessage());
+            server.close();
+            NativeIOException refused = assertThrows(NativeIOException.class, () -> NativeSockets.connect(at));
+            assertTrue(refused.getMessage().contains("127.0.0.1:" + at.getPort())
+                    && refused.getMessage().contains("ECONNREFUSED"), refused.getMessage());
+        }
+        IOException badHost = assertThrows(IOException.class,
+                () -> NativeSockets.listen(InetSocketAddress.createUnresolved("no-such-host.invalid", 80), 8));
+        assertTrue(badHost.getMessage().contains("no-such-host.invalid"), badHost.getMessage());
+    }
+
+    @Test
+    void abortResetsThePeerAndSendNeverRaisesSigpipe() throws Exception {
+        try (NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8)) {
+            NativeSocketChannel client = NativeSockets.connect(NativeSockets.localAddress(server.getFD()));
+            NativeSocketChannel accepted = acceptSoon(server);
+            NativeSockets.abort(accepted);
+            assertFalse(accepted.isOpen());
+            // Writing to a reset peer fails with an exception (EPIPE/ECONNRESET), the JVM lives on.
+            IOException e = assertThrows(IOException.class, () -> {
+                for (int i = 0; i < 1000; i++) {
+                    NativeSockets.send(client.getFD(), ByteBuffer.allocate(1024));
+                    Thread.sleep(1);
+                }
+            });
+            assertTrue(e.getMessage().contains("EPIPE") || e.getMessage().contains("ECONNRESET"), e.getMessage());
+            client.close();
+        }
+    }
+
+    @Test
+    void peekSeesDataWithoutConsumingItThenTheEndOfStream() throws Exception {
+        NativeSocketChannel[] p = NativeSockets.socketPair();
+        try {
+            assertCloexecNonBlocking(p[0], p[0].getFD());
+            assertEquals(-1, NativeSockets.peek(p[0].getFD()), "nothing there yet");
+            p[1].write(ByteBuffer.wrap("abc".getBytes(StandardCharsets.US_ASCII)));
+            NativeSockets.shutdownOutput(p[1].getFD());
+            assertEquals(1, NativeSockets.peek(p[0].getFD()));
+            assertEquals(1, NativeSockets.peek(p[0].getFD()), "peek consumed data");
+            assertEquals("abc", readSoon(p[0], 3));
+            assertEquals(0, NativeSockets.peek(p[0].getFD()), "end of stream after the data");
+        } finally {
+            p[0].close();
+            p[1].close();
+        }
+    }
+}
