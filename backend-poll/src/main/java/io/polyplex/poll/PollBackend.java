@@ -5,6 +5,7 @@ import io.polyplex.internal.NativeErrors;
 import io.polyplex.internal.WatchList;
 import io.polyplex.spi.Backend;
 import java.io.IOException;
+import java.util.function.IntUnaryOperator;
 import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
@@ -47,10 +48,8 @@ final class PollBackend implements Backend {
     // Only the polling thread touches these.
     private Pointer pollfds;
     private int capacity;
-    private int[] readyIndex = new int[0];
-    private int[] readyOps = new int[0];
-    /** Where the next scan starts, so that more than maxEvents ready fds all get their turn. */
-    private int scanStart;
+    /** {@link #reventsOf}, made once so that collecting allocates nothing. */
+    private final IntUnaryOperator readyOf = this::reventsOf;
 
     PollBackend(PollLibrary lib, boolean hasRdHup, int maxEvents) {
         if (maxEvents <= 0) {
@@ -113,32 +112,13 @@ final class PollBackend implements Backend {
             }
             throw NativeErrors.exception("poll(nfds=" + n, -1, errno);
         }
-        return ready == 0 ? 0 : collect(n, ready);
+        return ready == 0 ? 0 : watched.collectReady(maxEvents, ready, readyOf);
     }
 
-    /**
-     * Turns revents into at most maxEvents events, scanning round-robin from where the last full
-     * batch stopped. {@code ready} (poll's count of entries with revents) ends the scan early.
-     */
-    private int collect(int n, int ready) {
-        int cap = Math.min(maxEvents, n);
-        int count = 0;
-        int seen = 0;
-        int start = scanStart < n ? scanStart : 0;
-        int last = -1;
-        for (int k = 0; k < n && count < cap && seen < ready; k++) {
-            int i = start + k < n ? start + k : start + k - n;
-            int revents = pollfds.getShort((long) i * POLLFD_SIZE + 6) & 0xffff;
-            if (revents != 0) {
-                seen++;
-                readyIndex[count] = i;
-                readyOps[count] = translate(revents);
-                count++;
-                last = i;
-            }
-        }
-        scanStart = count == cap && last >= 0 ? last + 1 : 0;
-        return count;
+    /** The ready bits of snapshot entry {@code i} after a wait: its revents, translated. */
+    private int reventsOf(int i) {
+        int revents = pollfds.getShort((long) i * POLLFD_SIZE + 6) & 0xffff;
+        return revents == 0 ? 0 : translate(revents);
     }
 
     private void marshal() {
@@ -160,8 +140,6 @@ final class PollBackend implements Backend {
         }
         capacity = Math.max(n, capacity * 2);
         pollfds = Memory.allocateDirect(runtime, (long) capacity * POLLFD_SIZE, true);
-        readyIndex = new int[capacity];
-        readyOps = new int[capacity];
     }
 
     /**
@@ -193,12 +171,12 @@ final class PollBackend implements Backend {
 
     @Override
     public long readyToken(int i) {
-        return watched.token(readyIndex[i]);
+        return watched.readyToken(i);
     }
 
     @Override
     public int readyOps(int i) {
-        return readyOps[i];
+        return watched.readyOps(i);
     }
 
     /** True: poll is handed a copy of the set, so a blocked wait must be woken to see a change. */

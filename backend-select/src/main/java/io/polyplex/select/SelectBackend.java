@@ -6,6 +6,7 @@ import io.polyplex.internal.NativeErrors;
 import io.polyplex.internal.WatchList;
 import io.polyplex.spi.Backend;
 import java.io.IOException;
+import java.util.function.IntUnaryOperator;
 import jnr.ffi.Memory;
 import jnr.ffi.Platform;
 import jnr.ffi.Pointer;
@@ -79,11 +80,9 @@ final class SelectBackend implements Backend {
     /** Highest fd in the snapshot + 1. */
     private int nfds;
 
-    // Ready entries of the last wait: indexes into the snapshot and their bits.
-    private int[] readyIndex = new int[64];
-    private int[] readyOps = new int[64];
-    /** Where the next scan starts, so that more than maxEvents ready fds all get their turn. */
-    private int scanStart;
+
+    /** {@link #bitsOf}, made once so that collecting allocates nothing. */
+    private final IntUnaryOperator readyOf = this::bitsOf;
 
     SelectBackend(SelectLibrary lib, FdSetLayout layout, int maxEvents) {
         if (maxEvents <= 0) {
@@ -173,7 +172,7 @@ final class SelectBackend implements Backend {
         }
         readSet.get(0, readResult, 0, used);
         writeSet.get(0, writeResult, 0, used);
-        return collect(n, ready);
+        return watched.collectReady(maxEvents, ready, readyOf);
     }
 
     /** Rebuilds the two sets and nfds from the snapshot just taken. */
@@ -181,10 +180,6 @@ final class SelectBackend implements Backend {
         java.util.Arrays.fill(readBits, (byte) 0);
         java.util.Arrays.fill(writeBits, (byte) 0);
         int n = watched.size();
-        if (readyIndex.length < n) {
-            readyIndex = new int[n];
-            readyOps = new int[n];
-        }
         int max = -1;
         for (int i = 0; i < n; i++) {
             int fd = watched.fd(i);
@@ -232,37 +227,10 @@ final class SelectBackend implements Backend {
         }
     }
 
-    /**
-     * Turns select's answer into at most maxEvents events, scanning round-robin from where the last
-     * full batch stopped. {@code bits} (select's count of set bits) ends the scan early.
-     */
-    private int collect(int n, int bits) {
-        int cap = Math.min(maxEvents, n);
-        int count = 0;
-        int seen = 0;
-        int start = scanStart < n ? scanStart : 0;
-        int last = -1;
-        for (int k = 0; k < n && count < cap && seen < bits; k++) {
-            int i = start + k < n ? start + k : start + k - n;
-            int fd = watched.fd(i);
-            int ops = 0;
-            if (layout.isSet(readResult, fd)) {
-                ops |= READ;
-                seen++;
-            }
-            if (layout.isSet(writeResult, fd)) {
-                ops |= WRITE;
-                seen++;
-            }
-            if (ops != 0) {
-                readyIndex[count] = i;
-                readyOps[count] = ops;
-                count++;
-                last = i;
-            }
-        }
-        scanStart = count == cap && last >= 0 ? last + 1 : 0;
-        return count;
+    /** The ready bits of snapshot entry {@code i} after a wait, read from the result sets. */
+    private int bitsOf(int i) {
+        int fd = watched.fd(i);
+        return (layout.isSet(readResult, fd) ? READ : 0) | (layout.isSet(writeResult, fd) ? WRITE : 0);
     }
 
     /**
@@ -273,20 +241,9 @@ final class SelectBackend implements Backend {
      * between: nothing to report, and the next wait succeeds.
      */
     private int reportClosed(int n) {
-        int count = 0;
-        for (int i = 0; i < n && count < maxEvents; i++) {
-            if (!Descriptors.isOpen(watched.fd(i))) {
-                readyIndex[count] = i;
-                readyOps[count] = INVALID;
-                count++;
-            }
-        }
-        for (int i = 0; i < n && count == 0; i++) {
-            if (selectRefuses(watched.fd(i), watched.ops(i))) {
-                readyIndex[count] = i;
-                readyOps[count] = INVALID;
-                count++;
-            }
+        int count = watched.collectReady(maxEvents, n, i -> Descriptors.isOpen(watched.fd(i)) ? 0 : INVALID);
+        if (count == 0) {
+            count = watched.collectReady(1, n, i -> selectRefuses(watched.fd(i), watched.ops(i)) ? INVALID : 0);
         }
         return count;
     }
@@ -307,12 +264,12 @@ final class SelectBackend implements Backend {
 
     @Override
     public long readyToken(int i) {
-        return watched.token(readyIndex[i]);
+        return watched.readyToken(i);
     }
 
     @Override
     public int readyOps(int i) {
-        return readyOps[i];
+        return watched.readyOps(i);
     }
 
     /** True: select is handed a copy of the sets, so a blocked wait must be woken to see a change. */

@@ -1,6 +1,7 @@
 package io.polyplex.internal;
 
 import java.util.Arrays;
+import java.util.function.IntUnaryOperator;
 
 /**
  * The user-space interest list of the backends whose kernel call takes the whole set on every
@@ -28,6 +29,12 @@ public final class WatchList {
     private int[] snapOps = new int[0];
     private long[] snapTokens = new long[0];
     private int snapSize;
+    // The last wait's ready entries (indexes into the snapshot, and their bits), polling thread only.
+    private int[] readyIndex = new int[64];
+    private int[] readyOps = new int[64];
+    private int readyCount;
+    /** Where the next scan starts, so that more than {@code max} ready entries all get their turn. */
+    private int scanStart;
 
     /** Adds or replaces the entry for {@code fd} (a backend checks the fd before calling). */
     public void put(int fd, long token, int interest) {
@@ -104,6 +111,50 @@ public final class WatchList {
             changed = false;
             return true;
         }
+    }
+
+    /**
+     * Collects the ready entries of the snapshot after a wait: at most {@code max}, scanning
+     * round-robin from where the last full batch stopped, so no ready fd is starved when more than
+     * {@code max} are ready. Allocates nothing.
+     *
+     * @param readyAtMost an upper bound on the ready entries (the kernel's count), to stop early
+     * @param opsOf the ready bits of snapshot entry {@code i}, 0 if it is not ready
+     * @return how many were collected; read them with {@link #readyToken} and {@link #readyOps}
+     */
+    public int collectReady(int max, int readyAtMost, IntUnaryOperator opsOf) {
+        int n = snapSize;
+        if (readyIndex.length < n) {
+            readyIndex = new int[n];
+            readyOps = new int[n];
+        }
+        int cap = Math.min(max, n);
+        int count = 0;
+        int start = scanStart < n ? scanStart : 0;
+        int last = -1;
+        for (int k = 0; k < n && count < cap && count < readyAtMost; k++) {
+            int i = start + k < n ? start + k : start + k - n;
+            int ops = opsOf.applyAsInt(i);
+            if (ops != 0) {
+                readyIndex[count] = i;
+                readyOps[count] = ops;
+                count++;
+                last = i;
+            }
+        }
+        scanStart = count == cap && last >= 0 ? last + 1 : 0;
+        readyCount = count;
+        return count;
+    }
+
+    /** The token of collected event {@code i}: the one current when the snapshot was taken. */
+    public long readyToken(int i) {
+        return snapTokens[readyIndex[i]];
+    }
+
+    /** The ready bits of collected event {@code i}. */
+    public int readyOps(int i) {
+        return readyOps[i];
     }
 
     /** Entries in the snapshot. */
