@@ -1,0 +1,573 @@
+package io.polyplex.demo;
+
+import io.polyplex.Capability;
+import io.polyplex.ClosedEventQueueException;
+import io.polyplex.EventQueue;
+import io.polyplex.EventQueues;
+import io.polyplex.SocketEvent;
+import io.polyplex.Trigger;
+import io.polyplex.net.BlockingAcceptor;
+import io.polyplex.net.NativeSockets;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import jnr.enxio.channels.NativeServerSocketChannel;
+import jnr.enxio.channels.NativeSocketChannel;
+
+/**
+ * A small HTTP/1.1 server on one event-loop thread, built only on the public API: the server of the
+ * first report in the brief, written so that a client killed mid-response cannot stop it.
+ *
+ * <ul>
+ *   <li>Accepting: on the loop (the listener is one more socket in the queue, drained until accept
+ *       says "would block"), or with {@code acceptThreads > 0} on that many threads blocked in a
+ *       {@link BlockingAcceptor}, which hand each connection to the loop and wake it.
+ *   <li>Routes: {@code /} a short text; {@code /big?kb=N} a chunked body of N KiB; {@code
+ *       /slow?ms=N} an answer computed on a worker thread, cancelled as soon as the client hangs up
+ *       (the loop sees PEER_CLOSED without reading the socket).
+ *   <li>Keep-alive; limits with clean refusals: at most {@code maxConnections} (503), a request head
+ *       over 8 KiB (431), a malformed request (400), connections idle longer than {@code idleTimeout}
+ *       are closed.
+ *   <li>A write that fails (EPIPE, ECONNRESET) removes the connection from the queue, then closes
+ *       it; the loop goes on. Works level- or edge-triggered ({@code edge}).
+ *   <li>{@link #shutdown(Duration)}: stop accepting, finish the responses in flight up to the
+ *       deadline, close everything, and return the counters.
+ * </ul>
+ */
+public final class HttpServer implements Runnable {
+
+    /** Settings; {@code backend} null means the best for this OS. */
+    public record Options(String host, int port, String backend, int acceptThreads, boolean edge,
+                          int maxConnections, Duration idleTimeout) {
+        public static Options defaults() {
+            return new Options("127.0.0.1", 8080, null, 0, false, 10_000, Duration.ofSeconds(60));
+        }
+    }
+
+    /** What happened, printed at shutdown. */
+    public record Summary(long connections, long requests, long abortedWrites, long cancelledSlow,
+                          long refusedBusy, long unfinishedAtDeadline) {
+        @Override
+        public String toString() {
+            return "connections=" + connections + " requests=" + requests + " abortedWrites=" + abortedWrites
+                    + " cancelledSlow=" + cancelledSlow + " refusedBusy=" + refusedBusy
+                    + " unfinishedAtDeadline=" + unfinishedAtDeadline;
+        }
+    }
+
+    static final int MAX_HEAD = 8 * 1024;
+    private static final Duration TICK = Duration.ofMillis(250);
+
+    /** The queue watches the listener and connections; a Conn with channel null is the listener. */
+    private final class Conn {
+        final NativeSocketChannel channel;
+        final ByteBuffer in = ByteBuffer.allocate(MAX_HEAD);
+        ByteBuffer out;
+        boolean keepAlive = true;
+        Future<?> slow;
+        boolean closed;
+        long lastActive = System.nanoTime();
+
+        Conn(NativeSocketChannel channel) {
+            this.channel = channel;
+        }
+
+        int fd() {
+            return channel == null ? server.getFD() : channel.getFD();
+        }
+    }
+
+    private final Options options;
+    private final NativeServerSocketChannel server;
+    private final EventQueue<Conn> queue;
+    private final Trigger trigger;
+    private final Conn listener;
+    private final BlockingAcceptor acceptor;
+    private final List<Thread> acceptThreads = new ArrayList<>();
+    private final ConcurrentLinkedQueue<NativeSocketChannel> handedOver = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<Runnable> completions = new ConcurrentLinkedQueue<>();
+    private final java.util.Set<Conn> open = new java.util.LinkedHashSet<>();
+    private final ScheduledExecutorService workers = Executors.newScheduledThreadPool(2, r -> {
+        Thread t = new Thread(r, "http-worker");
+        t.setDaemon(true);
+        return t;
+    });
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private volatile long drainDeadline; // 0: serving
+    private long lastIdleScan;
+    private final AtomicLong connections = new AtomicLong();
+    private long requests;
+    private long abortedWrites;
+    private long cancelledSlow;
+    private long refusedBusy;
+    private long unfinished;
+
+    public HttpServer(Options options) throws IOException {
+        this.options = options;
+        this.server = NativeSockets.listen(new InetSocketAddress(options.host(), options.port()), 1024);
+        try {
+            this.queue = options.backend() == null ? EventQueues.open(Conn::fd) : EventQueues.open(options.backend(), Conn::fd);
+            if (options.edge() && !queue.capabilities().contains(Capability.EDGE_TRIGGERED)) {
+                throw new IllegalArgumentException("backend " + queue.backend() + " has no edge-triggered mode");
+            }
+            this.trigger = options.edge() ? Trigger.EDGE : Trigger.LEVEL;
+            this.listener = new Conn(null);
+            if (options.acceptThreads() > 0) {
+                acceptor = new BlockingAcceptor(server, options.backend());
+            } else {
+                acceptor = null;
+                queue.subscribe(listener, SocketEvent.READ, trigger);
+            }
+        } catch (IOException | RuntimeException e) {
+            server.close();
+            throw e;
+        }
+    }
+
+    /** Where the server listens. */
+    public InetSocketAddress localAddress() throws IOException {
+        return NativeSockets.localAddress(server.getFD());
+    }
+
+    public String backend() {
+        return queue.backend();
+    }
+
+    /** The event loop; returns after {@link #shutdown(Duration)}. */
+    @Override
+    public void run() {
+        for (int i = 0; i < options.acceptThreads(); i++) {
+            Thread t = new Thread(this::acceptLoop, "http-accept-" + i);
+            acceptThreads.add(t);
+            t.start();
+        }
+        try {
+            while (true) {
+                queue.poll(TICK, this::onEvent);
+                adoptHandedOver();
+                for (Runnable r; (r = completions.poll()) != null; ) {
+                    r.run();
+                }
+                long now = System.nanoTime();
+                closeIdle(now);
+                if (drainDeadline != 0) {
+                    stopListening();
+                    if (inFlight() == 0 || now - drainDeadline > 0) {
+                        break;
+                    }
+                }
+            }
+        } catch (ClosedEventQueueException | IOException e) {
+            // closed under us: fall through to the cleanup
+        } finally {
+            unfinished = inFlight();
+            for (Conn c : new ArrayList<>(open)) {
+                drop(c);
+            }
+            workers.shutdownNow();
+            queue.close();
+            try {
+                server.close();
+            } catch (IOException e) {
+                // nothing to do
+            }
+            stopped.countDown();
+        }
+    }
+
+    /** Draining: the listener leaves the queue and closes, so new clients are refused by the kernel. */
+    private void stopListening() throws IOException {
+        if (acceptor == null && server.isOpen()) {
+            queue.remove(listener);
+            server.close();
+        }
+    }
+
+    private void acceptLoop() {
+        try {
+            for (NativeSocketChannel c; (c = acceptor.accept()) != null; ) {
+                handedOver.add(c);
+                queue.wakeup();
+            }
+        } catch (IOException | ClosedEventQueueException e) {
+            // shutting down
+        }
+    }
+
+    private void adoptHandedOver() {
+        for (NativeSocketChannel c; (c = handedOver.poll()) != null; ) {
+            adopt(c);
+        }
+    }
+
+    private int inFlight() {
+        int n = 0;
+        for (Conn c : open) {
+            if (c.slow != null || c.out != null && c.out.hasRemaining()) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    private void closeIdle(long now) {
+        long limit = options.idleTimeout().toNanos();
+        if (now - lastIdleScan < TICK.toNanos() && drainDeadline == 0) {
+            return;
+        }
+        lastIdleScan = now;
+        for (Conn c : new ArrayList<>(open)) {
+            boolean idle = c.slow == null && (c.out == null || !c.out.hasRemaining());
+            if (idle && (now - c.lastActive > limit || drainDeadline != 0)) {
+                drop(c);
+            }
+        }
+    }
+
+    private void onEvent(Conn c, int ops) {
+        if (c == listener) {
+            acceptAll();
+            return;
+        }
+        c.lastActive = System.nanoTime();
+        try {
+            if (c.slow != null) {
+                if ((ops & (SocketEvent.PEER_CLOSED | SocketEvent.ERROR)) != 0) {
+                    c.slow.cancel(true); // the client hung up: stop working for nobody
+                    cancelledSlow++;
+                    drop(c);
+                } else {
+                    queue.disableRead(c); // pipelined data waits until the answer is out
+                }
+                return;
+            }
+            if ((ops & SocketEvent.WRITE) != 0) {
+                flush(c);
+            }
+            if ((ops & SocketEvent.READ) != 0 && !c.closed) {
+                readRequests(c);
+            }
+        } catch (IOException e) {
+            abortedWrites++;
+            drop(c);
+        }
+    }
+
+    private void acceptAll() {
+        while (true) {
+            NativeSocketChannel ch;
+            try {
+                ch = NativeSockets.accept(server);
+            } catch (IOException e) {
+                return; // EMFILE and friends: the next poll tries again
+            }
+            if (ch == null) {
+                return;
+            }
+            adopt(ch);
+        }
+    }
+
+    private void adopt(NativeSocketChannel ch) {
+        connections.incrementAndGet();
+        if (drainDeadline != 0 || open.size() >= options.maxConnections()) {
+            refusedBusy++;
+            try {
+                NativeSockets.send(ch.getFD(), ascii("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                        + "Connection: close\r\n\r\n"));
+                ch.close();
+            } catch (IOException e) {
+                // refused either way
+            }
+            return;
+        }
+        Conn c = new Conn(ch);
+        try {
+            queue.subscribe(c, SocketEvent.READ, trigger);
+            open.add(c);
+        } catch (IOException e) {
+            try {
+                ch.close();
+            } catch (IOException ignored) {
+                // nothing to do
+            }
+        }
+    }
+
+    /** Reads until the socket is empty (edge-triggered needs it), answering each complete head. */
+    private void readRequests(Conn c) throws IOException {
+        while (!c.closed && c.slow == null && (c.out == null || !c.out.hasRemaining())) {
+            int head = headEnd(c.in);
+            if (head >= 0) {
+                answer(c, head);
+                continue;
+            }
+            if (!c.in.hasRemaining()) {
+                respond(c, 431, "Request Header Fields Too Large", "request head over " + MAX_HEAD + " bytes\n", false);
+                return;
+            }
+            int n = c.channel.read(c.in);
+            if (n < 0) {
+                drop(c); // the client closed between requests
+                return;
+            }
+            if (n == 0) {
+                return;
+            }
+        }
+    }
+
+    private static int headEnd(ByteBuffer in) {
+        for (int i = 3; i < in.position(); i++) {
+            if (in.get(i) == '\n' && in.get(i - 1) == '\r' && in.get(i - 2) == '\n' && in.get(i - 3) == '\r') {
+                return i + 1;
+            }
+        }
+        return -1;
+    }
+
+    private void answer(Conn c, int headLength) throws IOException {
+        String head = new String(c.in.array(), 0, headLength, StandardCharsets.ISO_8859_1);
+        c.in.flip().position(headLength);
+        c.in.compact();
+        requests++;
+        String[] lines = head.split("\r\n");
+        String[] start = lines[0].split(" ");
+        if (start.length != 3 || !start[2].startsWith("HTTP/1.") || !start[1].startsWith("/")) {
+            respond(c, 400, "Bad Request", "malformed request line\n", false);
+            return;
+        }
+        boolean keepAlive = start[2].equals("HTTP/1.1");
+        for (int i = 1; i < lines.length; i++) {
+            String l = lines[i].toLowerCase(java.util.Locale.ROOT);
+            if (l.indexOf(':') <= 0) {
+                respond(c, 400, "Bad Request", "malformed header\n", false);
+                return;
+            }
+            if (l.startsWith("connection:")) {
+                keepAlive = l.contains("keep-alive") || keepAlive && !l.contains("close");
+            }
+        }
+        if (!start[0].equals("GET")) {
+            respond(c, 405, "Method Not Allowed", "only GET\n", keepAlive);
+            return;
+        }
+        String path = start[1];
+        String query = "";
+        int q = path.indexOf('?');
+        if (q >= 0) {
+            query = path.substring(q + 1);
+            path = path.substring(0, q);
+        }
+        switch (path) {
+            case "/" -> respond(c, 200, "OK", "hello from polyplex (" + queue.backend() + ")\n", keepAlive);
+            case "/big" -> big(c, param(query, "kb", 64), keepAlive);
+            case "/slow" -> slow(c, param(query, "ms", 1000), keepAlive);
+            default -> respond(c, 404, "Not Found", "no such path\n", keepAlive);
+        }
+    }
+
+    private static int param(String query, String name, int fallback) {
+        for (String kv : query.split("&")) {
+            if (kv.startsWith(name + "=")) {
+                try {
+                    return Math.max(0, Math.min(Integer.parseInt(kv.substring(name.length() + 1)), 1 << 20));
+                } catch (NumberFormatException e) {
+                    return fallback;
+                }
+            }
+        }
+        return fallback;
+    }
+
+    private void big(Conn c, int kb, boolean keepAlive) throws IOException {
+        StringBuilder b = new StringBuilder("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n")
+                .append(keepAlive ? "" : "Connection: close\r\n").append("\r\n");
+        byte[] chunk = new byte[1024];
+        java.util.Arrays.fill(chunk, (byte) 'x');
+        ByteBuffer out = ByteBuffer.allocate(b.length() + kb * (1024 + 8) + 5);
+        out.put(b.toString().getBytes(StandardCharsets.ISO_8859_1));
+        for (int i = 0; i < kb; i++) {
+            out.put("400\r\n".getBytes(StandardCharsets.ISO_8859_1)).put(chunk).put((byte) '\r').put((byte) '\n');
+        }
+        out.put("0\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1)).flip();
+        send(c, out, keepAlive);
+    }
+
+    private void slow(Conn c, int ms, boolean keepAlive) {
+        // Keep watching the socket meanwhile: a hang-up shows as PEER_CLOSED and cancels the work.
+        c.slow = workers.schedule(() -> wake(() -> {
+            if (c.slow != null && !c.closed) {
+                c.slow = null;
+                try {
+                    respond(c, 200, "OK", "slept " + ms + " ms\n", keepAlive);
+                    queue.subscribe(c, SocketEvent.READ, trigger);
+                } catch (IOException e) {
+                    abortedWrites++;
+                    drop(c);
+                }
+            }
+        }), ms, TimeUnit.MILLISECONDS);
+    }
+
+    /** Runs {@code r} on the loop thread soon: from a worker, hand it over and wake the loop. */
+    private void wake(Runnable r) {
+        completions.add(r);
+        try {
+            queue.wakeup();
+        } catch (ClosedEventQueueException e) {
+            // shutting down: nobody to answer
+        }
+    }
+
+    private void respond(Conn c, int status, String reason, String body, boolean keepAlive) throws IOException {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        String head = "HTTP/1.1 " + status + " " + reason + "\r\nContent-Type: text/plain\r\nContent-Length: "
+                + bytes.length + "\r\n" + (keepAlive ? "" : "Connection: close\r\n") + "\r\n";
+        ByteBuffer out = ByteBuffer.allocate(head.length() + bytes.length);
+        out.put(head.getBytes(StandardCharsets.ISO_8859_1)).put(bytes).flip();
+        send(c, out, keepAlive);
+    }
+
+    private void send(Conn c, ByteBuffer out, boolean keepAlive) throws IOException {
+        c.out = out;
+        c.keepAlive = keepAlive;
+        flush(c);
+    }
+
+    /** Writes what is pending; backs off to write interest when the peer is slow. */
+    private void flush(Conn c) throws IOException {
+        ByteBuffer out = c.out;
+        if (out == null) {
+            return;
+        }
+        while (out.hasRemaining()) {
+            if (NativeSockets.send(c.fd(), out) == 0) {
+                queue.subscribe(c, SocketEvent.WRITE, trigger);
+                queue.disableRead(c);
+                return;
+            }
+        }
+        c.out = null;
+        if (!c.keepAlive) {
+            drop(c);
+            return;
+        }
+        if (queue.isSubscribedWrite(c) && !queue.isDisabledWrite(c)) {
+            queue.disableWrite(c);
+        }
+        queue.subscribe(c, SocketEvent.READ, trigger);
+    }
+
+    /** Removes before closing, so the fd leaves the queue before its number can be reused. */
+    private void drop(Conn c) {
+        if (c.closed) {
+            return;
+        }
+        c.closed = true;
+        open.remove(c);
+        if (c.slow != null) {
+            c.slow.cancel(true);
+        }
+        try {
+            queue.remove(c);
+        } catch (IOException | ClosedEventQueueException e) {
+            // closing anyway
+        }
+        try {
+            c.channel.close();
+        } catch (IOException e) {
+            // nothing to do
+        }
+    }
+
+    /**
+     * Stops accepting, lets the responses in flight finish until {@code drain} has passed, closes
+     * everything, and returns the counters. Callable from any thread (a shutdown hook); idempotent.
+     */
+    public Summary shutdown(Duration drain) throws InterruptedException {
+        if (drainDeadline == 0) {
+            drainDeadline = System.nanoTime() + drain.toNanos() | 1;
+            if (acceptor != null) {
+                acceptor.shutdown();
+            }
+            try {
+                queue.wakeup();
+            } catch (ClosedEventQueueException e) {
+                // already down
+            }
+        }
+        stopped.await();
+        for (Thread t : acceptThreads) {
+            t.join(drain.toMillis() + 1000);
+        }
+        return new Summary(connections.get(), requests, abortedWrites, cancelledSlow, refusedBusy, unfinished);
+    }
+
+    /**
+     * {@code --host H --port P --backend NAME --accept-threads N --edge --max-connections N
+     * --idle-timeout-ms N --drain-ms N}. SIGTERM or SIGINT (Ctrl-C): stop accepting, finish the
+     * responses in flight up to the drain deadline, close everything, print the summary, exit 0.
+     */
+    public static void main(String[] args) throws Exception {
+        Options o = Options.defaults();
+        String host = o.host();
+        int port = o.port();
+        String backend = null;
+        int acceptThreads = 0;
+        boolean edge = false;
+        int maxConnections = o.maxConnections();
+        Duration idle = o.idleTimeout();
+        Duration drain = Duration.ofSeconds(10);
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--host" -> host = args[++i];
+                case "--port" -> port = Integer.parseInt(args[++i]);
+                case "--backend" -> backend = args[++i];
+                case "--accept-threads" -> acceptThreads = Integer.parseInt(args[++i]);
+                case "--edge" -> edge = true;
+                case "--max-connections" -> maxConnections = Integer.parseInt(args[++i]);
+                case "--idle-timeout-ms" -> idle = Duration.ofMillis(Long.parseLong(args[++i]));
+                case "--drain-ms" -> drain = Duration.ofMillis(Long.parseLong(args[++i]));
+                default -> {
+                    System.err.println("usage: HttpServer [--host H] [--port P] [--backend epoll|kqueue|poll|select]"
+                            + " [--accept-threads N] [--edge] [--max-connections N] [--idle-timeout-ms N] [--drain-ms N]");
+                    System.exit(2);
+                }
+            }
+        }
+        HttpServer server = new HttpServer(new Options(host, port, backend, acceptThreads, edge, maxConnections, idle));
+        CountDownLatch signalled = new CountDownLatch(1);
+        for (String name : new String[] {"TERM", "INT"}) {
+            // A signal handler, not a shutdown hook: the JVM then exits with our status (0), not 143.
+            sun.misc.Signal.handle(new sun.misc.Signal(name), s -> signalled.countDown());
+        }
+        Thread loop = new Thread(server, "http-loop");
+        loop.start();
+        InetSocketAddress at = server.localAddress();
+        System.out.printf("polyplex http server listening on http://%s:%d/ (backend %s%s%s); Ctrl-C stops it%n",
+                at.getHostString(), at.getPort(), server.backend(), edge ? ", edge-triggered" : "",
+                acceptThreads > 0 ? ", " + acceptThreads + " accept threads" : "");
+        System.out.flush();
+        signalled.await();
+        Summary summary = server.shutdown(drain);
+        loop.join();
+        System.out.println("stopped: " + summary);
+        System.out.flush();
+    }
+
+    private static ByteBuffer ascii(String s) {
+        return ByteBuffer.wrap(s.getBytes(StandardCharsets.US_ASCII));
+    }
+}
