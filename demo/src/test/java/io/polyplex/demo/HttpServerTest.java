@@ -1,0 +1,198 @@
+package io.polyplex.demo;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.polyplex.BackendInfo;
+import io.polyplex.Capability;
+import io.polyplex.EventQueues;
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The demo HTTP server end to end with real clients, on every backend that runs here, level- and
+ * edge-triggered, accepting on the loop or on blocking acceptor threads.
+ */
+@Timeout(value = 180, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class HttpServerTest {
+
+    static Stream<Arguments> modes() {
+        List<Arguments> modes = new ArrayList<>();
+        for (BackendInfo b : EventQueues.backends()) {
+            if (!b.supported()) {
+                continue;
+            }
+            modes.add(Arguments.of(b.name(), false, 0));
+            modes.add(Arguments.of(b.name(), false, 2));
+            if (b.capabilities().contains(Capability.EDGE_TRIGGERED)) {
+                modes.add(Arguments.of(b.name(), true, 0));
+            }
+        }
+        return modes.stream();
+    }
+
+    private static HttpServer start(HttpServer.Options o) throws Exception {
+        HttpServer s = new HttpServer(o);
+        Thread t = new Thread(s, "http-loop-under-test");
+        t.setDaemon(true);
+        t.start();
+        return s;
+    }
+
+    private static HttpServer.Options options(String backend, boolean edge, int acceptThreads) {
+        return new HttpServer.Options("127.0.0.1", 0, backend, acceptThreads, edge, 1000, Duration.ofSeconds(60));
+    }
+
+    private static String status(Socket s) throws Exception {
+        s.setSoTimeout(20_000);
+        BufferedReader r = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.ISO_8859_1));
+        return r.readLine();
+    }
+
+    @ParameterizedTest(name = "{0} edge={1} acceptThreads={2}")
+    @MethodSource("modes")
+    void servesSurvivesAbortedClientsAndCancelsSlowWorkOfHungUpClients(String backend, boolean edge, int acceptThreads)
+            throws Exception {
+        HttpServer server = start(options(backend, edge, acceptThreads));
+        InetSocketAddress at = server.localAddress();
+        URI base = URI.create("http://127.0.0.1:" + at.getPort());
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(20)).build();
+        HttpServer.Summary summary;
+        try {
+            // Keep-alive: several requests on the client's pooled connection.
+            for (int i = 0; i < 3; i++) {
+                HttpResponse<String> r = client.send(HttpRequest.newBuilder(base.resolve("/")).timeout(Duration.ofSeconds(20)).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                assertEquals(200, r.statusCode());
+                assertTrue(r.body().contains(backend), r.body());
+            }
+            HttpResponse<byte[]> big = client.send(HttpRequest.newBuilder(base.resolve("/big?kb=512")).build(),
+                    HttpResponse.BodyHandlers.ofByteArray());
+            assertEquals(512 * 1024, big.body().length);
+
+            // The first report: clients killed in the middle of a large response.
+            for (int i = 0; i < 5; i++) {
+                try (Socket rude = new Socket(at.getAddress(), at.getPort())) {
+                    rude.getOutputStream().write("GET /big?kb=4096 HTTP/1.1\r\nHost: t\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                    rude.getInputStream().read(new byte[1024]);
+                    rude.setSoLinger(true, 0);
+                }
+            }
+            // A client that hangs up while its slow request is being worked on.
+            try (Socket impatient = new Socket(at.getAddress(), at.getPort())) {
+                impatient.getOutputStream().write("GET /slow?ms=60000 HTTP/1.1\r\nHost: t\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                Thread.sleep(200);
+            }
+            // Everyone else is still served, and a slow request that is waited for completes.
+            HttpResponse<String> slow = client.send(HttpRequest.newBuilder(base.resolve("/slow?ms=100")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals("slept 100 ms\n", slow.body());
+
+            // Clean refusals.
+            try (Socket s = new Socket(at.getAddress(), at.getPort())) {
+                s.getOutputStream().write("NONSENSE\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                assertTrue(status(s).startsWith("HTTP/1.1 400"));
+            }
+            try (Socket s = new Socket(at.getAddress(), at.getPort())) {
+                s.getOutputStream().write(("GET / HTTP/1.1\r\nX: " + "a".repeat(HttpServer.MAX_HEAD)).getBytes(StandardCharsets.US_ASCII));
+                assertTrue(status(s).startsWith("HTTP/1.1 431"));
+            }
+        } finally {
+            summary = server.shutdown(Duration.ofSeconds(5));
+        }
+        assertTrue(summary.abortedWrites() >= 1, summary.toString());
+        assertEquals(1, summary.cancelledSlow(), summary.toString());
+        assertTrue(summary.requests() >= 10, summary.toString());
+    }
+
+    @Test
+    void refusesOverTheConnectionLimitAndClosesIdleConnections() throws Exception {
+        HttpServer server = start(new HttpServer.Options("127.0.0.1", 0, null, 0, false, 2, Duration.ofMillis(500)));
+        InetSocketAddress at = server.localAddress();
+        try (Socket a = new Socket(at.getAddress(), at.getPort()); Socket b = new Socket(at.getAddress(), at.getPort())) {
+            Thread.sleep(100);
+            try (Socket c = new Socket(at.getAddress(), at.getPort())) {
+                assertTrue(status(c).startsWith("HTTP/1.1 503"), "the third connection is refused");
+            }
+            // Idle for longer than the timeout: closed by the server (end of stream).
+            a.setSoTimeout(20_000);
+            InputStream in = a.getInputStream();
+            assertEquals(-1, in.read());
+        } finally {
+            server.shutdown(Duration.ofSeconds(5));
+        }
+    }
+
+    /**
+     * The issue's end-to-end shutdown: a child JVM runs the demo with 8 threads blocked in accept and
+     * 50 open connections (some with a response in flight); SIGTERM must make it exit 0 promptly,
+     * every response it started finished or reported.
+     */
+    @Test
+    void sigtermWithEightAcceptThreadsAndFiftyConnectionsExitsZero() throws Exception {
+        String javaBin = System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
+        java.nio.file.Path log = java.nio.file.Files.createTempFile("polyplex-http", ".log");
+        log.toFile().deleteOnExit();
+        Process child = new ProcessBuilder(javaBin, "--enable-native-access=ALL-UNNAMED", "-cp",
+                System.getProperty("java.class.path"), "io.polyplex.demo.HttpServer", "--port", "0",
+                "--accept-threads", "8", "--drain-ms", "10000").redirectErrorStream(true)
+                .redirectOutput(log.toFile()).start();
+        List<Socket> clients = new ArrayList<>();
+        try {
+            String banner = null;
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (banner == null && System.nanoTime() < until && child.isAlive()) {
+                banner = java.nio.file.Files.readAllLines(log).stream().filter(l -> l.contains("listening on") && l.endsWith("stops it"))
+                        .findFirst().orElse(null);
+                Thread.sleep(20);
+            }
+            assertTrue(banner != null && banner.contains("listening on http://127.0.0.1:"), "child said: " + banner);
+            int port = Integer.parseInt(banner.replaceAll(".*127\\.0\\.0\\.1:(\\d+)/.*", "$1"));
+            for (int i = 0; i < 50; i++) {
+                Socket s = new Socket("127.0.0.1", port);
+                s.setSoTimeout(30_000);
+                clients.add(s);
+            }
+            // Five of them have a response in flight when the signal arrives.
+            for (int i = 0; i < 5; i++) {
+                clients.get(i).getOutputStream().write("GET /slow?ms=1000 HTTP/1.1\r\nHost: t\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            }
+            Thread.sleep(300);
+            child.destroy(); // SIGTERM
+            for (int i = 0; i < 5; i++) {
+                assertEquals("HTTP/1.1 200 OK", status(clients.get(i)), "in-flight response " + i + " was not finished");
+            }
+            assertTrue(child.waitFor(30, TimeUnit.SECONDS), "the server did not stop after SIGTERM");
+            assertEquals(0, child.exitValue());
+            String said = java.nio.file.Files.readString(log);
+            assertTrue(said.contains("stopped: connections=50") && said.contains("unfinishedAtDeadline=0"), said);
+            // The idle connections were closed, not left hanging.
+            assertEquals(-1, clients.get(10).getInputStream().read());
+        } finally {
+            child.destroyForcibly();
+            for (Socket s : clients) {
+                s.close();
+            }
+        }
+    }
+}
