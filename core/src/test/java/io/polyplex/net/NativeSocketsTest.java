@@ -77,6 +77,28 @@ class NativeSocketsTest {
     }
 
     @Test
+    void ipv6LoopbackWorksWhereTheHostHasIt() throws Exception {
+        NativeServerSocketChannel server;
+        try {
+            server = NativeSockets.listen(new InetSocketAddress("::1", 0), 8);
+        } catch (NativeIOException e) {
+            org.junit.jupiter.api.Assumptions.assumeTrue(false, "no IPv6 loopback here: " + e.getMessage());
+            return;
+        }
+        try (server) {
+            InetSocketAddress at = NativeSockets.localAddress(server.getFD());
+            assertTrue(at.getAddress() instanceof java.net.Inet6Address, at.toString());
+            try (NativeSocketChannel client = NativeSockets.connect(at);
+                 NativeSocketChannel accepted = acceptSoon(server)) {
+                NativeSockets.send(client.getFD(), ByteBuffer.wrap("v6".getBytes(StandardCharsets.US_ASCII)));
+                assertEquals("v6", readSoon(accepted, 2));
+            }
+            NativeIOException inUse = assertThrows(NativeIOException.class, () -> NativeSockets.listen(at, 8));
+            assertTrue(inUse.getMessage().contains(":0:1]:" + at.getPort()), inUse.getMessage());
+        }
+    }
+
+    @Test
     void addressInUseAndRefusedNameTheAddress() throws Exception {
         try (NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8)) {
             InetSocketAddress at = NativeSockets.localAddress(server.getFD());

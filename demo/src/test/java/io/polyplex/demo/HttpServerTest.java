@@ -148,13 +148,18 @@ class HttpServerTest {
      * 50 open connections (some with a response in flight); SIGTERM must make it exit 0 promptly,
      * every response it started finished or reported.
      */
-    @Test
-    void sigtermWithEightAcceptThreadsAndFiftyConnectionsExitsZero() throws Exception {
+    static Stream<String> backends() {
+        return EventQueues.backends().stream().filter(BackendInfo::supported).map(BackendInfo::name);
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void sigtermWithEightAcceptThreadsAndFiftyConnectionsExitsZero(String backend) throws Exception {
         String javaBin = System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
         java.nio.file.Path log = java.nio.file.Files.createTempFile("polyplex-http", ".log");
         log.toFile().deleteOnExit();
         Process child = new ProcessBuilder(javaBin, "--enable-native-access=ALL-UNNAMED", "-cp",
-                System.getProperty("java.class.path"), "io.polyplex.demo.HttpServer", "--port", "0",
+                System.getProperty("java.class.path"), "io.polyplex.demo.HttpServer", "--port", "0", "--backend", backend,
                 "--accept-threads", "8", "--drain-ms", "10000").redirectErrorStream(true)
                 .redirectOutput(log.toFile()).start();
         List<Socket> clients = new ArrayList<>();

@@ -118,6 +118,25 @@ class BlockingAcceptorTest {
         assertNull(acceptor.accept());
     }
 
+    /** SIGTERM runs the hook: every thread blocked in accept() leaves, then the listener closes. */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void shutdownOnSignalEndsEveryAcceptThread(String backend) throws Exception {
+        String javaBin = System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
+        Process child = new ProcessBuilder(javaBin, "--enable-native-access=ALL-UNNAMED", "-cp",
+                System.getProperty("java.class.path"), "io.polyplex.net.SignalledAcceptorChild", backend)
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
+            assertEquals("ready", out.readLine());
+            // SIGTERM; not Process.destroy(), which also closes our end of the child's stdout.
+            assertEquals(0, new ProcessBuilder("kill", "-TERM", Long.toString(child.pid())).start().waitFor());
+            assertEquals("drained ended=8 listenerOpen=false", out.readLine());
+            assertTrue(child.waitFor(EVENTUALLY_MS, TimeUnit.MILLISECONDS), "the JVM did not exit after SIGTERM");
+        } finally {
+            child.destroyForcibly();
+        }
+    }
+
     /**
      * Out of descriptors: a child JVM with a small {@code ulimit -n} fills its table, clients keep
      * connecting, and the acceptor must refuse them without spinning, then recover once descriptors

@@ -1,0 +1,40 @@
+package io.polyplex.net;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
+import jnr.enxio.channels.NativeServerSocketChannel;
+
+/**
+ * The child process of {@link BlockingAcceptorTest#shutdownOnSignalEndsEveryAcceptThread}: eight
+ * threads blocked in {@code accept()}, and {@link BlockingAcceptor#shutdownOnSignal} installed.
+ */
+public final class SignalledAcceptorChild {
+
+    public static void main(String[] args) throws Exception {
+        NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 64);
+        BlockingAcceptor acceptor = new BlockingAcceptor(server, args[0]);
+        AtomicInteger ended = new AtomicInteger();
+        for (int i = 0; i < 8; i++) {
+            Thread t = new Thread(() -> {
+                try {
+                    while (acceptor.accept() != null) {
+                        // nobody connects in this test
+                    }
+                    ended.incrementAndGet();
+                } catch (Exception e) {
+                    e.printStackTrace();
+                }
+            });
+            t.start();
+        }
+        acceptor.shutdownOnSignal(Duration.ofSeconds(20), () -> {
+            System.out.println("drained ended=" + ended.get() + " listenerOpen=" + server.isOpen());
+            System.out.flush();
+        });
+        Thread.sleep(300);
+        System.out.println("ready");
+        System.out.flush();
+        Thread.sleep(Long.MAX_VALUE);
+    }
+}
