@@ -4,15 +4,37 @@ import io.polyplex.Capability;
 import io.polyplex.spi.Backend;
 import io.polyplex.spi.BackendProvider;
 import java.io.IOException;
+import java.util.EnumSet;
 import java.util.Optional;
 import java.util.Set;
+import jnr.ffi.LibraryLoader;
+import jnr.ffi.Platform;
+import jnr.ffi.Runtime;
 
 /**
- * The kqueue backend's provider. The backend itself is not written yet: it reports itself unsupported
- * everywhere, so {@link io.polyplex.EventQueues#backends()} lists it with the reason and nothing
- * chooses it.
+ * The kqueue backend (macOS, FreeBSD, OpenBSD, DragonFly, 64-bit). Found by ServiceLoader; a test
+ * builds one over a substituted {@link KqueueLibrary} and layout with the package-private
+ * constructor.
  */
 public final class KqueueProvider implements BackendProvider {
+
+    private static final Set<Capability> CAPABILITIES = Set.copyOf(EnumSet.of(
+            Capability.EDGE_TRIGGERED, Capability.ONE_SHOT, Capability.KERNEL_PEER_CLOSED,
+            Capability.UNLIMITED_FDS, Capability.SCALABLE));
+
+    private final KqueueLibrary library; // null: load libc when first opened
+    private final KeventLayout layout;   // null: the running platform's
+    private final java.util.function.IntSupplier errno;
+
+    public KqueueProvider() {
+        this(null, null, null);
+    }
+
+    KqueueProvider(KqueueLibrary library, KeventLayout layout, java.util.function.IntSupplier errno) {
+        this.library = library;
+        this.layout = layout;
+        this.errno = errno;
+    }
 
     @Override
     public String name() {
@@ -21,16 +43,35 @@ public final class KqueueProvider implements BackendProvider {
 
     @Override
     public Optional<String> unsupportedReason() {
-        return Optional.of("the kqueue backend is not supported yet");
+        if (layout != null) {
+            return Optional.empty();
+        }
+        Platform p = Platform.getNativePlatform();
+        if (KeventLayout.forPlatform(p.getOS(), System.getProperty("os.version", ""), p.addressSize()).isPresent()) {
+            return Optional.empty();
+        }
+        return Optional.of(KeventLayout.unknownReason(p.getOS(), p.addressSize()));
     }
 
     @Override
     public Set<Capability> capabilities() {
-        return Set.of();
+        return CAPABILITIES;
     }
 
     @Override
     public Backend open(int maxEvents) throws IOException {
-        throw new UnsupportedOperationException(unsupportedReason().get());
+        if (library != null) {
+            return new KqueueBackend(library, layout, errno, maxEvents);
+        }
+        Platform p = Platform.getNativePlatform();
+        KeventLayout l = KeventLayout.forPlatform(p.getOS(), System.getProperty("os.version", ""), p.addressSize())
+                .orElseThrow(() -> new UnsupportedOperationException(unsupportedReason().orElse("kqueue")));
+        Runtime runtime = Runtime.getRuntime(Holder.LIBRARY);
+        return new KqueueBackend(Holder.LIBRARY, l, runtime::getLastError, maxEvents);
+    }
+
+    private static final class Holder {
+        static final KqueueLibrary LIBRARY = LibraryLoader.create(KqueueLibrary.class)
+                .load(Platform.getNativePlatform().getStandardCLibraryName());
     }
 }

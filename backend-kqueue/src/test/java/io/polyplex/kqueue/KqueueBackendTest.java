@@ -1,0 +1,272 @@
+package io.polyplex.kqueue;
+
+import static io.polyplex.kqueue.KqueueBackend.EVFILT_READ;
+import static io.polyplex.kqueue.KqueueBackend.EVFILT_WRITE;
+import static io.polyplex.kqueue.KqueueBackend.EV_ADD;
+import static io.polyplex.kqueue.KqueueBackend.EV_CLEAR;
+import static io.polyplex.kqueue.KqueueBackend.EV_DELETE;
+import static io.polyplex.kqueue.KqueueBackend.EV_DISABLE;
+import static io.polyplex.kqueue.KqueueBackend.EV_ENABLE;
+import static io.polyplex.kqueue.KqueueBackend.EV_EOF;
+import static io.polyplex.kqueue.KqueueBackend.EV_ERROR;
+import static io.polyplex.kqueue.KqueueBackend.EV_ONESHOT;
+import static io.polyplex.kqueue.KqueueBackend.EV_RECEIPT;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.mockito.ArgumentMatchers.any;
+import static org.mockito.ArgumentMatchers.anyInt;
+import static org.mockito.Mockito.mock;
+import static org.mockito.Mockito.when;
+
+import io.polyplex.EventQueue;
+import io.polyplex.EventQueues;
+import io.polyplex.NativeIOException;
+import io.polyplex.SocketEvent;
+import io.polyplex.Trigger;
+import io.polyplex.internal.NativeErrors;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import jnr.ffi.Pointer;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The kqueue backend over a Mockito {@link KqueueLibrary}, for both {@code struct kevent} layouts:
+ * the exact changelist bytes each API call writes, and faults a real kernel will not produce on
+ * demand (EV_ERROR receipts, EINTR). A real kqueue runs only on macOS and the BSDs (CI's matrix).
+ */
+@Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class KqueueBackendTest {
+
+    /** A socket that is just an fd number: nothing here touches a real kqueue. */
+    record Fd(int fd) { }
+
+    /** One kevent as written or read, decoded through the layout under test. */
+    record Kev(long ident, short filter, int flags, int fflags, long data, long udata) {
+        static Kev read(Pointer p, KeventLayout l, int i) {
+            long at = (long) i * l.size();
+            return new Kev(p.getLong(at + KeventLayout.IDENT), p.getShort(at + KeventLayout.FILTER),
+                    p.getShort(at + KeventLayout.FLAGS) & 0xffff, p.getInt(at + KeventLayout.FFLAGS),
+                    p.getLong(at + KeventLayout.DATA), p.getLong(at + KeventLayout.UDATA));
+        }
+
+        void write(Pointer p, KeventLayout l, int i) {
+            long at = (long) i * l.size();
+            p.putLong(at + KeventLayout.IDENT, ident);
+            p.putShort(at + KeventLayout.FILTER, filter);
+            p.putShort(at + KeventLayout.FLAGS, (short) flags);
+            p.putInt(at + KeventLayout.FFLAGS, fflags);
+            p.putLong(at + KeventLayout.DATA, data);
+            p.putLong(at + KeventLayout.UDATA, udata);
+        }
+    }
+
+    /** A scripted kernel: records changes, answers receipts, hands out scripted wait results. */
+    static final class Kernel {
+        final KeventLayout layout;
+        final List<Kev> changes = new ArrayList<>();
+        final Map<String, Integer> failures = new HashMap<>(); // "filter/flag" -> errno
+        final List<Kev> nextWait = new ArrayList<>();
+        int waitErrno; // non-zero: the next wait fails with it
+        int errno;
+        final KqueueLibrary lib = mock(KqueueLibrary.class);
+
+        Kernel(KeventLayout layout) {
+            this.layout = layout;
+            when(lib.kqueue()).thenReturn(99);
+            when(lib.fcntl(anyInt(), anyInt(), anyInt())).thenReturn(0);
+            when(lib.kevent(anyInt(), any(), anyInt(), any(), anyInt(), any())).thenAnswer(inv -> {
+                Pointer cl = inv.getArgument(1);
+                int n = inv.getArgument(2);
+                Pointer el = inv.getArgument(3);
+                if (n > 0) {
+                    for (int i = 0; i < n; i++) {
+                        Kev c = Kev.read(cl, layout, i);
+                        changes.add(c);
+                        Integer err = failures.get(c.filter() + "/" + (c.flags() & ~(EV_RECEIPT | EV_ENABLE)));
+                        new Kev(c.ident(), c.filter(), c.flags() | EV_ERROR, 0, err == null ? 0 : err, c.udata())
+                                .write(el, layout, i);
+                    }
+                    return n;
+                }
+                if (waitErrno != 0) {
+                    errno = waitErrno;
+                    waitErrno = 0;
+                    Thread.sleep(20);
+                    return -1;
+                }
+                for (int i = 0; i < nextWait.size(); i++) {
+                    nextWait.get(i).write(el, layout, i);
+                }
+                int got = nextWait.size();
+                nextWait.clear();
+                if (got == 0) {
+                    Thread.sleep(5);
+                }
+                return got;
+            });
+        }
+
+        EventQueue<Fd> open() throws Exception {
+            return EventQueues.open(new KqueueProvider(lib, layout, () -> errno), Fd::fd);
+        }
+
+        /** The changes recorded for {@code fd}, oldest first, then forgotten. */
+        List<Kev> take(int fd) {
+            List<Kev> mine = changes.stream().filter(c -> c.ident() == fd).toList();
+            changes.clear();
+            return mine;
+        }
+    }
+
+    static Stream<KeventLayout> layouts() {
+        return Stream.of(KeventLayout.KEVENT32, KeventLayout.KEVENT64);
+    }
+
+    private static void assertChange(Kev c, int fd, short filter, int flags) {
+        assertEquals(fd, c.ident(), "ident");
+        assertEquals(filter, c.filter(), "filter");
+        assertEquals(flags | EV_RECEIPT, c.flags(), "flags of " + c);
+    }
+
+    @ParameterizedTest
+    @MethodSource("layouts")
+    void everyCallWritesTheExactChanges(KeventLayout layout) throws Exception {
+        Kernel k = new Kernel(layout);
+        try (EventQueue<Fd> q = k.open()) {
+            k.changes.clear(); // the self-pipe's registration
+            Fd s = new Fd(17);
+
+            q.subscribeRead(s);
+            List<Kev> c = k.take(17);
+            assertEquals(1, c.size(), c.toString());
+            assertChange(c.get(0), 17, EVFILT_READ, EV_ADD | EV_ENABLE);
+            long token = c.get(0).udata();
+            assertEquals(17, (int) token, "the token carries the fd in its low half");
+
+            q.subscribeWrite(s);
+            c = k.take(17);
+            assertEquals(2, c.size(), c.toString());
+            assertChange(c.get(0), 17, EVFILT_READ, EV_ADD | EV_ENABLE);
+            assertChange(c.get(1), 17, EVFILT_WRITE, EV_ADD | EV_ENABLE);
+            assertEquals(token, c.get(1).udata());
+
+            q.disableWrite(s);
+            c = k.take(17);
+            assertChange(c.get(0), 17, EVFILT_READ, EV_ADD | EV_ENABLE);
+            assertChange(c.get(1), 17, EVFILT_WRITE, EV_DISABLE);
+
+            q.subscribe(s, SocketEvent.READ, Trigger.EDGE);
+            c = k.take(17);
+            assertChange(c.get(0), 17, EVFILT_READ, EV_ADD | EV_ENABLE | EV_CLEAR);
+
+            q.subscribe(s, SocketEvent.READ | SocketEvent.WRITE, Trigger.ONE_SHOT);
+            c = k.take(17);
+            assertChange(c.get(0), 17, EVFILT_READ, EV_ADD | EV_ENABLE | EV_ONESHOT);
+            assertChange(c.get(1), 17, EVFILT_WRITE, EV_ADD | EV_ENABLE | EV_ONESHOT);
+
+            q.remove(s);
+            c = k.take(17);
+            assertChange(c.get(0), 17, EVFILT_READ, EV_DELETE);
+            assertChange(c.get(1), 17, EVFILT_WRITE, EV_DELETE);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("layouts")
+    void aFailedAddIsReportedWithFdAndErrnoAndUndone(KeventLayout layout) throws Exception {
+        Kernel k = new Kernel(layout);
+        try (EventQueue<Fd> q = k.open()) {
+            k.failures.put(EVFILT_WRITE + "/" + EV_ADD, NativeErrors.EBADF);
+            Fd s = new Fd(23);
+            NativeIOException e = assertThrows(NativeIOException.class, () -> q.subscribeReadWrite(s));
+            assertEquals("kevent(EV_ADD EVFILT_WRITE, fd=23): EBADF (Bad file descriptor)", e.getMessage());
+            assertFalse(q.isSubscribedRead(s) || q.isSubscribedWrite(s));
+            List<Kev> c = k.take(23);
+            assertEquals(4, c.size(), "two adds, then both undone: " + c);
+            assertChange(c.get(2), 23, EVFILT_READ, EV_DELETE);
+            assertChange(c.get(3), 23, EVFILT_WRITE, EV_DELETE);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("layouts")
+    void enoentForAFilterNeverAddedIsNoError(KeventLayout layout) throws Exception {
+        Kernel k = new Kernel(layout);
+        try (EventQueue<Fd> q = k.open()) {
+            k.failures.put(EVFILT_WRITE + "/" + EV_DISABLE, NativeErrors.ENOENT);
+            k.failures.put(EVFILT_WRITE + "/" + EV_DELETE, NativeErrors.ENOENT);
+            Fd s = new Fd(5);
+            q.subscribeRead(s);
+            q.subscribe(s, SocketEvent.READ, Trigger.EDGE); // reregister: EV_DISABLE of write gets ENOENT
+            q.remove(s); // EV_DELETE of write gets ENOENT
+            assertFalse(q.isSubscribedRead(s));
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("layouts")
+    void filtersOfOneFdAreMergedAndEofCarriesPeerClosedAndTheError(KeventLayout layout) throws Exception {
+        Kernel k = new Kernel(layout);
+        try (EventQueue<Fd> q = k.open()) {
+            Fd s = new Fd(31);
+            Fd other = new Fd(32);
+            q.subscribeReadWrite(s);
+            q.subscribeRead(other);
+            long token = k.changes.stream().filter(c -> c.ident() == 31).findFirst().orElseThrow().udata();
+            long otherToken = k.changes.stream().filter(c -> c.ident() == 32).findFirst().orElseThrow().udata();
+            int econnreset = jnr.constants.platform.Errno.ECONNRESET.intValue();
+            k.nextWait.add(new Kev(31, EVFILT_READ, EV_EOF, econnreset, 3, token));
+            k.nextWait.add(new Kev(32, EVFILT_READ, 0, 0, 1, otherToken));
+            k.nextWait.add(new Kev(31, EVFILT_WRITE, 0, 0, 1024, token));
+            Map<Fd, Integer> got = new HashMap<>();
+            assertEquals(2, q.poll(Duration.ofSeconds(5), got::put));
+            assertEquals(SocketEvent.READ | SocketEvent.WRITE | SocketEvent.PEER_CLOSED | SocketEvent.ERROR, got.get(s));
+            assertEquals(SocketEvent.READ, got.get(other));
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("layouts")
+    void eintrDuringAWaitIsRetriedAndNeverEndsItEarly(KeventLayout layout) throws Exception {
+        Kernel k = new Kernel(layout);
+        try (EventQueue<Fd> q = k.open()) {
+            k.waitErrno = NativeErrors.EINTR;
+            long start = System.nanoTime();
+            assertEquals(0, q.poll(Duration.ofMillis(200)).size());
+            assertTrue(System.nanoTime() - start >= 200_000_000L);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("layouts")
+    void aFailedWaitNamesTheCall(KeventLayout layout) throws Exception {
+        Kernel k = new Kernel(layout);
+        try (EventQueue<Fd> q = k.open()) {
+            k.waitErrno = NativeErrors.EBADF;
+            NativeIOException e = assertThrows(NativeIOException.class, () -> q.poll(Duration.ofSeconds(1)));
+            assertTrue(e.getMessage().startsWith("kevent(wait, fd=99): EBADF"), e.getMessage());
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void layoutsAreChosenFromTheOsAndVersionAndUnknownOnesRefused() {
+        assertSame(KeventLayout.KEVENT32, KeventLayout.forPlatform(jnr.ffi.Platform.OS.DARWIN, "24.1", 64).orElseThrow());
+        assertSame(KeventLayout.KEVENT32, KeventLayout.forPlatform(jnr.ffi.Platform.OS.FREEBSD, "11.4-RELEASE", 64).orElseThrow());
+        assertSame(KeventLayout.KEVENT64, KeventLayout.forPlatform(jnr.ffi.Platform.OS.FREEBSD, "14.1-RELEASE", 64).orElseThrow());
+        assertSame(KeventLayout.KEVENT32, KeventLayout.forPlatform(jnr.ffi.Platform.OS.OPENBSD, "7.5", 64).orElseThrow());
+        assertTrue(KeventLayout.forPlatform(jnr.ffi.Platform.OS.NETBSD, "10.0", 64).isEmpty());
+        assertTrue(KeventLayout.forPlatform(jnr.ffi.Platform.OS.DARWIN, "24.1", 32).isEmpty());
+        assertTrue(KeventLayout.forPlatform(jnr.ffi.Platform.OS.LINUX, "6.1", 64).isEmpty());
+        assertTrue(new KqueueProvider().unsupportedReason().orElseThrow().toLowerCase(java.util.Locale.ROOT).contains("linux"),
+                "on this Linux machine kqueue reports why it does not run");
+    }
+}
