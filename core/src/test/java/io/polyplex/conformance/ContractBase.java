@@ -46,7 +46,12 @@ public abstract class ContractBase {
 
     @BeforeEach
     void openQueue() throws IOException {
-        queue = openQueue(NativeSelectableChannel::getFD);
+        try {
+            queue = openQueue(NativeSelectableChannel::getFD);
+        } catch (UnsupportedOperationException e) {
+            // The backend's own availability check: on an OS without it, its suite is skipped.
+            org.junit.jupiter.api.Assumptions.abort("backend does not run here: " + e.getMessage());
+        }
     }
 
     /** Opens one more queue, closed after the test. */
