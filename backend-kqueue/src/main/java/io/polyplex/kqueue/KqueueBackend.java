@@ -7,6 +7,7 @@ import static io.polyplex.kqueue.KeventLayout.FLAGS;
 import static io.polyplex.kqueue.KeventLayout.IDENT;
 import static io.polyplex.kqueue.KeventLayout.UDATA;
 
+import io.polyplex.internal.Descriptors;
 import io.polyplex.internal.NativeErrors;
 import io.polyplex.spi.Backend;
 import java.io.IOException;
@@ -104,6 +105,8 @@ final class KqueueBackend implements Backend {
 
     @Override
     public void register(int fd, long token, int ops, int trigger) throws IOException {
+        // kqueue accepts a regular file (always readable); the contract refuses it, as epoll does.
+        Descriptors.requirePollable("kevent(EV_ADD", fd);
         apply(fd, token, ops, trigger, false);
     }
 

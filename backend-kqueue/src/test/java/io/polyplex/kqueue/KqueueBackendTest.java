@@ -127,6 +127,23 @@ class KqueueBackendTest {
         }
     }
 
+    private final List<AutoCloseable> opened = new ArrayList<>();
+
+    /** A real, open socket fd: the backend checks that what it registers exists. */
+    private Fd realFd() throws Exception {
+        jnr.enxio.channels.NativeSocketChannel[] p = io.polyplex.net.NativeSockets.socketPair();
+        opened.add(p[0]);
+        opened.add(p[1]);
+        return new Fd(p[0].getFD());
+    }
+
+    @org.junit.jupiter.api.AfterEach
+    void closeFds() throws Exception {
+        for (AutoCloseable c : opened) {
+            c.close();
+        }
+    }
+
     static Stream<KeventLayout> layouts() {
         return Stream.of(KeventLayout.KEVENT32, KeventLayout.KEVENT64);
     }
@@ -143,40 +160,41 @@ class KqueueBackendTest {
         Kernel k = new Kernel(layout);
         try (EventQueue<Fd> q = k.open()) {
             k.changes.clear(); // the self-pipe's registration
-            Fd s = new Fd(17);
+            Fd s = realFd();
+            int fd = s.fd();
 
             q.subscribeRead(s);
-            List<Kev> c = k.take(17);
+            List<Kev> c = k.take(fd);
             assertEquals(1, c.size(), c.toString());
-            assertChange(c.get(0), 17, EVFILT_READ, EV_ADD | EV_ENABLE);
+            assertChange(c.get(0), fd, EVFILT_READ, EV_ADD | EV_ENABLE);
             long token = c.get(0).udata();
-            assertEquals(17, (int) token, "the token carries the fd in its low half");
+            assertEquals(fd, (int) token, "the token carries the fd in its low half");
 
             q.subscribeWrite(s);
-            c = k.take(17);
+            c = k.take(fd);
             assertEquals(2, c.size(), c.toString());
-            assertChange(c.get(0), 17, EVFILT_READ, EV_ADD | EV_ENABLE);
-            assertChange(c.get(1), 17, EVFILT_WRITE, EV_ADD | EV_ENABLE);
+            assertChange(c.get(0), fd, EVFILT_READ, EV_ADD | EV_ENABLE);
+            assertChange(c.get(1), fd, EVFILT_WRITE, EV_ADD | EV_ENABLE);
             assertEquals(token, c.get(1).udata());
 
             q.disableWrite(s);
-            c = k.take(17);
-            assertChange(c.get(0), 17, EVFILT_READ, EV_ADD | EV_ENABLE);
-            assertChange(c.get(1), 17, EVFILT_WRITE, EV_DISABLE);
+            c = k.take(fd);
+            assertChange(c.get(0), fd, EVFILT_READ, EV_ADD | EV_ENABLE);
+            assertChange(c.get(1), fd, EVFILT_WRITE, EV_DISABLE);
 
             q.subscribe(s, SocketEvent.READ, Trigger.EDGE);
-            c = k.take(17);
-            assertChange(c.get(0), 17, EVFILT_READ, EV_ADD | EV_ENABLE | EV_CLEAR);
+            c = k.take(fd);
+            assertChange(c.get(0), fd, EVFILT_READ, EV_ADD | EV_ENABLE | EV_CLEAR);
 
             q.subscribe(s, SocketEvent.READ | SocketEvent.WRITE, Trigger.ONE_SHOT);
-            c = k.take(17);
-            assertChange(c.get(0), 17, EVFILT_READ, EV_ADD | EV_ENABLE | EV_ONESHOT);
-            assertChange(c.get(1), 17, EVFILT_WRITE, EV_ADD | EV_ENABLE | EV_ONESHOT);
+            c = k.take(fd);
+            assertChange(c.get(0), fd, EVFILT_READ, EV_ADD | EV_ENABLE | EV_ONESHOT);
+            assertChange(c.get(1), fd, EVFILT_WRITE, EV_ADD | EV_ENABLE | EV_ONESHOT);
 
             q.remove(s);
-            c = k.take(17);
-            assertChange(c.get(0), 17, EVFILT_READ, EV_DELETE);
-            assertChange(c.get(1), 17, EVFILT_WRITE, EV_DELETE);
+            c = k.take(fd);
+            assertChange(c.get(0), fd, EVFILT_READ, EV_DELETE);
+            assertChange(c.get(1), fd, EVFILT_WRITE, EV_DELETE);
         }
     }
 
@@ -186,14 +204,15 @@ class KqueueBackendTest {
         Kernel k = new Kernel(layout);
         try (EventQueue<Fd> q = k.open()) {
             k.failures.put(EVFILT_WRITE + "/" + EV_ADD, NativeErrors.EBADF);
-            Fd s = new Fd(23);
+            Fd s = realFd();
+            int fd = s.fd();
             NativeIOException e = assertThrows(NativeIOException.class, () -> q.subscribeReadWrite(s));
-            assertEquals("kevent(EV_ADD EVFILT_WRITE, fd=23): EBADF (Bad file descriptor)", e.getMessage());
+            assertEquals("kevent(EV_ADD EVFILT_WRITE, fd=" + fd + "): EBADF (Bad file descriptor)", e.getMessage());
             assertFalse(q.isSubscribedRead(s) || q.isSubscribedWrite(s));
-            List<Kev> c = k.take(23);
+            List<Kev> c = k.take(fd);
             assertEquals(4, c.size(), "two adds, then both undone: " + c);
-            assertChange(c.get(2), 23, EVFILT_READ, EV_DELETE);
-            assertChange(c.get(3), 23, EVFILT_WRITE, EV_DELETE);
+            assertChange(c.get(2), fd, EVFILT_READ, EV_DELETE);
+            assertChange(c.get(3), fd, EVFILT_WRITE, EV_DELETE);
         }
     }
 
@@ -204,7 +223,7 @@ class KqueueBackendTest {
         try (EventQueue<Fd> q = k.open()) {
             k.failures.put(EVFILT_WRITE + "/" + EV_DISABLE, NativeErrors.ENOENT);
             k.failures.put(EVFILT_WRITE + "/" + EV_DELETE, NativeErrors.ENOENT);
-            Fd s = new Fd(5);
+            Fd s = realFd();
             q.subscribeRead(s);
             q.subscribe(s, SocketEvent.READ, Trigger.EDGE); // reregister: EV_DISABLE of write gets ENOENT
             q.remove(s); // EV_DELETE of write gets ENOENT
@@ -217,16 +236,16 @@ class KqueueBackendTest {
     void filtersOfOneFdAreMergedAndEofCarriesPeerClosedAndTheError(KeventLayout layout) throws Exception {
         Kernel k = new Kernel(layout);
         try (EventQueue<Fd> q = k.open()) {
-            Fd s = new Fd(31);
-            Fd other = new Fd(32);
+            Fd s = realFd();
+            Fd other = realFd();
             q.subscribeReadWrite(s);
             q.subscribeRead(other);
-            long token = k.changes.stream().filter(c -> c.ident() == 31).findFirst().orElseThrow().udata();
-            long otherToken = k.changes.stream().filter(c -> c.ident() == 32).findFirst().orElseThrow().udata();
+            long token = k.changes.stream().filter(c -> c.ident() == s.fd()).findFirst().orElseThrow().udata();
+            long otherToken = k.changes.stream().filter(c -> c.ident() == other.fd()).findFirst().orElseThrow().udata();
             int econnreset = jnr.constants.platform.Errno.ECONNRESET.intValue();
-            k.nextWait.add(new Kev(31, EVFILT_READ, EV_EOF, econnreset, 3, token));
-            k.nextWait.add(new Kev(32, EVFILT_READ, 0, 0, 1, otherToken));
-            k.nextWait.add(new Kev(31, EVFILT_WRITE, 0, 0, 1024, token));
+            k.nextWait.add(new Kev(s.fd(), EVFILT_READ, EV_EOF, econnreset, 3, token));
+            k.nextWait.add(new Kev(other.fd(), EVFILT_READ, 0, 0, 1, otherToken));
+            k.nextWait.add(new Kev(s.fd(), EVFILT_WRITE, 0, 0, 1024, token));
             Map<Fd, Integer> got = new HashMap<>();
             assertEquals(2, q.poll(Duration.ofSeconds(5), got::put));
             assertEquals(SocketEvent.READ | SocketEvent.WRITE | SocketEvent.PEER_CLOSED | SocketEvent.ERROR, got.get(s));
