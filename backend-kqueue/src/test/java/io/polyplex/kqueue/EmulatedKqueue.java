@@ -196,9 +196,11 @@ public final class EmulatedKqueue implements KqueueLibrary {
     @Override
     public synchronized int close(int fd) {
         Queue q = queues.remove(fd);
-        if (q != null) {
-            LINUX.close(q.writeFd);
+        if (q == null) {
+            fail(EBADF); // never close a number this emulation does not own
+            return -1;
         }
+        LINUX.close(q.writeFd);
         return LINUX.close(fd);
     }
 
@@ -226,7 +228,11 @@ public final class EmulatedKqueue implements KqueueLibrary {
                     }
                 }
             }
-            LINUX.write(q.writeFd, wakeByte, 1); // wake a waiter so it sees the change
+            synchronized (this) {
+                if (queues.get(kq) == q) { // not closed meanwhile: its write end is still ours
+                    LINUX.write(q.writeFd, wakeByte, 1); // wake a waiter so it sees the change
+                }
+            }
             if (out > 0 || nevents == 0) {
                 return out;
             }
