@@ -15,6 +15,7 @@ public final class SignalledAcceptorChild {
         NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 64);
         BlockingAcceptor acceptor = new BlockingAcceptor(server, args[0]);
         AtomicInteger ended = new AtomicInteger();
+        java.util.List<Thread> threads = new java.util.ArrayList<>();
         for (int i = 0; i < 8; i++) {
             Thread t = new Thread(() -> {
                 try {
@@ -27,8 +28,17 @@ public final class SignalledAcceptorChild {
                 }
             });
             t.start();
+            threads.add(t);
         }
         acceptor.shutdownOnSignal(Duration.ofSeconds(20), () -> {
+            // Termination means no thread is inside accept(); each still has to count itself.
+            for (Thread t : threads) {
+                try {
+                    t.join(20_000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
             System.out.println("drained ended=" + ended.get() + " listenerOpen=" + server.isOpen());
             System.out.flush();
         });
