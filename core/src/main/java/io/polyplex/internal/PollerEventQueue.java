@@ -69,6 +69,16 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
     /** The last dispatch drained the self-pipe; only touched under {@code pollLock}. */
     private boolean drained;
 
+    /**
+     * One wait's events, resolved to sockets (see {@link #dispatch}); sized to the backend's event
+     * buffer and touched only under {@code pollLock}, so a poll allocates nothing.
+     */
+    private final Object[] batchSockets;
+    private final int[] batchFds;
+    private final int[] batchOps;
+    private final int[] batchGenerations;
+    private final int[] batchStates;
+
     /** Reused by {@link #poll(Duration)}'s collecting handler. */
     private List<SocketEvent<S>> collected;
     private final SocketEventHandler<S> collector = (s, ops) -> collected.add(new SocketEvent<>(s, ops));
@@ -79,6 +89,11 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
         this.capabilities = capabilitiesOf(provider);
         this.nativeOneShot = provider.capabilities().contains(Capability.ONE_SHOT);
         this.fdOf = fdOf;
+        this.batchSockets = new Object[maxEvents];
+        this.batchFds = new int[maxEvents];
+        this.batchOps = new int[maxEvents];
+        this.batchGenerations = new int[maxEvents];
+        this.batchStates = new int[maxEvents];
         Backend b = provider.open(maxEvents);
         SelfPipe pipe = null;
         try {
@@ -379,40 +394,37 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
         }
     }
 
-    /** Delivers the {@code n} ready events of the last wait; returns how many reached the handler. */
+    /**
+     * Delivers the {@code n} ready events of the last wait; returns how many reached the handler.
+     * Two passes, so the state lock is taken once per batch rather than once per event: {@link
+     * #resolve} maps tokens to sockets under the lock, then each event is delivered without it,
+     * after a check (plain reads of the table, exact for this thread) that no handler earlier in the
+     * batch removed the socket, gave its fd to another socket, or disabled the direction.
+     */
     private int dispatch(int n, SocketEventHandler<S> handler) {
+        int resolved = resolve(n);
         int delivered = 0;
-        for (int i = 0; i < n && !closed; i++) {
-            long token = backend.readyToken(i);
-            if (token == WAKEUP_TOKEN) {
-                wakeupPipe.drain();
-                drained = true;
+        for (int j = 0; j < resolved; j++) {
+            @SuppressWarnings("unchecked")
+            S socket = (S) batchSockets[j];
+            batchSockets[j] = null; // hold no socket beyond its dispatch
+            if (closed) {
                 continue;
             }
-            int ready = backend.readyOps(i);
-            int fd = InterestTable.fdOf(token);
-            S socket;
-            int ops;
-            synchronized (stateLock) {
-                if (!table.isCurrent(token)) {
-                    continue; // removed, or the fd now belongs to another socket
+            int fd = batchFds[j];
+            int ops = batchOps[j];
+            if (batchStates[j] != EVICTED) {
+                if (table.socket(fd) != socket || table.generation(fd) != batchGenerations[j]) {
+                    continue; // removed or replaced by a handler earlier in this batch
                 }
-                socket = table.socket(fd);
                 int state = table.state(fd);
-                int enabled = InterestTable.enabled(state);
-                if ((ready & Backend.INVALID) != 0) {
-                    // Closed behind our back and the backend cannot watch it any more: say so once.
-                    ops = enabled | SocketEvent.ERROR;
-                    evictStale(fd);
-                } else {
-                    ops = ready & enabled;
-                    if (ops == 0) {
-                        continue; // only for directions disabled since the wait began
+                if (state != batchStates[j]) {
+                    // A handler earlier in this batch changed the interest: report what is still wanted.
+                    int wanted = ops & InterestTable.enabled(state);
+                    if (wanted == 0) {
+                        continue;
                     }
-                    ops |= ready & (SocketEvent.PEER_CLOSED | SocketEvent.ERROR);
-                    if (InterestTable.trigger(state) == Backend.ONE_SHOT) {
-                        disarmOneShot(fd, state);
-                    }
+                    ops = wanted | ops & (SocketEvent.PEER_CLOSED | SocketEvent.ERROR);
                 }
             }
             if (socket instanceof Channel && !((Channel) socket).isOpen() || fdOf.applyAsInt(socket) != fd) {
@@ -425,6 +437,64 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
             delivered++;
         }
         return delivered;
+    }
+
+    /** Marks a batch entry whose socket was evicted (closed behind our back): no table check. */
+    private static final int EVICTED = -1;
+
+    /**
+     * The first pass of {@link #dispatch}: under the state lock, turns the wait's events into
+     * (socket, ops) entries of the batch arrays, dropping stale tokens and directions disabled
+     * since the wait began, disarming one-shots and evicting fds the backend reports invalid.
+     * Drains the self-pipe if it fired. Returns the number of entries.
+     */
+    private int resolve(int n) {
+        if (n > batchFds.length) {
+            throw new IllegalStateException(name + " backend reported " + n + " events for a buffer of " + batchFds.length);
+        }
+        int m = 0;
+        synchronized (stateLock) {
+            for (int i = 0; i < n; i++) {
+                long token = backend.readyToken(i);
+                if (token == WAKEUP_TOKEN) {
+                    wakeupPipe.drain();
+                    drained = true;
+                    continue;
+                }
+                if (!table.isCurrent(token)) {
+                    continue; // removed, or the fd now belongs to another socket
+                }
+                int ready = backend.readyOps(i);
+                int fd = InterestTable.fdOf(token);
+                S socket = table.socket(fd);
+                int state = table.state(fd);
+                int enabled = InterestTable.enabled(state);
+                int ops;
+                if ((ready & Backend.INVALID) != 0) {
+                    // Closed behind our back and the backend cannot watch it any more: say so once.
+                    ops = enabled | SocketEvent.ERROR;
+                    evictStale(fd);
+                    state = EVICTED;
+                } else {
+                    ops = ready & enabled;
+                    if (ops == 0) {
+                        continue; // only for directions disabled since the wait began
+                    }
+                    ops |= ready & (SocketEvent.PEER_CLOSED | SocketEvent.ERROR);
+                    if (InterestTable.trigger(state) == Backend.ONE_SHOT) {
+                        disarmOneShot(fd, state);
+                        state = table.state(fd);
+                    }
+                }
+                batchSockets[m] = socket;
+                batchFds[m] = fd;
+                batchOps[m] = ops;
+                batchGenerations[m] = InterestTable.generationOf(token);
+                batchStates[m] = state;
+                m++;
+            }
+        }
+        return m;
     }
 
     /** After a one-shot delivery every subscribed direction is disabled until re-subscribed. */
