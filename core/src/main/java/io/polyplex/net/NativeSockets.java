@@ -244,15 +244,7 @@ public final class NativeSockets {
         if (n == 0) {
             return 0;
         }
-        long sent;
-        if (src.isDirect()) {
-            Pointer p = Pointer.wrap(SocketLibrary.RUNTIME, src);
-            sent = LIB.send(fd, p.slice(src.position()), n, MSG_NOSIGNAL);
-        } else {
-            Pointer tmp = Memory.allocateDirect(SocketLibrary.RUNTIME, n, false);
-            tmp.put(0, src.array(), src.arrayOffset() + src.position(), n);
-            sent = LIB.send(fd, tmp, n, MSG_NOSIGNAL);
-        }
+        long sent = LIB.send(fd, src, n, MSG_NOSIGNAL);
         if (sent < 0) {
             int errno = SocketLibrary.RUNTIME.getLastError();
             if (NativeErrors.wouldBlock(errno) || errno == NativeErrors.EINTR) {
@@ -262,6 +254,37 @@ public final class NativeSockets {
         }
         src.position(src.position() + (int) sent);
         return (int) sent;
+    }
+
+    /**
+     * Receives into {@code dst} from its position (direct or heap buffer, no allocation); advances
+     * its position. The socket is expected to be non-blocking.
+     *
+     * @return bytes received, 0 if nothing is there yet (EAGAIN), -1 at end of stream
+     * @throws IOException ECONNRESET and other socket errors, naming the fd
+     */
+    public static int recv(int fd, ByteBuffer dst) throws IOException {
+        int n = dst.remaining();
+        if (n == 0) {
+            return 0;
+        }
+        while (true) {
+            long got = LIB.recv(fd, dst, n, 0);
+            if (got > 0) {
+                dst.position(dst.position() + (int) got);
+                return (int) got;
+            }
+            if (got == 0) {
+                return -1;
+            }
+            int errno = SocketLibrary.RUNTIME.getLastError();
+            if (NativeErrors.wouldBlock(errno)) {
+                return 0;
+            }
+            if (errno != NativeErrors.EINTR) {
+                throw NativeErrors.exception("recv(", fd, errno);
+            }
+        }
     }
 
     /**

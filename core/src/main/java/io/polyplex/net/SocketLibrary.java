@@ -1,15 +1,17 @@
 package io.polyplex.net;
 
+import java.nio.ByteBuffer;
 import jnr.ffi.LibraryLoader;
 import jnr.ffi.Platform;
 import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
+import jnr.ffi.annotations.In;
 import jnr.ffi.annotations.Out;
 import jnr.ffi.types.size_t;
 import jnr.ffi.types.ssize_t;
 
 /**
- * The BSD socket calls jnr-posix lacks, bound with jnr-ffi (primitives and pointers only). Public
+ * The BSD socket calls jnr-posix lacks, bound with jnr-ffi (primitives, pointers and buffers). Public
  * only because jnr-ffi generates its implementation in another class loader; not an API.
  */
 public interface SocketLibrary {
@@ -40,6 +42,15 @@ public interface SocketLibrary {
     @ssize_t long send(int fd, Pointer buf, @size_t long len, int flags);
 
     @ssize_t long recv(int fd, Pointer buf, @size_t long len, int flags);
+
+    /**
+     * send(2) straight from a buffer: a direct buffer's memory is passed in place from its position;
+     * a heap buffer's remaining bytes are copied in for the call (no allocation either way).
+     */
+    @ssize_t long send(int fd, @In ByteBuffer buf, @size_t long len, int flags);
+
+    /** recv(2) straight into a buffer, from its position; a heap buffer is copied out after the call. */
+    @ssize_t long recv(int fd, @Out ByteBuffer buf, @size_t long len, int flags);
 
     int fcntl(int fd, int cmd, int arg);
 

@@ -74,6 +74,8 @@ public final class HttpServer implements Runnable {
         final NativeSocketChannel channel;
         final ByteBuffer in = ByteBuffer.allocate(MAX_HEAD);
         ByteBuffer out;
+        /** Waiting for WRITE with READ disabled, because the peer was slow to take a response. */
+        boolean writeArmed;
         boolean keepAlive = true;
         Future<?> slow;
         boolean closed;
@@ -308,7 +310,7 @@ public final class HttpServer implements Runnable {
     /** Reads until the socket is empty (edge-triggered needs it), answering each complete head. */
     private void readRequests(Conn c) throws IOException {
         while (!c.closed && c.slow == null && (c.out == null || !c.out.hasRemaining())) {
-            int head = headEnd(c.in);
+            int head = HttpMessages.headEnd(c.in);
             if (head >= 0) {
                 answer(c, head);
                 continue;
@@ -317,7 +319,7 @@ public final class HttpServer implements Runnable {
                 respond(c, 431, "Request Header Fields Too Large", "request head over " + MAX_HEAD + " bytes\n", false);
                 return;
             }
-            int n = c.channel.read(c.in);
+            int n = NativeSockets.recv(c.fd(), c.in);
             if (n < 0) {
                 drop(c); // the client closed between requests
                 return;
@@ -328,67 +330,23 @@ public final class HttpServer implements Runnable {
         }
     }
 
-    private static int headEnd(ByteBuffer in) {
-        for (int i = 3; i < in.position(); i++) {
-            if (in.get(i) == '\n' && in.get(i - 1) == '\r' && in.get(i - 2) == '\n' && in.get(i - 3) == '\r') {
-                return i + 1;
-            }
-        }
-        return -1;
-    }
-
     private void answer(Conn c, int headLength) throws IOException {
-        String head = new String(c.in.array(), 0, headLength, StandardCharsets.ISO_8859_1);
-        c.in.flip().position(headLength);
-        c.in.compact();
+        HttpMessages.Head h = HttpMessages.take(c.in, headLength);
         requests++;
-        String[] lines = head.split("\r\n");
-        String[] start = lines[0].split(" ");
-        if (start.length != 3 || !start[2].startsWith("HTTP/1.") || !start[1].startsWith("/")) {
-            respond(c, 400, "Bad Request", "malformed request line\n", false);
+        if (h.status() != 0) {
+            respond(c, h.status(), "Bad Request", h.error(), false);
             return;
         }
-        boolean keepAlive = start[2].equals("HTTP/1.1");
-        for (int i = 1; i < lines.length; i++) {
-            String l = lines[i].toLowerCase(java.util.Locale.ROOT);
-            if (l.indexOf(':') <= 0) {
-                respond(c, 400, "Bad Request", "malformed header\n", false);
-                return;
-            }
-            if (l.startsWith("connection:")) {
-                keepAlive = l.contains("keep-alive") || keepAlive && !l.contains("close");
-            }
-        }
-        if (!start[0].equals("GET")) {
-            respond(c, 405, "Method Not Allowed", "only GET\n", keepAlive);
+        if (!h.method().equals("GET")) {
+            respond(c, 405, "Method Not Allowed", "only GET\n", h.keepAlive());
             return;
         }
-        String path = start[1];
-        String query = "";
-        int q = path.indexOf('?');
-        if (q >= 0) {
-            query = path.substring(q + 1);
-            path = path.substring(0, q);
+        switch (h.path()) {
+            case "/" -> respond(c, 200, "OK", "hello from polyplex (" + queue.backend() + ")\n", h.keepAlive());
+            case "/big" -> big(c, HttpMessages.param(h.query(), "kb", 64), h.keepAlive());
+            case "/slow" -> slow(c, HttpMessages.param(h.query(), "ms", 1000), h.keepAlive());
+            default -> respond(c, 404, "Not Found", "no such path\n", h.keepAlive());
         }
-        switch (path) {
-            case "/" -> respond(c, 200, "OK", "hello from polyplex (" + queue.backend() + ")\n", keepAlive);
-            case "/big" -> big(c, param(query, "kb", 64), keepAlive);
-            case "/slow" -> slow(c, param(query, "ms", 1000), keepAlive);
-            default -> respond(c, 404, "Not Found", "no such path\n", keepAlive);
-        }
-    }
-
-    private static int param(String query, String name, int fallback) {
-        for (String kv : query.split("&")) {
-            if (kv.startsWith(name + "=")) {
-                try {
-                    return Math.max(0, Math.min(Integer.parseInt(kv.substring(name.length() + 1)), 1 << 20));
-                } catch (NumberFormatException e) {
-                    return fallback;
-                }
-            }
-        }
-        return fallback;
     }
 
     private void big(Conn c, int kb, boolean keepAlive) throws IOException {
@@ -432,12 +390,7 @@ public final class HttpServer implements Runnable {
     }
 
     private void respond(Conn c, int status, String reason, String body, boolean keepAlive) throws IOException {
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-        String head = "HTTP/1.1 " + status + " " + reason + "\r\nContent-Type: text/plain\r\nContent-Length: "
-                + bytes.length + "\r\n" + (keepAlive ? "" : "Connection: close\r\n") + "\r\n";
-        ByteBuffer out = ByteBuffer.allocate(head.length() + bytes.length);
-        out.put(head.getBytes(StandardCharsets.ISO_8859_1)).put(bytes).flip();
-        send(c, out, keepAlive);
+        send(c, HttpMessages.response(status, reason, body, keepAlive), keepAlive);
     }
 
     private void send(Conn c, ByteBuffer out, boolean keepAlive) throws IOException {
@@ -454,8 +407,11 @@ public final class HttpServer implements Runnable {
         }
         while (out.hasRemaining()) {
             if (NativeSockets.send(c.fd(), out) == 0) {
-                queue.subscribe(c, SocketEvent.WRITE, trigger);
-                queue.disableRead(c);
+                if (!c.writeArmed) {
+                    queue.subscribe(c, SocketEvent.WRITE, trigger);
+                    queue.disableRead(c);
+                    c.writeArmed = true;
+                }
                 return;
             }
         }
@@ -464,10 +420,12 @@ public final class HttpServer implements Runnable {
             drop(c);
             return;
         }
-        if (queue.isSubscribedWrite(c) && !queue.isDisabledWrite(c)) {
+        if (c.writeArmed) {
+            // Back to reading; in steady state (the response went out at once) no queue call at all.
             queue.disableWrite(c);
+            queue.subscribe(c, SocketEvent.READ, trigger);
+            c.writeArmed = false;
         }
-        queue.subscribe(c, SocketEvent.READ, trigger);
     }
 
     /** Removes before closing, so the fd leaves the queue before its number can be reused. */
