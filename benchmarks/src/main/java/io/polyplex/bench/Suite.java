@@ -1,0 +1,285 @@
+package io.polyplex.bench;
+
+import io.polyplex.BackendInfo;
+import io.polyplex.EventQueues;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.openjdk.jmh.profile.GCProfiler;
+import org.openjdk.jmh.results.Result;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.results.format.ResultFormatType;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.RunnerException;
+import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
+
+/**
+ * The whole benchmark suite in one run: the four JMH workloads for every backend this OS supports
+ * and their peers, the C floor, and the end-to-end HTTP comparison under wrk; then one table of
+ * ratios on stdout and everything under the results directory (see {@link Report}).
+ *
+ * <p>{@code benchmarks/run} builds the jar and the C floor and calls this; {@code --smoke} runs
+ * every step with tiny times, to prove in CI that the suite still starts and its parts still fit.
+ */
+public final class Suite {
+
+    /** What to run, from the command line. */
+    record Settings(boolean smoke, Path results, Path floor, boolean e2e, int e2eSeconds, int e2eConnections) {
+    }
+
+    private Suite() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Settings s = parse(args);
+        Files.createDirectories(s.results());
+        Report.Machine machine = Report.Machine.current(Instant.now().truncatedTo(ChronoUnit.SECONDS), s.smoke());
+        System.out.println("polyplex benchmark suite" + (s.smoke() ? " (smoke: tiny times, numbers mean nothing)" : ""));
+        System.out.println(machine.describe());
+        List<Measurement> all = new ArrayList<>();
+        List<String> impls = backends();
+        all.addAll(jmh(s, impls));
+        all.addAll(floor(s));
+        if (s.e2e()) {
+            all.addAll(EndToEnd.run(s, ownClassPath()));
+        } else {
+            all.add(Measurement.refused("e2e", "all", "", "req/s", "skipped (--no-e2e)"));
+        }
+        Report report = new Report(machine, all);
+        report.write(s.results());
+        System.out.println();
+        System.out.println(report.targetsTable());
+        System.out.println("Everything (raw JMH JSON, C floor, wrk output, chart): " + s.results().toAbsolutePath());
+    }
+
+    private static Settings parse(String[] args) {
+        boolean smoke = false;
+        boolean e2e = true;
+        Path results = Path.of("benchmarks", "results");
+        Path floor = null;
+        int seconds = 10;
+        int connections = 50;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--smoke" -> smoke = true;
+                case "--results" -> results = Path.of(args[++i]);
+                case "--floor" -> floor = Path.of(args[++i]);
+                case "--no-e2e" -> e2e = false;
+                case "--e2e-seconds" -> seconds = Integer.parseInt(args[++i]);
+                default -> {
+                    System.err.println("usage: Suite [--smoke] [--results DIR] [--floor PATH-TO-C-FLOOR] [--no-e2e]"
+                            + " [--e2e-seconds N]");
+                    System.exit(2);
+                }
+            }
+        }
+        return new Settings(smoke, results, floor, e2e, smoke ? 1 : seconds, connections);
+    }
+
+    /** The Polyplex backends this OS supports, in the order of the tables. */
+    private static List<String> backends() {
+        List<String> names = new ArrayList<>();
+        for (String n : new String[] {"epoll", "kqueue", "poll", "select"}) {
+            for (BackendInfo b : EventQueues.backends()) {
+                if (b.name().equals(n) && b.supported()) {
+                    names.add(n);
+                }
+            }
+        }
+        return names;
+    }
+
+    // ------------------------------------------------------------------ JMH
+
+    private static List<Measurement> jmh(Settings s, List<String> backends) throws RunnerException, IOException {
+        List<Measurement> out = new ArrayList<>();
+        List<String> withPeers = new ArrayList<>(backends);
+        withPeers.add("nio");
+        List<String> dispatch = new ArrayList<>(withPeers);
+        dispatch.add("enxio");
+        out.addAll(run(s, "DispatchBenchmark", "dispatch", true, Map.of("impl", dispatch)));
+
+        List<String> scalable = new ArrayList<>(withPeers);
+        scalable.remove("select");
+        out.addAll(run(s, "ScaleBenchmark", "scale", false, Map.of("impl", scalable)));
+        if (backends.contains("select")) {
+            out.addAll(run(s, "ScaleBenchmark", "scale-select", false,
+                    Map.of("impl", List.of("select"), "registered", List.of("10", "1000"))));
+            out.add(selectRefusal());
+        }
+
+        out.addAll(run(s, "WakeupBenchmark", "wakeup", false, Map.of("impl", withPeers)));
+
+        List<String> churn = new ArrayList<>(withPeers);
+        churn.add("nio-batched");
+        out.addAll(run(s, "ChurnBenchmark", "churn", true, Map.of("impl", churn)));
+        return out;
+    }
+
+    /** select at 10,000: the setup JMH would run, done here so its error becomes the result. */
+    private static Measurement selectRefusal() {
+        try (Contender c = ScaleBenchmark.open("select", 10_000)) {
+            return new Measurement("scale", "polyplex-select", "registered=10000", Double.NaN, Double.NaN, "ns/poll",
+                    Double.NaN, "accepted 10,000 fds: the FD_SETSIZE check is gone?");
+        } catch (IOException | RuntimeException e) {
+            return Measurement.refused("scale", "polyplex-select", "registered=10000", "ns/poll",
+                    "refused: " + e.getMessage());
+        }
+    }
+
+    private static List<Measurement> run(Settings s, String benchmark, String file, boolean gc,
+                                         Map<String, List<String>> params) throws RunnerException {
+        ChainedOptionsBuilder b = new OptionsBuilder()
+                .include("io\\.polyplex\\.bench\\." + benchmark + "\\.")
+                .shouldFailOnError(true)
+                .resultFormat(ResultFormatType.JSON)
+                .result(s.results().resolve("jmh-" + file + ".json").toString());
+        params.forEach((k, v) -> b.param(k, v.toArray(String[]::new)));
+        if (gc) {
+            b.addProfiler(GCProfiler.class);
+        }
+        if (s.smoke()) {
+            b.forks(0).warmupIterations(0).measurementIterations(1).measurementTime(TimeValue.milliseconds(100));
+        }
+        Collection<RunResult> results = new Runner(b.build()).run();
+        List<Measurement> out = new ArrayList<>();
+        for (RunResult r : results) {
+            String impl = r.getParams().getParam("impl");
+            Result<?> primary = r.getPrimaryResult();
+            Result<?> alloc = r.getSecondaryResults().get("gc.alloc.rate.norm");
+            String workload = benchmark.replace("Benchmark", "").toLowerCase(java.util.Locale.ROOT);
+            out.add(new Measurement(workload, contenderName(impl), paramOf(workload, impl, r),
+                    primary.getScore(), primary.getScoreError(), unitOf(workload),
+                    alloc == null ? Double.NaN : alloc.getScore(), ""));
+        }
+        return out;
+    }
+
+    static String contenderName(String impl) {
+        return switch (impl) {
+            case "nio" -> "java.nio";
+            case "nio-batched" -> "java.nio (batched)";
+            case "enxio" -> "jnr-enxio";
+            default -> "polyplex-" + impl;
+        };
+    }
+
+    private static String paramOf(String workload, String impl, RunResult r) {
+        String name = impl.equals("nio-batched") ? "nio" : impl;
+        return switch (workload) {
+            case "dispatch" -> "registered=" + Workloads.registeredFor(name, Workloads.DISPATCH_REGISTERED)
+                    + ",ready=" + Workloads.DISPATCH_READY;
+            case "scale" -> "registered=" + Workloads.registeredFor(name, Integer.parseInt(r.getParams().getParam("registered")));
+            case "churn" -> "sockets=" + Workloads.registeredFor(name, Workloads.CHURN_SOCKETS);
+            default -> "round-trip";
+        };
+    }
+
+    private static String unitOf(String workload) {
+        return switch (workload) {
+            case "dispatch" -> "ns/event";
+            case "scale" -> "ns/poll";
+            case "wakeup" -> "ns/roundtrip";
+            default -> "ns/op";
+        };
+    }
+
+    // ------------------------------------------------------------------ C floor
+
+    private static List<Measurement> floor(Settings s) throws IOException, InterruptedException {
+        if (s.floor() == null || !Files.isExecutable(s.floor())) {
+            System.out.println("C floor: not built (" + s.floor() + "); benchmarks/run compiles it with gcc");
+            return List.of(Measurement.refused("dispatch", "C floor", "", "ns/event", "not built"));
+        }
+        List<String> cmd = new ArrayList<>(List.of(s.floor().toString()));
+        if (s.smoke()) {
+            cmd.addAll(List.of("--time-ms", "20", "--rounds", "1", "--warmup-ms", "5"));
+        }
+        System.out.println("C floor: " + String.join(" ", cmd));
+        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        List<String> lines = new ArrayList<>();
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            for (String line; (line = r.readLine()) != null; ) {
+                lines.add(line);
+            }
+        }
+        if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
+            throw new IOException("C floor failed (exit " + p.exitValue() + "); its stderr is above");
+        }
+        Files.write(s.results().resolve("floor.tsv"), lines, StandardCharsets.UTF_8);
+        List<Measurement> out = new ArrayList<>();
+        for (String line : lines) {
+            String[] f = line.split("\t");
+            if (f.length != 6) {
+                throw new IOException("C floor: unexpected line: " + line);
+            }
+            String contender = floorName(f[1]);
+            if (f[5].startsWith("refused")) {
+                out.add(Measurement.refused(f[0], contender, f[2], f[0].equals("scale") ? "ns/poll" : "", f[5]));
+            } else {
+                out.add(new Measurement(f[0], contender, f[2], Double.parseDouble(f[3]), Double.parseDouble(f[4]),
+                        f[5], Double.NaN, ""));
+            }
+        }
+        return out;
+    }
+
+    /** {@code c-epoll-pipe} becomes {@code C epoll+pipe}. */
+    static String floorName(String impl) {
+        String rest = impl.startsWith("c-") ? impl.substring(2) : impl;
+        int dash = rest.indexOf('-');
+        return "C " + (dash < 0 ? rest : rest.substring(0, dash) + "+" + rest.substring(dash + 1));
+    }
+
+    // ------------------------------------------------------------------ plumbing
+
+    /** The class path this JVM runs on (the shaded jar under benchmarks/run), for the server JVMs. */
+    private static String ownClassPath() throws URISyntaxException {
+        return Path.of(Suite.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString()
+                + (System.getProperty("java.class.path").contains(java.io.File.pathSeparator)
+                        ? java.io.File.pathSeparator + System.getProperty("java.class.path") : "");
+    }
+
+    /** Waits until something accepts on {@code port}, or fails after {@code seconds}. */
+    static void awaitListening(int port, int seconds, Process server) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (true) {
+            try (Socket sock = new Socket()) {
+                sock.connect(new InetSocketAddress("127.0.0.1", port), 1000);
+                return;
+            } catch (IOException e) {
+                if (!server.isAlive()) {
+                    throw new IOException("server on port " + port + " exited with " + server.exitValue());
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new IOException("nothing listens on port " + port + " after " + seconds + " s", e);
+                }
+                Thread.sleep(100);
+            }
+        }
+    }
+
+    /** The first group of {@code regex} in {@code text}, or null. */
+    static String find(String text, String regex) {
+        Matcher m = Pattern.compile(regex).matcher(text);
+        return m.find() ? m.group(1) : null;
+    }
+
+}

@@ -1,0 +1,97 @@
+package io.polyplex.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The ratios the README publishes are computed from the right pairs of numbers. */
+class ReportTest {
+
+    private static Measurement m(String workload, String contender, String param, double score, String unit,
+                                 double bytes) {
+        return new Measurement(workload, contender, param, score, 1, unit, bytes, "");
+    }
+
+    private static final Report.Machine MACHINE =
+            new Report.Machine("test CPU", 2, "Linux", "17", Instant.parse("2026-11-22T00:00:00Z"), false);
+
+    private static List<Measurement> sample(double dispatchEpoll, double e2ePolyplex) {
+        return List.of(
+                m("dispatch", "polyplex-epoll", "registered=1000,ready=100", dispatchEpoll, "ns/event", 0.001),
+                m("dispatch", "polyplex-select", "registered=900,ready=100", 500, "ns/event", 0.002),
+                m("dispatch", "java.nio", "registered=1000,ready=100", 120, "ns/event", 14),
+                m("dispatch", "C epoll", "registered=1000,ready=100", 100, "ns/event", Double.NaN),
+                m("dispatch", "C select", "registered=900,ready=100", 450, "ns/event", Double.NaN),
+                m("scale", "polyplex-epoll", "registered=10", 400, "ns/poll", Double.NaN),
+                m("scale", "polyplex-epoll", "registered=10000", 460, "ns/poll", Double.NaN),
+                Measurement.refused("scale", "polyplex-select", "registered=10000", "ns/poll", "refused: EINVAL"),
+                m("wakeup", "polyplex-epoll", "round-trip", 10_000, "ns/roundtrip", Double.NaN),
+                m("wakeup", "C epoll+pipe", "round-trip", 9_500, "ns/roundtrip", Double.NaN),
+                m("wakeup", "java.nio", "round-trip", 11_000, "ns/roundtrip", Double.NaN),
+                m("churn", "polyplex-epoll", "sockets=1000", 300, "ns/op", 0.0),
+                m("churn", "polyplex-select", "sockets=900", 30, "ns/op", 0.2),
+                m("e2e", "polyplex-epoll demo", "wrk", e2ePolyplex, "req/s", Double.NaN),
+                m("e2e", "java.nio reference", "wrk", 100_000, "req/s", Double.NaN));
+    }
+
+    private static Report.Target target(Report r, String prefix) {
+        return r.targets().stream().filter(t -> t.name().startsWith(prefix)).findFirst().orElseThrow();
+    }
+
+    @Test
+    void ratiosPairTheSameSetupAndJudgeTheGoals() {
+        Report r = new Report(MACHINE, sample(104, 101_000));
+        assertEquals(1.04, target(r, "Dispatch per event vs C").value(), 1e-9);
+        assertTrue(target(r, "Dispatch per event vs C").met());
+        assertTrue(target(r, "Dispatch per event vs java.nio").met());
+        assertEquals(1.15, target(r, "Scale").value(), 1e-9);
+        assertTrue(target(r, "Scale").met());
+        assertTrue(target(r, "Wakeup round trip vs C").met());
+        assertTrue(target(r, "End to end").met());
+        assertTrue(target(r, "Allocation per poll").met());
+        assertFalse(target(r, "Allocation per subscribe").met(), "0.2 B/op for select is not zero");
+    }
+
+    @Test
+    void aMissedTargetIsReportedAsMissed() {
+        Report r = new Report(MACHINE, sample(130, 90_000));
+        assertEquals(1.3, target(r, "Dispatch per event vs C").value(), 1e-9);
+        assertFalse(target(r, "Dispatch per event vs C").met());
+        assertFalse(target(r, "Dispatch per event vs java.nio").met(), "130 is not below 120");
+        assertFalse(target(r, "End to end").met());
+        assertTrue(r.targetsTable().contains("**no**"));
+    }
+
+    @Test
+    void theResultsTableComparesEachLineWithItsOwnFloorAndShowsRefusals() {
+        String table = new Report(MACHINE, sample(104, 101_000)).resultsTable();
+        assertTrue(table.contains("| dispatch | polyplex-select | registered=900,ready=100 | 500.0 ± 1.00 | ns/event | 0.002 | 1.11x |"),
+                table);
+        assertTrue(table.contains("refused: EINVAL"), table);
+    }
+
+    @Test
+    void writesSummaryJsonAndChart(@TempDir Path dir) throws IOException {
+        new Report(MACHINE, sample(104, 101_000)).write(dir);
+        String json = Files.readString(dir.resolve("results.json"));
+        assertTrue(json.contains("\"contender\": \"polyplex-epoll\""), json);
+        assertTrue(json.contains("\"score\": null"), "a refusal has no score");
+        String svg = Files.readString(dir.resolve("chart.svg"));
+        assertTrue(svg.startsWith("<svg") && svg.contains("1.04x"), svg);
+        assertTrue(Files.readString(dir.resolve("summary.md")).contains("## All results"));
+    }
+
+    @Test
+    void floorNamesReadLikeTheTable() {
+        assertEquals("C epoll", Suite.floorName("c-epoll"));
+        assertEquals("C epoll+eventfd", Suite.floorName("c-epoll-eventfd"));
+    }
+}
