@@ -15,8 +15,12 @@ import jnr.ffi.Pointer;
  * {@link #signalForever()} the pipe stays readable (drain no longer empties it), so every thread
  * that waits on it from then on returns at once: that is how close reaches every poller.
  *
- * <p>Thread-safe. Writes, drains and {@link #close()} are serialised by one lock, so a signal racing
- * close never writes into a closed (and possibly reused) fd.
+ * <p>Thread-safe. One lock guards the flags, and is never held across the write: a signalling
+ * thread preempted right after its write (the woken poller often runs at once on the same CPU) must
+ * not make that poller block on the lock when it drains. {@link #close()} waits, under the lock,
+ * for writes in flight to finish, so a signal racing close never writes into a closed (and possibly
+ * reused) fd. A write that lands just after a drain leaves a byte with {@code pending} clear: that
+ * costs one spurious internal wake, never a lost one.
  */
 public final class SelfPipe implements AutoCloseable {
 
@@ -33,6 +37,8 @@ public final class SelfPipe implements AutoCloseable {
     private volatile boolean pending;
     private boolean sticky;
     private boolean closed;
+    /** Signals between setting {@code pending} and finishing their write; close waits for 0. */
+    private int writers;
 
     /** Opens a new pipe; its fds belong to this object until {@link #close()}. */
     public SelfPipe() throws IOException {
@@ -87,11 +93,13 @@ public final class SelfPipe implements AutoCloseable {
             return;
         }
         synchronized (lock) {
-            if (!pending && !closed) {
-                writeByte();
-                pending = true;
+            if (pending || closed) {
+                return;
             }
+            pending = true;
+            writers++;
         }
+        writeByte();
     }
 
     /** Makes the read end readable for good: later drains leave it so. */
@@ -101,16 +109,27 @@ public final class SelfPipe implements AutoCloseable {
                 return;
             }
             sticky = true;
-            if (!pending) {
-                writeByte();
-                pending = true;
+            if (pending) {
+                return;
             }
+            pending = true;
+            writers++;
         }
+        writeByte();
     }
 
+    /** Writes the byte outside the lock, then lets a waiting {@link #close()} go on. */
     private void writeByte() {
-        // A full pipe (EAGAIN) already wakes every reader; nothing else can fail on a pipe we own.
-        libc.write(writeFd, oneByte, 1);
+        try {
+            // A full pipe (EAGAIN) already wakes every reader; nothing else can fail on a pipe we own.
+            libc.write(writeFd, oneByte, 1);
+        } finally {
+            synchronized (lock) {
+                if (--writers == 0 && closed) {
+                    lock.notifyAll();
+                }
+            }
+        }
     }
 
     /** Empties the pipe and re-arms {@link #signal()}; a no-op after {@link #signalForever()}. */
@@ -126,17 +145,28 @@ public final class SelfPipe implements AutoCloseable {
         }
     }
 
-    /** Closes both ends; idempotent. */
+    /** Closes both ends once no signal is writing; idempotent. */
     @Override
     public void close() {
+        boolean interrupted = false;
         synchronized (lock) {
             if (closed) {
                 return;
             }
             closed = true;
             pending = true; // signal()'s fast path stops here from now on
+            while (writers > 0) {
+                try {
+                    lock.wait(); // a one-byte write to a non-blocking pipe: microseconds
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
             libc.close(readFd);
             libc.close(writeFd);
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 }
