@@ -27,6 +27,8 @@ final class InterestTable<S> {
     private int[] states;
     private int[] generations;
     private int size;
+    /** Counts every write to the table, so a reader can tell cheaply that nothing changed. */
+    private int modCount;
 
     InterestTable(int initialCapacity) {
         int n = Math.max(16, initialCapacity);
@@ -112,10 +114,12 @@ final class InterestTable<S> {
         sockets[fd] = socket;
         states[fd] = state;
         generations[fd] = generationOf(token);
+        modCount++;
     }
 
     void setState(int fd, int state) {
         states[fd] = state;
+        modCount++;
     }
 
     /** Empties slot {@code fd}; its outstanding tokens go stale. */
@@ -125,6 +129,7 @@ final class InterestTable<S> {
             states[fd] = 0;
             generations[fd]++;
             size--;
+            modCount++;
         }
     }
 
@@ -136,6 +141,11 @@ final class InterestTable<S> {
             }
         }
         return -1;
+    }
+
+    /** The number of writes so far (put, setState, clear); wraps, compared only for equality. */
+    int modCount() {
+        return modCount;
     }
 
     int size() {

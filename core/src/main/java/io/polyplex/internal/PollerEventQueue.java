@@ -78,6 +78,8 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
     private final int[] batchOps;
     private final int[] batchGenerations;
     private final int[] batchStates;
+    /** The table's modification count when the batch was resolved. */
+    private int resolvedModCount;
 
     /** Reused by {@link #poll(Duration)}'s collecting handler. */
     private List<SocketEvent<S>> collected;
@@ -321,7 +323,7 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
     private int pollLocked(Duration timeout, SocketEventHandler<S> handler, List<SocketEvent<S>> sink)
             throws IOException {
         long timeoutNanos = toNanos(timeout);
-        long start = System.nanoTime();
+        long start = timeoutNanos > 0 ? System.nanoTime() : 0; // the clock only matters for a real wait
         ensureOpen();
         if (!acquirePollLock(timeoutNanos)) {
             return 0;
@@ -360,16 +362,20 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
     }
 
     private int waitAndDispatch(long timeoutNanos, long start, SocketEventHandler<S> handler) throws IOException {
-        long remaining = timeoutNanos == INFINITE ? INFINITE
+        long remaining = timeoutNanos <= 0 ? timeoutNanos
                 : Math.max(0, timeoutNanos - (System.nanoTime() - start));
         while (true) {
             ensureOpen();
             int n;
-            waiting = true;
-            try {
+            if (changesNeedWakeup) {
+                waiting = true; // only poll and select need to hear of changes made during the wait
+                try {
+                    n = backend.poll(remaining);
+                } finally {
+                    waiting = false;
+                }
+            } else {
                 n = backend.poll(remaining);
-            } finally {
-                waiting = false;
             }
             ensureOpen();
             drained = false;
@@ -399,10 +405,12 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
      * Two passes, so the state lock is taken once per batch rather than once per event: {@link
      * #resolve} maps tokens to sockets under the lock, then each event is delivered without it,
      * after a check (plain reads of the table, exact for this thread) that no handler earlier in the
-     * batch removed the socket, gave its fd to another socket, or disabled the direction.
+     * batch removed the socket, gave its fd to another socket, or disabled the direction (skipped
+     * while the table's modification count says nothing was written since the first pass).
      */
     private int dispatch(int n, SocketEventHandler<S> handler) {
         int resolved = resolve(n);
+        int resolvedModCount = this.resolvedModCount;
         int delivered = 0;
         for (int j = 0; j < resolved; j++) {
             @SuppressWarnings("unchecked")
@@ -413,7 +421,7 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
             }
             int fd = batchFds[j];
             int ops = batchOps[j];
-            if (batchStates[j] != EVICTED) {
+            if (batchStates[j] != EVICTED && table.modCount() != resolvedModCount) {
                 if (table.socket(fd) != socket || table.generation(fd) != batchGenerations[j]) {
                     continue; // removed or replaced by a handler earlier in this batch
                 }
@@ -493,6 +501,7 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
                 batchStates[m] = state;
                 m++;
             }
+            resolvedModCount = table.modCount();
         }
         return m;
     }
