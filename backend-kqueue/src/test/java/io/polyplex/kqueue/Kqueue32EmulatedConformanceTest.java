@@ -14,4 +14,9 @@ class Kqueue32EmulatedConformanceTest extends ConformanceSuite {
         EmulatedKqueue kernel = new EmulatedKqueue(KeventLayout.KEVENT32);
         return EventQueues.open(new KqueueProvider(kernel, KeventLayout.KEVENT32, kernel::lastError), fdOf);
     }
+
+    @Override
+    protected boolean kernelIsJavaCode() {
+        return true;
+    }
 }

@@ -14,4 +14,9 @@ class Kqueue64EmulatedConformanceTest extends ConformanceSuite {
         EmulatedKqueue kernel = new EmulatedKqueue(KeventLayout.KEVENT64);
         return EventQueues.open(new KqueueProvider(kernel, KeventLayout.KEVENT64, kernel::lastError), fdOf);
     }
+
+    @Override
+    protected boolean kernelIsJavaCode() {
+        return true;
+    }
 }

@@ -154,6 +154,65 @@ class KqueueBackendTest {
         assertEquals(flags | EV_RECEIPT, c.flags(), "flags of " + c);
     }
 
+    /**
+     * The emulated kernel is Java test code that allocates, so the conformance suite's churn
+     * allocation test is skipped there; this one checks the backend's own change path with a kernel
+     * stub that allocates nothing (every change succeeds, receipts say so).
+     */
+    @ParameterizedTest
+    @MethodSource("layouts")
+    void changesAllocateNothingInSteadyState(KeventLayout layout) throws Exception {
+        KqueueLibrary quiet = new KqueueLibrary() {
+            @Override
+            public int kqueue() {
+                return 99;
+            }
+
+            @Override
+            public int kevent(int kq, Pointer changelist, int nchanges, Pointer eventlist, int nevents, Pointer timeout) {
+                for (int i = 0; i < nchanges; i++) {
+                    long at = (long) i * layout.size();
+                    eventlist.putShort(at + KeventLayout.FLAGS, (short) EV_ERROR);
+                    eventlist.putLong(at + KeventLayout.DATA, 0);
+                }
+                return nchanges;
+            }
+
+            @Override
+            public int fcntl(int fd, int cmd, int arg) {
+                return 0;
+            }
+
+            @Override
+            public int close(int fd) {
+                return 0;
+            }
+        };
+        KqueueBackend backend = new KqueueBackend(quiet, layout, () -> 0, 64);
+        int fd = realFd().fd();
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean)
+                java.lang.management.ManagementFactory.getThreadMXBean();
+        org.junit.jupiter.api.Assumptions.assumeTrue(mx.isThreadAllocatedMemorySupported());
+        mx.setThreadAllocatedMemoryEnabled(true);
+        for (int i = 0; i < 20_000; i++) { // warm up: let the JIT settle
+            cycle(backend, fd);
+        }
+        long tid = Thread.currentThread().getId();
+        long before = mx.getThreadAllocatedBytes(tid);
+        for (int i = 0; i < 10_000; i++) {
+            cycle(backend, fd);
+        }
+        long allocated = mx.getThreadAllocatedBytes(tid) - before;
+        backend.close();
+        assertTrue(allocated < 64 * 1024, allocated + " bytes allocated by 30,000 changes");
+    }
+
+    private static void cycle(KqueueBackend b, int fd) throws Exception {
+        b.register(fd, 7, io.polyplex.spi.Backend.READ, io.polyplex.spi.Backend.LEVEL);
+        b.reregister(fd, 7, io.polyplex.spi.Backend.WRITE, io.polyplex.spi.Backend.LEVEL);
+        b.deregister(fd);
+    }
+
     @ParameterizedTest
     @MethodSource("layouts")
     void everyCallWritesTheExactChanges(KeventLayout layout) throws Exception {

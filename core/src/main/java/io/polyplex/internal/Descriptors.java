@@ -14,6 +14,10 @@ import jnr.posix.POSIXFactory;
 public final class Descriptors {
 
     private static final POSIX POSIX = POSIXFactory.getNativePOSIX();
+    private static final int F_GETFD = Fcntl.F_GETFD.intValue();
+
+    /** One stat buffer per thread, reused: registering an fd allocates nothing in steady state. */
+    private static final ThreadLocal<FileStat> STAT = ThreadLocal.withInitial(POSIX::allocateStat);
 
     private Descriptors() {}
 
@@ -24,10 +28,10 @@ public final class Descriptors {
      * @param call names the backend's call in the message, e.g. {@code "poll(register"}
      */
     public static void requirePollable(String call, int fd) throws io.polyplex.NativeIOException {
-        if (fd < 0 || POSIX.fcntl(fd, Fcntl.F_GETFD) < 0) {
+        if (!isOpen(fd)) {
             throw NativeErrors.exception(call, fd, NativeErrors.EBADF);
         }
-        FileStat st = POSIX.allocateStat();
+        FileStat st = STAT.get();
         if (POSIX.fstat(fd, st) < 0) {
             throw NativeErrors.exception(call, fd, POSIX.errno());
         }
@@ -46,6 +50,7 @@ public final class Descriptors {
 
     /** Whether {@code fd} is an open descriptor (fcntl(F_GETFD) succeeds). */
     public static boolean isOpen(int fd) {
-        return fd >= 0 && POSIX.fcntl(fd, Fcntl.F_GETFD) >= 0;
+        // Our own binding: jnr-posix's fcntl is variadic and allocates an invocation buffer per call.
+        return fd >= 0 && LibC.INSTANCE.fcntl(fd, F_GETFD, 0) >= 0;
     }
 }

@@ -16,6 +16,11 @@ public abstract class ConformanceSuite {
     /** Opens a queue on the backend under test. */
     protected abstract <S> EventQueue<S> open(ToIntFunction<? super S> fdOf) throws IOException;
 
+    /** See {@link ContractBase#kernelIsJavaCode()}. */
+    protected boolean kernelIsJavaCode() {
+        return false;
+    }
+
     @Nested
     class Wakeup extends WakeupContract {
         @Override
@@ -85,6 +90,11 @@ public abstract class ConformanceSuite {
         @Override
         protected <S> EventQueue<S> open(ToIntFunction<? super S> fdOf) throws IOException {
             return ConformanceSuite.this.open(fdOf);
+        }
+
+        @Override
+        protected boolean kernelIsJavaCode() {
+            return ConformanceSuite.this.kernelIsJavaCode();
         }
     }
 

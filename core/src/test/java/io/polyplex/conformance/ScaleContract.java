@@ -91,6 +91,44 @@ public abstract class ScaleContract extends ContractBase {
     }
 
     /**
+     * The brief's churn: subscribe, disable, re-subscribe and remove, over and over, allocate nothing
+     * once warm (poll and select once allocated per register through jnr-posix's variadic fcntl).
+     */
+    @Test
+    void interestChangesAllocateNothingInSteadyState() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeFalse(kernelIsJavaCode(),
+                "the emulated kernel is Java test code that allocates; the backend's own change path is checked alone");
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        org.junit.jupiter.api.Assumptions.assumeTrue(mx.isThreadAllocatedMemorySupported());
+        mx.setThreadAllocatedMemoryEnabled(true);
+        NativeSocketChannel[][] pairs = new NativeSocketChannel[50][];
+        for (int i = 0; i < pairs.length; i++) {
+            pairs[i] = pair();
+        }
+        for (int round = 0; round < 400; round++) { // warm up: let the JIT settle
+            churn(pairs);
+        }
+        long tid = Thread.currentThread().getId();
+        long before = mx.getThreadAllocatedBytes(tid);
+        int rounds = 200;
+        for (int round = 0; round < rounds; round++) {
+            churn(pairs);
+        }
+        long allocated = mx.getThreadAllocatedBytes(tid) - before;
+        // 40,000 changes: one 16-byte object per change would be 640 KB. Allow only JIT noise.
+        assertTrue(allocated < 64 * 1024, allocated + " bytes allocated by " + rounds * pairs.length * 4 + " changes");
+    }
+
+    private void churn(NativeSocketChannel[][] pairs) throws Exception {
+        for (NativeSocketChannel[] p : pairs) {
+            queue.subscribeRead(p[0]);
+            queue.disableRead(p[0]);
+            queue.subscribeRead(p[0]);
+            queue.remove(p[0]);
+        }
+    }
+
+    /**
      * An fd number far above FD_SETSIZE (4096+): watched normally where {@link
      * Capability#UNLIMITED_FDS} is announced, refused with NativeIOException (nothing registered,
      * the queue goes on) where it is not.
