@@ -627,10 +627,12 @@ static void run_scale(void)
     int nm;
     available_mechs(mechs, &nm);
     for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
-        char param[64];
-        snprintf(param, sizeof(param), "registered=%d", sizes[s]);
         for (int i = 0; i < nm; i++) {
-            measure_lt("scale", mechs[i], sizes[s], 1, param, "ns/poll", 0);
+            /* select's 1,000 point is 900 on the JVM side (its own fds sit below FD_SETSIZE): match it. */
+            int registered = mechs[i] == MECH_SELECT && sizes[s] == 1000 ? 900 : sizes[s];
+            char param[64];
+            snprintf(param, sizeof(param), "registered=%d", registered);
+            measure_lt("scale", mechs[i], registered, 1, param, "ns/poll", 0);
         }
     }
 }

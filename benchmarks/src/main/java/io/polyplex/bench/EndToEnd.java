@@ -11,9 +11,10 @@ import java.util.concurrent.TimeUnit;
 /**
  * Workload 5: the Polyplex demo HTTP server, the java.nio reference server (same request handling)
  * and Netty's hello-world on its native epoll transport, each in its own JVM, under wrk with keep-alive
- * connections; requests per second. All three run one event-loop thread. wrk and the server share
- * this machine: where {@code taskset} exists and there are at least two CPUs, the server is pinned to
- * CPU 0 and wrk to CPU 1, so they at least do not take turns on one core.
+ * connections; requests per second, the median of interleaved rounds. All three run one event-loop
+ * thread. wrk and the servers share this machine: where {@code taskset} exists and there are at
+ * least two CPUs, the servers are pinned to CPU 0 and wrk to CPU 1, so they at least do not take
+ * turns on one core.
  */
 final class EndToEnd {
 
@@ -25,29 +26,100 @@ final class EndToEnd {
 
     static List<Measurement> run(Suite.Settings s, String classPath) throws IOException, InterruptedException {
         String wrk = which("wrk");
-        String param = "wrk -t1 -c" + s.e2eConnections() + " -d" + s.e2eSeconds() + "s, keep-alive";
+        int rounds = s.smoke() ? 1 : ROUNDS;
+        String param = "wrk -t1 -c" + s.e2eConnections() + ", keep-alive, median of " + rounds + " x " + s.e2eSeconds()
+                + " s";
         if (wrk == null) {
             System.out.println("e2e: wrk is not installed (Debian: apt-get install wrk); skipped");
             return List.of(Measurement.refused("e2e", "all", param, "req/s", "skipped: wrk not installed"));
         }
-        String taskset = Runtime.getRuntime().availableProcessors() >= 2 ? which("taskset") : null;
-        String pinning = taskset != null ? ", server on CPU 0, wrk on CPU 1" : ", not pinned";
+        String taskset = Report.Machine.onlineCpus() >= 2 ? which("taskset") : null;
+        param += taskset != null ? ", server on CPU 0, wrk on CPU 1" : ", not pinned";
         List<Server> servers = List.of(
                 new Server("polyplex-epoll demo", "io.polyplex.demo.HttpServer", List.of("--backend", "epoll")),
                 new Server("java.nio reference", "io.polyplex.bench.e2e.NioHttpServer", List.of()),
                 new Server("netty-epoll hello-world", "io.polyplex.bench.e2e.NettyHttpServer", List.of()));
+        List<Process> processes = new ArrayList<>();
+        List<List<Double>> samples = new ArrayList<>();
+        List<String> notes = new ArrayList<>();
+        try {
+            // All servers up at once (idle ones cost nothing), then rounds that take each in turn: the
+            // host's speed drifts over minutes, and interleaving spreads that drift over all three.
+            for (int i = 0; i < servers.size(); i++) {
+                processes.add(start(s, classPath, taskset, servers.get(i), BASE_PORT + i));
+                samples.add(new ArrayList<>());
+                notes.add("");
+            }
+            for (int i = 0; i < servers.size(); i++) {
+                Suite.awaitListening(BASE_PORT + i, 30, processes.get(i));
+                if (!s.smoke()) {
+                    wrk(wrk, taskset, s.e2eConnections(), 3, url(i)); // warm-up: JIT, connection setup
+                }
+            }
+            for (int r = 0; r < rounds; r++) {
+                for (int i = 0; i < servers.size(); i++) {
+                    Server server = servers.get(i);
+                    System.out.println("e2e: round " + (r + 1) + "/" + rounds + ": " + server.contender());
+                    String text = wrk(wrk, taskset, s.e2eConnections(), s.e2eSeconds(), url(i));
+                    Files.writeString(s.results().resolve("wrk-" + slug(server) + "-" + (r + 1) + ".txt"), text,
+                            StandardCharsets.UTF_8);
+                    String rps = Suite.find(text, "Requests/sec:\\s*([0-9.]+)");
+                    if (rps != null) {
+                        samples.get(i).add(Double.parseDouble(rps));
+                    }
+                    String non2xx = Suite.find(text, "Non-2xx or 3xx responses:\\s*(\\d+)");
+                    String errors = Suite.find(text, "(Socket errors:[^\\n]*)");
+                    if (non2xx != null || errors != null) {
+                        notes.set(i, (non2xx != null ? non2xx + " non-2xx responses; " : "") + (errors != null ? errors : ""));
+                    }
+                    if (!processes.get(i).isAlive()) {
+                        notes.set(i, "server died during the run (see e2e-" + slug(server) + ".log)");
+                    }
+                }
+            }
+        } finally {
+            for (Process p : processes) {
+                p.destroy();
+                if (!p.waitFor(15, TimeUnit.SECONDS)) {
+                    p.destroyForcibly().waitFor();
+                }
+            }
+        }
         List<Measurement> out = new ArrayList<>();
-        int port = 18_080;
-        for (Server server : servers) {
-            port++;
-            out.add(measure(s, classPath, wrk, taskset, server, port, param + pinning));
+        for (int i = 0; i < servers.size(); i++) {
+            List<Double> xs = samples.get(i);
+            if (xs.isEmpty()) {
+                out.add(Measurement.refused("e2e", servers.get(i).contender(), param, "req/s", "wrk printed no Requests/sec"));
+                continue;
+            }
+            List<Double> sorted = new ArrayList<>(xs);
+            sorted.sort(null);
+            double median = sorted.get(sorted.size() / 2);
+            double spread = (sorted.get(sorted.size() - 1) - sorted.get(0)) / 2;
+            StringBuilder all = new StringBuilder("rounds:");
+            for (double x : xs) {
+                all.append(' ').append(Math.round(x));
+            }
+            String note = (notes.get(i) + " " + all).trim();
+            out.add(new Measurement("e2e", servers.get(i).contender(), param, median,
+                    xs.size() > 1 ? spread : Double.NaN, "req/s", Double.NaN, note));
         }
         return out;
     }
 
-    private static Measurement measure(Suite.Settings s, String classPath, String wrk, String taskset, Server server,
-                                       int port, String param) throws IOException, InterruptedException {
-        String slug = server.contender().replaceAll("[^a-z0-9]+", "-");
+    private static final int ROUNDS = 3;
+    private static final int BASE_PORT = 18_081;
+
+    private static String url(int i) {
+        return "http://127.0.0.1:" + (BASE_PORT + i) + "/";
+    }
+
+    private static String slug(Server server) {
+        return server.contender().replaceAll("[^a-z0-9]+", "-");
+    }
+
+    private static Process start(Suite.Settings s, String classPath, String taskset, Server server, int port)
+            throws IOException {
         List<String> cmd = new ArrayList<>();
         if (taskset != null) {
             cmd.addAll(List.of(taskset, "-c", "0"));
@@ -56,35 +128,9 @@ final class EndToEnd {
                 "--enable-native-access=ALL-UNNAMED", "-Xms256m", "-Xmx256m", "-cp", classPath, server.mainClass(),
                 "--port", Integer.toString(port)));
         cmd.addAll(server.args());
-        Path log = s.results().resolve("e2e-" + slug + ".log");
-        System.out.println("e2e: " + server.contender() + " on port " + port);
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        try {
-            Suite.awaitListening(port, 30, p);
-            String url = "http://127.0.0.1:" + port + "/";
-            if (!s.smoke()) {
-                wrk(wrk, taskset, s.e2eConnections(), 3, url); // warm-up: JIT, connection setup
-            }
-            String text = wrk(wrk, taskset, s.e2eConnections(), s.e2eSeconds(), url);
-            Files.writeString(s.results().resolve("wrk-" + slug + ".txt"), text, StandardCharsets.UTF_8);
-            String rps = Suite.find(text, "Requests/sec:\\s*([0-9.]+)");
-            if (rps == null) {
-                return Measurement.refused("e2e", server.contender(), param, "req/s", "wrk printed no Requests/sec");
-            }
-            String non2xx = Suite.find(text, "Non-2xx or 3xx responses:\\s*(\\d+)");
-            String errors = Suite.find(text, "(Socket errors:[^\\n]*)");
-            String note = (non2xx != null ? non2xx + " non-2xx responses; " : "") + (errors != null ? errors : "");
-            if (!p.isAlive()) {
-                note = "server died during the run (see " + log.getFileName() + ")";
-            }
-            return new Measurement("e2e", server.contender(), param, Double.parseDouble(rps), Double.NaN, "req/s",
-                    Double.NaN, note.trim());
-        } finally {
-            p.destroy();
-            if (!p.waitFor(15, TimeUnit.SECONDS)) {
-                p.destroyForcibly().waitFor();
-            }
-        }
+        Path log = s.results().resolve("e2e-" + slug(server) + ".log");
+        System.out.println("e2e: starting " + server.contender() + " on port " + port);
+        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     }
 
     private static String wrk(String wrk, String taskset, int connections, int seconds, String url)

@@ -17,9 +17,9 @@ import java.util.Locale;
 final class Report {
 
     /** Where and when the numbers were taken. */
-    record Machine(String cpu, int cpus, String os, String jdk, Instant date, boolean smoke) {
+    record Machine(String cpu, int cpus, String os, String jdk, Instant date, boolean smoke, boolean pinned) {
 
-        static Machine current(Instant date, boolean smoke) {
+        static Machine current(Instant date, boolean smoke, boolean pinned) {
             String cpu = "unknown CPU";
             try {
                 for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
@@ -31,14 +31,34 @@ final class Report {
             } catch (IOException e) {
                 // not Linux: leave it unknown
             }
-            return new Machine(cpu, Runtime.getRuntime().availableProcessors(),
+            return new Machine(cpu, onlineCpus(),
                     System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
                             + System.getProperty("os.arch"),
-                    System.getProperty("java.vm.vendor") + " " + System.getProperty("java.runtime.version"), date, smoke);
+                    System.getProperty("java.vm.vendor") + " " + System.getProperty("java.runtime.version"), date, smoke,
+                    pinned);
+        }
+
+        /**
+         * CPUs of the machine, not of this process: the suite may run pinned to one, which is what
+         * {@link Runtime#availableProcessors()} would report.
+         */
+        static int onlineCpus() {
+            try {
+                int n = 0;
+                for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                    if (line.startsWith("processor")) {
+                        n++;
+                    }
+                }
+                return n > 0 ? n : Runtime.getRuntime().availableProcessors();
+            } catch (IOException e) {
+                return Runtime.getRuntime().availableProcessors();
+            }
         }
 
         String describe() {
-            return cpu + ", " + cpus + " CPUs; " + os + "; JDK " + jdk + "; " + date + (smoke ? "; SMOKE RUN" : "");
+            return cpu + ", " + cpus + " CPUs; " + os + "; JDK " + jdk + "; " + date
+                    + (pinned ? "; JMH and C floor pinned to CPU 0" : "") + (smoke ? "; SMOKE RUN" : "");
         }
     }
 
@@ -199,7 +219,8 @@ final class Report {
         b.append("\"cpu\": ").append(str(machine.cpu())).append(", \"cpus\": ").append(machine.cpus())
                 .append(", \"os\": ").append(str(machine.os())).append(", \"jdk\": ").append(str(machine.jdk()))
                 .append(", \"date\": ").append(str(machine.date().toString())).append(", \"smoke\": ")
-                .append(machine.smoke()).append("},\n  \"targets\": [\n");
+                .append(machine.smoke()).append(", \"pinned\": ").append(machine.pinned())
+                .append("},\n  \"targets\": [\n");
         for (int i = 0; i < targets.size(); i++) {
             Target t = targets.get(i);
             b.append("    {\"name\": ").append(str(t.name())).append(", \"measured\": ").append(str(t.how()))

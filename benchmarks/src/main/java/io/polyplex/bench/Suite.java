@@ -41,7 +41,8 @@ import org.openjdk.jmh.runner.options.TimeValue;
 public final class Suite {
 
     /** What to run, from the command line. */
-    record Settings(boolean smoke, Path results, Path floor, boolean e2e, int e2eSeconds, int e2eConnections) {
+    record Settings(boolean smoke, Path results, Path floor, boolean e2e, int e2eSeconds, int e2eConnections,
+                    boolean pinned) {
     }
 
     private Suite() {
@@ -50,13 +51,13 @@ public final class Suite {
     public static void main(String[] args) throws Exception {
         Settings s = parse(args);
         Files.createDirectories(s.results());
-        Report.Machine machine = Report.Machine.current(Instant.now().truncatedTo(ChronoUnit.SECONDS), s.smoke());
+        Report.Machine machine = Report.Machine.current(Instant.now().truncatedTo(ChronoUnit.SECONDS), s.smoke(),
+                s.pinned());
         System.out.println("polyplex benchmark suite" + (s.smoke() ? " (smoke: tiny times, numbers mean nothing)" : ""));
         System.out.println(machine.describe());
         List<Measurement> all = new ArrayList<>();
         List<String> impls = backends();
         all.addAll(jmh(s, impls));
-        all.addAll(floor(s));
         if (s.e2e()) {
             all.addAll(EndToEnd.run(s, ownClassPath()));
         } else {
@@ -74,8 +75,9 @@ public final class Suite {
         boolean e2e = true;
         Path results = Path.of("benchmarks", "results");
         Path floor = null;
-        int seconds = 10;
+        int seconds = 8;
         int connections = 50;
+        boolean pinned = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--smoke" -> smoke = true;
@@ -83,6 +85,7 @@ public final class Suite {
                 case "--floor" -> floor = Path.of(args[++i]);
                 case "--no-e2e" -> e2e = false;
                 case "--e2e-seconds" -> seconds = Integer.parseInt(args[++i]);
+                case "--pinned" -> pinned = Integer.parseInt(args[++i]) > 0;
                 default -> {
                     System.err.println("usage: Suite [--smoke] [--results DIR] [--floor PATH-TO-C-FLOOR] [--no-e2e]"
                             + " [--e2e-seconds N]");
@@ -90,7 +93,7 @@ public final class Suite {
                 }
             }
         }
-        return new Settings(smoke, results, floor, e2e, smoke ? 1 : seconds, connections);
+        return new Settings(smoke, results, floor, e2e, smoke ? 1 : seconds, connections, pinned);
     }
 
     /** The Polyplex backends this OS supports, in the order of the tables. */
@@ -108,13 +111,17 @@ public final class Suite {
 
     // ------------------------------------------------------------------ JMH
 
-    private static List<Measurement> jmh(Settings s, List<String> backends) throws RunnerException, IOException {
+    private static List<Measurement> jmh(Settings s, List<String> backends)
+            throws RunnerException, IOException, InterruptedException {
         List<Measurement> out = new ArrayList<>();
         List<String> withPeers = new ArrayList<>(backends);
         withPeers.add("nio");
         List<String> dispatch = new ArrayList<>(withPeers);
         dispatch.add("enxio");
+        // Each C floor workload runs right after its JMH counterpart: on a shared host the speed of
+        // the machine drifts over minutes, and a ratio should compare numbers taken together.
         out.addAll(run(s, "DispatchBenchmark", "dispatch", true, Map.of("impl", dispatch)));
+        out.addAll(floor(s, "dispatch"));
 
         List<String> scalable = new ArrayList<>(withPeers);
         scalable.remove("select");
@@ -124,8 +131,10 @@ public final class Suite {
                     Map.of("impl", List.of("select"), "registered", List.of("10", "1000"))));
             out.add(selectRefusal());
         }
+        out.addAll(floor(s, "scale"));
 
         out.addAll(run(s, "WakeupBenchmark", "wakeup", false, Map.of("impl", withPeers)));
+        out.addAll(floor(s, "wakeup"));
 
         List<String> churn = new ArrayList<>(withPeers);
         churn.add("nio-batched");
@@ -157,6 +166,10 @@ public final class Suite {
         }
         if (s.smoke()) {
             b.forks(0).warmupIterations(0).measurementIterations(1).measurementTime(TimeValue.milliseconds(100));
+        } else {
+            // Five measured seconds per trial: with three, JMH's 99.9% interval is uselessly wide.
+            b.forks(1).warmupIterations(3).warmupTime(TimeValue.seconds(1))
+                    .measurementIterations(5).measurementTime(TimeValue.seconds(1));
         }
         Collection<RunResult> results = new Runner(b.build()).run();
         List<Measurement> out = new ArrayList<>();
@@ -203,12 +216,12 @@ public final class Suite {
 
     // ------------------------------------------------------------------ C floor
 
-    private static List<Measurement> floor(Settings s) throws IOException, InterruptedException {
+    private static List<Measurement> floor(Settings s, String workload) throws IOException, InterruptedException {
         if (s.floor() == null || !Files.isExecutable(s.floor())) {
             System.out.println("C floor: not built (" + s.floor() + "); benchmarks/run compiles it with gcc");
-            return List.of(Measurement.refused("dispatch", "C floor", "", "ns/event", "not built"));
+            return List.of(Measurement.refused(workload, "C floor", "", "", "not built"));
         }
-        List<String> cmd = new ArrayList<>(List.of(s.floor().toString()));
+        List<String> cmd = new ArrayList<>(List.of(s.floor().toString(), "--only", workload));
         if (s.smoke()) {
             cmd.addAll(List.of("--time-ms", "20", "--rounds", "1", "--warmup-ms", "5"));
         }
@@ -223,7 +236,7 @@ public final class Suite {
         if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
             throw new IOException("C floor failed (exit " + p.exitValue() + "); its stderr is above");
         }
-        Files.write(s.results().resolve("floor.tsv"), lines, StandardCharsets.UTF_8);
+        Files.write(s.results().resolve("floor-" + workload + ".tsv"), lines, StandardCharsets.UTF_8);
         List<Measurement> out = new ArrayList<>();
         for (String line : lines) {
             String[] f = line.split("\t");

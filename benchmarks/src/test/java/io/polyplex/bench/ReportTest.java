@@ -21,7 +21,7 @@ class ReportTest {
     }
 
     private static final Report.Machine MACHINE =
-            new Report.Machine("test CPU", 2, "Linux", "17", Instant.parse("2026-11-22T00:00:00Z"), false);
+            new Report.Machine("test CPU", 2, "Linux", "17", Instant.parse("2026-11-22T00:00:00Z"), false, true);
 
     private static List<Measurement> sample(double dispatchEpoll, double e2ePolyplex) {
         return List.of(

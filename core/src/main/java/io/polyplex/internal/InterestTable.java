@@ -24,8 +24,8 @@ final class InterestTable<S> {
     static final int TRIGGER_MASK = 0b11 << TRIGGER_SHIFT;
 
     private Object[] sockets;
-    private int[] states;
-    private int[] generations;
+    /** Generation (high 32 bits) and state bits (low 32) of each slot: one load per event. */
+    private long[] meta;
     private int size;
     /** Counts every write to the table, so a reader can tell cheaply that nothing changed. */
     private int modCount;
@@ -33,8 +33,7 @@ final class InterestTable<S> {
     InterestTable(int initialCapacity) {
         int n = Math.max(16, initialCapacity);
         sockets = new Object[n];
-        states = new int[n];
-        generations = new int[n];
+        meta = new long[n];
     }
 
     static int subscribed(int state) {
@@ -77,18 +76,39 @@ final class InterestTable<S> {
         return fd >= 0 && fd < sockets.length ? (S) sockets[fd] : null;
     }
 
+    private static long pack(int generation, int state) {
+        return ((long) generation << 32) | (state & 0xffff_ffffL);
+    }
+
+    /**
+     * The state bits of {@code fd}'s slot if {@code token} is its current token, else {@link
+     * #STALE}: the dispatch path's one lookup (a socket check and one load).
+     */
+    long stateIfCurrent(long token) {
+        int fd = fdOf(token);
+        if (fd < 0 || fd >= sockets.length || sockets[fd] == null) {
+            return STALE;
+        }
+        long m = meta[fd];
+        return (int) (m >>> 32) == generationOf(token) ? (int) m : STALE;
+    }
+
+    /** What {@link #stateIfCurrent} returns for a stale token; no state has bits above 31. */
+    static final long STALE = -1L << 32;
+
     int state(int fd) {
-        return fd >= 0 && fd < states.length ? states[fd] : 0;
+        return fd >= 0 && fd < meta.length ? (int) meta[fd] : 0;
     }
 
     int generation(int fd) {
-        return fd >= 0 && fd < generations.length ? generations[fd] : 0;
+        return fd >= 0 && fd < meta.length ? (int) (meta[fd] >>> 32) : 0;
     }
 
     /** Whether {@code token} was issued for the current occupant of its fd. */
     boolean isCurrent(long token) {
         int fd = fdOf(token);
-        return fd >= 0 && fd < sockets.length && sockets[fd] != null && generations[fd] == generationOf(token);
+        return fd >= 0 && fd < sockets.length && sockets[fd] != null
+                && (int) (meta[fd] >>> 32) == generationOf(token);
     }
 
     /** The token for a new occupant of {@code fd}: the generation moves on, old tokens go stale. */
@@ -97,7 +117,7 @@ final class InterestTable<S> {
             return token(fd, 0); // the backend will refuse the fd; nothing is stored
         }
         ensureCapacity(fd);
-        return token(fd, generations[fd] + 1);
+        return token(fd, generation(fd) + 1);
     }
 
     /** The token of the current occupant of {@code fd}. */
@@ -112,13 +132,12 @@ final class InterestTable<S> {
             size++;
         }
         sockets[fd] = socket;
-        states[fd] = state;
-        generations[fd] = generationOf(token);
+        meta[fd] = pack(generationOf(token), state);
         modCount++;
     }
 
     void setState(int fd, int state) {
-        states[fd] = state;
+        meta[fd] = (meta[fd] & 0xffff_ffff_0000_0000L) | (state & 0xffff_ffffL);
         modCount++;
     }
 
@@ -126,8 +145,7 @@ final class InterestTable<S> {
     void clear(int fd) {
         if (fd >= 0 && fd < sockets.length && sockets[fd] != null) {
             sockets[fd] = null;
-            states[fd] = 0;
-            generations[fd]++;
+            meta[fd] = pack(generation(fd) + 1, 0);
             size--;
             modCount++;
         }
@@ -156,8 +174,7 @@ final class InterestTable<S> {
         if (fd >= sockets.length) {
             int n = Math.max(fd + 1, sockets.length * 2);
             sockets = Arrays.copyOf(sockets, n);
-            states = Arrays.copyOf(states, n);
-            generations = Arrays.copyOf(generations, n);
+            meta = Arrays.copyOf(meta, n);
         }
     }
 }

@@ -469,13 +469,14 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
                     drained = true;
                     continue;
                 }
-                if (!table.isCurrent(token)) {
+                long current = table.stateIfCurrent(token);
+                if (current == InterestTable.STALE) {
                     continue; // removed, or the fd now belongs to another socket
                 }
+                int state = (int) current;
                 int ready = backend.readyOps(i);
                 int fd = InterestTable.fdOf(token);
                 S socket = table.socket(fd);
-                int state = table.state(fd);
                 int enabled = InterestTable.enabled(state);
                 int ops;
                 if ((ready & Backend.INVALID) != 0) {

@@ -72,7 +72,8 @@ public final class HttpServer implements Runnable {
     /** The queue watches the listener and connections; a Conn with channel null is the listener. */
     private final class Conn {
         final NativeSocketChannel channel;
-        final ByteBuffer in = ByteBuffer.allocate(MAX_HEAD);
+        /** Direct: recv then writes straight into it (a heap buffer is copied whole, in and out). */
+        final ByteBuffer in = ByteBuffer.allocateDirect(MAX_HEAD);
         ByteBuffer out;
         /** Waiting for WRITE with READ disabled, because the peer was slow to take a response. */
         boolean writeArmed;
@@ -108,6 +109,9 @@ public final class HttpServer implements Runnable {
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile long drainDeadline; // 0: serving
     private long lastIdleScan;
+    /** The clock when the current poll began, read once per poll rather than once per event. */
+    private long loopTime;
+    private final io.polyplex.SocketEventHandler<Conn> onEvent = this::onEvent;
     private final AtomicLong connections = new AtomicLong();
     private long requests;
     private long abortedWrites;
@@ -156,7 +160,8 @@ public final class HttpServer implements Runnable {
         }
         try {
             while (true) {
-                queue.poll(TICK, this::onEvent);
+                loopTime = System.nanoTime();
+                queue.poll(TICK, onEvent);
                 adoptHandedOver();
                 for (Runnable r; (r = completions.poll()) != null; ) {
                     r.run();
@@ -242,7 +247,7 @@ public final class HttpServer implements Runnable {
             acceptAll();
             return;
         }
-        c.lastActive = System.nanoTime();
+        c.lastActive = loopTime; // when this poll began: precise enough for an idle timeout
         try {
             if (c.slow != null) {
                 if ((ops & (SocketEvent.PEER_CLOSED | SocketEvent.ERROR)) != 0) {
