@@ -107,7 +107,7 @@ final class EndToEnd {
         return out;
     }
 
-    private static final int ROUNDS = 3;
+    private static final int ROUNDS = 5;
     private static final int BASE_PORT = 18_081;
 
     private static String url(int i) {

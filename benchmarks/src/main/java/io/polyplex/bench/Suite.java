@@ -75,7 +75,7 @@ public final class Suite {
         boolean e2e = true;
         Path results = Path.of("benchmarks", "results");
         Path floor = null;
-        int seconds = 8;
+        int seconds = 5;
         int connections = 50;
         boolean pinned = false;
         for (int i = 0; i < args.length; i++) {
@@ -118,11 +118,14 @@ public final class Suite {
         withPeers.add("nio");
         List<String> dispatch = new ArrayList<>(withPeers);
         dispatch.add("enxio");
-        // Each C floor workload runs right after its JMH counterpart: on a shared host the speed of
-        // the machine drifts over minutes, and a ratio should compare numbers taken together.
+        // Each C floor workload runs just before and just after its JMH counterpart, and the two are
+        // averaged: on a shared host the machine's speed drifts over minutes, and a ratio should
+        // compare numbers taken over the same stretch of time.
+        List<Measurement> before = floor(s, "dispatch");
         out.addAll(run(s, "DispatchBenchmark", "dispatch", true, Map.of("impl", dispatch)));
-        out.addAll(floor(s, "dispatch"));
+        out.addAll(bracket(before, floor(s, "dispatch")));
 
+        before = floor(s, "scale");
         List<String> scalable = new ArrayList<>(withPeers);
         scalable.remove("select");
         out.addAll(run(s, "ScaleBenchmark", "scale", false, Map.of("impl", scalable)));
@@ -131,10 +134,11 @@ public final class Suite {
                     Map.of("impl", List.of("select"), "registered", List.of("10", "1000"))));
             out.add(selectRefusal());
         }
-        out.addAll(floor(s, "scale"));
+        out.addAll(bracket(before, floor(s, "scale")));
 
+        before = floor(s, "wakeup");
         out.addAll(run(s, "WakeupBenchmark", "wakeup", false, Map.of("impl", withPeers)));
-        out.addAll(floor(s, "wakeup"));
+        out.addAll(bracket(before, floor(s, "wakeup")));
 
         List<String> churn = new ArrayList<>(withPeers);
         churn.add("nio-batched");
@@ -224,6 +228,8 @@ public final class Suite {
         List<String> cmd = new ArrayList<>(List.of(s.floor().toString(), "--only", workload));
         if (s.smoke()) {
             cmd.addAll(List.of("--time-ms", "20", "--rounds", "1", "--warmup-ms", "5"));
+        } else {
+            cmd.addAll(List.of("--time-ms", "600", "--rounds", "5", "--warmup-ms", "300"));
         }
         System.out.println("C floor: " + String.join(" ", cmd));
         Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
@@ -236,7 +242,11 @@ public final class Suite {
         if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
             throw new IOException("C floor failed (exit " + p.exitValue() + "); its stderr is above");
         }
-        Files.write(s.results().resolve("floor-" + workload + ".tsv"), lines, StandardCharsets.UTF_8);
+        Path raw = s.results().resolve("floor-" + workload + ".tsv");
+        if (Files.exists(raw)) {
+            raw = s.results().resolve("floor-" + workload + "-after.tsv");
+        }
+        Files.write(raw, lines, StandardCharsets.UTF_8);
         List<Measurement> out = new ArrayList<>();
         for (String line : lines) {
             String[] f = line.split("\t");
@@ -250,6 +260,28 @@ public final class Suite {
                 out.add(new Measurement(f[0], contender, f[2], Double.parseDouble(f[3]), Double.parseDouble(f[4]),
                         f[5], Double.NaN, ""));
             }
+        }
+        return out;
+    }
+
+    /**
+     * The C floor taken before and after a JMH workload, as one line each: the mean of the two
+     * means; the error is the larger of their deviations and half their difference.
+     */
+    static List<Measurement> bracket(List<Measurement> before, List<Measurement> after) {
+        List<Measurement> out = new ArrayList<>();
+        for (int i = 0; i < after.size(); i++) {
+            Measurement b = i < before.size() ? before.get(i) : null;
+            Measurement a = after.get(i);
+            if (b == null || !a.ok() || !b.ok() || !a.contender().equals(b.contender()) || !a.param().equals(b.param())) {
+                out.add(a);
+                continue;
+            }
+            double score = (a.score() + b.score()) / 2;
+            double error = Math.max(Math.max(a.error(), b.error()), Math.abs(a.score() - b.score()) / 2);
+            out.add(new Measurement(a.workload(), a.contender(), a.param(), score, error, a.unit(), a.bytesPerOp(),
+                    String.format(java.util.Locale.ROOT, "before/after JMH: %s / %s", Report.num(b.score()),
+                            Report.num(a.score()))));
         }
         return out;
     }

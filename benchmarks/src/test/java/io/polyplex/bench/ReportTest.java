@@ -90,6 +90,16 @@ class ReportTest {
     }
 
     @Test
+    void aFloorTakenBeforeAndAfterIsAveragedAndItsDriftCountsAsError() {
+        List<Measurement> before = List.of(m("wakeup", "C epoll+pipe", "round-trip", 4000, "ns/roundtrip", Double.NaN));
+        List<Measurement> after = List.of(m("wakeup", "C epoll+pipe", "round-trip", 5000, "ns/roundtrip", Double.NaN));
+        Measurement both = Suite.bracket(before, after).get(0);
+        assertEquals(4500, both.score(), 1e-9);
+        assertEquals(500, both.error(), 1e-9);
+        assertTrue(both.note().contains("4,000 / 5,000"), both.note());
+    }
+
+    @Test
     void floorNamesReadLikeTheTable() {
         assertEquals("C epoll", Suite.floorName("c-epoll"));
         assertEquals("C epoll+eventfd", Suite.floorName("c-epoll-eventfd"));
