@@ -191,7 +191,7 @@ final class Report {
     private Measurement nioOf(Measurement m) {
         return switch (m.workload()) {
             case "e2e" -> get("e2e", "java.nio reference", "");
-            case "scale" -> get("scale", "java.nio", m.param());
+            case "scale" -> m.contender().startsWith("C ") ? null : get("scale", "java.nio", m.param());
             case "dispatch", "wakeup", "churn" -> m.contender().startsWith("C ") ? null : get(m.workload(), "java.nio", "");
             default -> null;
         };
@@ -206,6 +206,69 @@ final class Report {
     }
 
     // ------------------------------------------------------------------ files
+
+    /**
+     * Reads back a {@code results.json} this class wrote (one object per line, as {@link #json()}
+     * lays it out), so the tables and the chart can be rendered again without measuring again.
+     */
+    static Report read(Path file) throws IOException {
+        Machine machine = null;
+        List<Measurement> all = new ArrayList<>();
+        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+            if (line.contains("\"machine\":")) {
+                machine = new Machine(field(line, "cpu"), Integer.parseInt(field(line, "cpus")), field(line, "os"),
+                        field(line, "jdk"), Instant.parse(field(line, "date")), Boolean.parseBoolean(field(line, "smoke")),
+                        Boolean.parseBoolean(field(line, "pinned")));
+            } else if (line.contains("\"workload\":")) {
+                all.add(new Measurement(field(line, "workload"), field(line, "contender"), field(line, "param"),
+                        number(field(line, "score")), number(field(line, "error")), field(line, "unit"),
+                        number(field(line, "bytesPerOp")), field(line, "note")));
+            }
+        }
+        if (machine == null) {
+            throw new IOException(file + ": no machine line; not a results.json written by the suite");
+        }
+        return new Report(machine, all);
+    }
+
+    private static double number(String v) {
+        return v.equals("null") ? Double.NaN : Double.parseDouble(v);
+    }
+
+    /** The value of {@code "name": ...} in one line of our own JSON: a string (unescaped) or a literal. */
+    private static String field(String line, String name) {
+        int at = line.indexOf("\"" + name + "\": ");
+        if (at < 0) {
+            throw new IllegalArgumentException("no " + name + " in " + line);
+        }
+        int i = at + name.length() + 4;
+        if (line.charAt(i) != '"') {
+            int end = i;
+            while (end < line.length() && ",}".indexOf(line.charAt(end)) < 0) {
+                end++;
+            }
+            return line.substring(i, end).trim();
+        }
+        StringBuilder b = new StringBuilder();
+        for (i++; line.charAt(i) != '"'; i++) {
+            char c = line.charAt(i);
+            if (c == '\\') {
+                char e = line.charAt(++i);
+                switch (e) {
+                    case 'n' -> b.append('\n');
+                    case 't' -> b.append('\t');
+                    case 'u' -> {
+                        b.append((char) Integer.parseInt(line.substring(i + 1, i + 5), 16));
+                        i += 4;
+                    }
+                    default -> b.append(e);
+                }
+            } else {
+                b.append(c);
+            }
+        }
+        return b.toString();
+    }
 
     void write(Path dir) throws IOException {
         Files.writeString(dir.resolve("summary.md"), "# Polyplex benchmark results\n\n" + targetsTable()
@@ -240,7 +303,7 @@ final class Report {
     }
 
     private static String jnum(double v) {
-        return Double.isNaN(v) || Double.isInfinite(v) ? "null" : String.format(Locale.ROOT, "%.4f", v);
+        return Double.isNaN(v) || Double.isInfinite(v) ? "null" : String.format(Locale.ROOT, "%.6f", v);
     }
 
     private static String str(String s) {
@@ -282,7 +345,7 @@ final class Report {
         int width = 820;
         int barArea = width - left - 80;
         int rowH = 34;
-        int top = 58;
+        int top = 74;
         int height = top + rowH * ratios.size() + 40;
         double max = 2.0;
         for (Target t : ratios) {
@@ -296,8 +359,14 @@ final class Report {
         b.append(String.format(Locale.ROOT, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n", width, height));
         b.append("<text x=\"10\" y=\"22\" font-size=\"16\" font-weight=\"bold\">Polyplex: the issue's targets as ratios "
                 + "(same run)</text>\n");
-        b.append("<text x=\"10\" y=\"42\" font-size=\"11\" fill=\"#555\">").append(xml(machine.describe()))
-                .append("</text>\n");
+        String described = machine.describe();
+        int split = described.indexOf("; JDK ");
+        b.append("<text x=\"10\" y=\"42\" font-size=\"11\" fill=\"#555\">")
+                .append(xml(split < 0 ? described : described.substring(0, split))).append("</text>\n");
+        if (split >= 0) {
+            b.append("<text x=\"10\" y=\"58\" font-size=\"11\" fill=\"#555\">")
+                    .append(xml(described.substring(split + 2))).append("</text>\n");
+        }
         for (int i = 0; i < ratios.size(); i++) {
             Target t = ratios.get(i);
             int y = top + i * rowH;
@@ -307,8 +376,8 @@ final class Report {
                 double w = barArea * Math.min(t.value(), max) / max;
                 b.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"22\" fill=\"%s\"/>\n",
                         left, y + 4, w, t.met() ? "#3a9d5d" : "#c8493c"));
-                b.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\">%.2fx</text>\n", left + w + 6, y + 19,
-                        t.value()));
+                b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\">%.2fx</text>\n", left + barArea + 12,
+                        y + 19, t.value()));
             } else {
                 b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" fill=\"#555\">not measured</text>\n",
                         left + 6, y + 19));

@@ -49,6 +49,14 @@ public final class Suite {
     }
 
     public static void main(String[] args) throws Exception {
+        if (args.length == 2 && args[0].equals("--rerender")) {
+            // Tables and chart again from a results.json (after a change to Report), nothing measured.
+            Path dir = Path.of(args[1]);
+            Report report = Report.read(dir.resolve("results.json"));
+            report.write(dir);
+            System.out.println(report.targetsTable());
+            return;
+        }
         Settings s = parse(args);
         Files.createDirectories(s.results());
         Report.Machine machine = Report.Machine.current(Instant.now().truncatedTo(ChronoUnit.SECONDS), s.smoke(),
@@ -88,7 +96,7 @@ public final class Suite {
                 case "--pinned" -> pinned = Integer.parseInt(args[++i]) > 0;
                 default -> {
                     System.err.println("usage: Suite [--smoke] [--results DIR] [--floor PATH-TO-C-FLOOR] [--no-e2e]"
-                            + " [--e2e-seconds N]");
+                            + " [--e2e-seconds N] | Suite --rerender DIR");
                     System.exit(2);
                 }
             }

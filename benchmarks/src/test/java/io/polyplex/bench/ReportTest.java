@@ -100,6 +100,15 @@ class ReportTest {
     }
 
     @Test
+    void resultsJsonReadsBackToTheSameTables(@TempDir Path dir) throws IOException {
+        Report original = new Report(MACHINE, sample(104, 101_000));
+        original.write(dir);
+        Report again = Report.read(dir.resolve("results.json"));
+        assertEquals(original.targetsTable(), again.targetsTable());
+        assertEquals(original.resultsTable(), again.resultsTable());
+    }
+
+    @Test
     void floorNamesReadLikeTheTable() {
         assertEquals("C epoll", Suite.floorName("c-epoll"));
         assertEquals("C epoll+eventfd", Suite.floorName("c-epoll-eventfd"));
