@@ -64,9 +64,6 @@ public abstract class ScaleContract extends ContractBase {
 
     @Test
     void pollAndDispatchAllocateNothingInSteadyState() throws Exception {
-        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        org.junit.jupiter.api.Assumptions.assumeTrue(mx.isThreadAllocatedMemorySupported());
-        mx.setThreadAllocatedMemoryEnabled(true);
         NativeSocketChannel[][] pairs = new NativeSocketChannel[100][];
         for (int i = 0; i < pairs.length; i++) {
             pairs[i] = pair();
@@ -75,16 +72,8 @@ public abstract class ScaleContract extends ContractBase {
         }
         long[] sink = new long[1];
         io.polyplex.SocketEventHandler<NativeSocketChannel> handler = (s, ops) -> sink[0] += ops;
-        for (int i = 0; i < 20_000; i++) { // warm up: let the JIT settle
-            queue.poll(Duration.ZERO, handler);
-        }
-        long tid = Thread.currentThread().getId();
-        long before = mx.getThreadAllocatedBytes(tid);
         int polls = 10_000;
-        for (int i = 0; i < polls; i++) {
-            queue.poll(Duration.ZERO, handler);
-        }
-        long allocated = mx.getThreadAllocatedBytes(tid) - before;
+        long allocated = allocatedInSteadyState(20_000, polls, () -> queue.poll(Duration.ZERO, handler));
         // One 16-byte object per poll would be 160 KB; one per event 16 MB. Allow only JIT noise.
         assertTrue(allocated < 64 * 1024, allocated + " bytes allocated by " + polls + " polls of 100 events");
         assertTrue(sink[0] >= (long) polls * 100 * SocketEvent.READ);
@@ -98,25 +87,35 @@ public abstract class ScaleContract extends ContractBase {
     void interestChangesAllocateNothingInSteadyState() throws Exception {
         org.junit.jupiter.api.Assumptions.assumeFalse(kernelIsJavaCode(),
                 "the emulated kernel is Java test code that allocates; the backend's own change path is checked alone");
-        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        org.junit.jupiter.api.Assumptions.assumeTrue(mx.isThreadAllocatedMemorySupported());
-        mx.setThreadAllocatedMemoryEnabled(true);
         NativeSocketChannel[][] pairs = new NativeSocketChannel[50][];
         for (int i = 0; i < pairs.length; i++) {
             pairs[i] = pair();
         }
-        for (int round = 0; round < 400; round++) { // warm up: let the JIT settle
-            churn(pairs);
+        int rounds = 200;
+        long allocated = allocatedInSteadyState(400, rounds, () -> churn(pairs));
+        // 40,000 changes: one 16-byte object per change would be 640 KB. Allow only JIT noise.
+        assertTrue(allocated < 64 * 1024, allocated + " bytes allocated by " + rounds * pairs.length * 4 + " changes");
+    }
+
+    /** One step of an allocation test. */
+    private interface Step {
+        void run() throws Exception;
+    }
+
+    /** Bytes this thread allocates in {@code measured} steps after {@code warmUp} (the JIT settles). */
+    private static long allocatedInSteadyState(int warmUp, int measured, Step step) throws Exception {
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        org.junit.jupiter.api.Assumptions.assumeTrue(mx.isThreadAllocatedMemorySupported());
+        mx.setThreadAllocatedMemoryEnabled(true);
+        for (int i = 0; i < warmUp; i++) {
+            step.run();
         }
         long tid = Thread.currentThread().getId();
         long before = mx.getThreadAllocatedBytes(tid);
-        int rounds = 200;
-        for (int round = 0; round < rounds; round++) {
-            churn(pairs);
+        for (int i = 0; i < measured; i++) {
+            step.run();
         }
-        long allocated = mx.getThreadAllocatedBytes(tid) - before;
-        // 40,000 changes: one 16-byte object per change would be 640 KB. Allow only JIT noise.
-        assertTrue(allocated < 64 * 1024, allocated + " bytes allocated by " + rounds * pairs.length * 4 + " changes");
+        return mx.getThreadAllocatedBytes(tid) - before;
     }
 
     private void churn(NativeSocketChannel[][] pairs) throws Exception {
