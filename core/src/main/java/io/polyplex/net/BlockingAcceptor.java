@@ -38,7 +38,8 @@ import jnr.posix.POSIXFactory;
  *       acceptor keeps one spare descriptor, gives it up to accept the pending client and close it at
  *       once (the client sees a reset rather than hanging in the backlog), logs it, and takes the
  *       spare back; if even that fails, it waits {@link #OUT_OF_FDS_BACKOFF} before trying again.
- *       It recovers by itself when descriptors free up.
+ *       It recovers by itself when descriptors free up, and a spare lost to another thread in the
+ *       process is taken again as soon as one is free.
  *   <li>Other accept errors are thrown as {@link NativeIOException}.
  * </ul>
  *
@@ -65,7 +66,8 @@ public final class BlockingAcceptor implements Closeable {
     private final Object terminationLock = new Object();
     private volatile boolean shutdown;
     private boolean serverClosed;
-    private int spareFd = -1;
+    /** Guarded by spareLock for writes; volatile so the accept path can notice it is missing. */
+    private volatile int spareFd = -1;
     private volatile long refusedForLackOfFds;
 
     /** Watches {@code server} with the best backend for this OS. */
@@ -120,7 +122,11 @@ public final class BlockingAcceptor implements Closeable {
     /** One non-blocking accept; null if nobody is waiting (or a client was refused for lack of fds). */
     private NativeSocketChannel tryAccept() throws IOException {
         try {
-            return NativeSockets.accept(server);
+            NativeSocketChannel client = NativeSockets.accept(server);
+            if (client != null && spareFd < 0) {
+                retakeSpare(); // descriptors are available again: be ready for the next shortage
+            }
+            return client;
         } catch (NativeIOException e) {
             if (e.errno() != EMFILE && e.errno() != ENFILE) {
                 throw e;
@@ -137,6 +143,11 @@ public final class BlockingAcceptor implements Closeable {
     private void refuseOneClient(NativeIOException cause) throws IOException {
         boolean refused = false;
         synchronized (spareLock) {
+            if (spareFd < 0) {
+                // Lost on an earlier refusal (another thread took the descriptor between our close
+                // and accept) or never had: one may have been freed since.
+                spareFd = openSpare();
+            }
             if (spareFd >= 0) {
                 posix.close(spareFd);
                 spareFd = -1;
@@ -168,6 +179,14 @@ public final class BlockingAcceptor implements Closeable {
             queue.subscribeRead(server);
         } catch (ClosedEventQueueException e) {
             // shut down meanwhile: the caller's loop sees it
+        }
+    }
+
+    private void retakeSpare() {
+        synchronized (spareLock) {
+            if (spareFd < 0) {
+                spareFd = openSpare();
+            }
         }
     }
 

@@ -9,6 +9,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 import jnr.constants.platform.OpenFlags;
 import jnr.enxio.channels.NativeServerSocketChannel;
 import jnr.enxio.channels.NativeSocketChannel;
@@ -18,7 +19,8 @@ import jnr.posix.POSIXFactory;
 /**
  * The child process of {@link BlockingAcceptorTest#runningOutOfDescriptorsNeverSpinsAndRecovers}:
  * an echo-once accept loop whose process has no free descriptor left. Commands on stdin: {@code
- * measure} (report the acceptor thread's CPU time over a quiet window), {@code free} (give the
+ * fill} (take any descriptor freed since), {@code measure} (report the acceptor thread's CPU time
+ * over a quiet window, the clients refused and the clients served so far), {@code free} (give the
  * descriptors back), {@code quit}.
  */
 public final class OutOfFdsChild {
@@ -27,16 +29,18 @@ public final class OutOfFdsChild {
         POSIX posix = POSIXFactory.getNativePOSIX();
         NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 64);
         BlockingAcceptor acceptor = new BlockingAcceptor(server, args[0]);
+        AtomicLong served = new AtomicLong();
         Thread loop = new Thread(() -> {
             try {
                 for (NativeSocketChannel c; (c = acceptor.accept()) != null; ) {
                     ByteBuffer b = ByteBuffer.allocate(1);
-                    c.configureBlocking(true); // the client sends one byte right after connecting
+                    c.configureBlocking(true); // every client sends one byte right after connecting
                     if (c.read(b) == 1) {
                         b.flip();
                         c.write(b);
                     }
                     c.close();
+                    served.incrementAndGet();
                 }
             } catch (Exception e) {
                 e.printStackTrace();
@@ -49,15 +53,8 @@ public final class OutOfFdsChild {
         ThreadMXBean mx = ManagementFactory.getThreadMXBean();
         mx.getThreadCpuTime(loop.getId());
         System.getLogger(BlockingAcceptor.class.getName()).log(System.Logger.Level.INFO, "child ready to run out of fds");
-        // Fill the descriptor table.
         List<Integer> hoard = new ArrayList<>();
-        while (true) {
-            int fd = posix.open("/dev/null", OpenFlags.O_RDONLY.intValue(), 0);
-            if (fd < 0) {
-                break;
-            }
-            hoard.add(fd);
-        }
+        fill(posix, hoard);
         System.out.println("port " + NativeSockets.localAddress(server.getFD()).getPort());
         System.out.flush();
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
@@ -69,7 +66,11 @@ public final class OutOfFdsChild {
                     Thread.sleep(2000);
                     long cpu = (mx.getThreadCpuTime(loop.getId()) - cpu0) / 1_000_000;
                     long window = (System.nanoTime() - t0) / 1_000_000;
-                    System.out.println("cpu " + cpu + " " + window + " " + acceptor.refusedForLackOfFds());
+                    System.out.println("cpu " + cpu + " " + window + " " + acceptor.refusedForLackOfFds() + " " + served.get());
+                }
+                case "fill" -> {
+                    fill(posix, hoard);
+                    System.out.println("full");
                 }
                 case "free" -> {
                     for (int fd : hoard) {
@@ -86,6 +87,22 @@ public final class OutOfFdsChild {
                 default -> System.out.println("? " + cmd);
             }
             System.out.flush();
+        }
+    }
+
+    /**
+     * Fills the descriptor table. Another thread of this JVM may briefly hold a descriptor while we
+     * fill it (the JIT reads cgroup files, for one) and leave a hole behind once it lets go: fill
+     * again until three rounds, 50 ms apart, find nothing more.
+     */
+    private static void fill(POSIX posix, List<Integer> hoard) throws InterruptedException {
+        for (int quietRounds = 0; quietRounds < 3; ) {
+            int before = hoard.size();
+            for (int fd; (fd = posix.open("/dev/null", OpenFlags.O_RDONLY.intValue(), 0)) >= 0; ) {
+                hoard.add(fd);
+            }
+            quietRounds = hoard.size() == before ? quietRounds + 1 : 0;
+            Thread.sleep(50);
         }
     }
 }
