@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.polyplex.conformance.FdLimit;
+import io.polyplex.conformance.HighFd;
 import io.polyplex.EventQueue;
 import io.polyplex.EventQueues;
 import io.polyplex.NativeIOException;
@@ -202,7 +203,7 @@ class SelectBackendTest {
     void aChangeTakesEffectAtTheNextWaitWithTheTokenItWasBuiltWith() throws Exception {
         List<NativeSocketChannel> all = new ArrayList<>();
         try (Backend backend = new SelectProvider().open(16)) {
-            NativeSocketChannel[] p = NativeSockets.socketPair();
+            NativeSocketChannel[] p = HighFd.socketPair(); // its number is closed and named again below
             all.add(p[0]);
             all.add(p[1]);
             int fd = p[0].getFD();

@@ -277,6 +277,14 @@ public abstract class ContractBase {
         return new NativeSocketChannel[] {moved, p[1]};
     }
 
+    /** A connected pair whose [0] is on a high fd number: see {@link HighFd}. */
+    protected NativeSocketChannel[] highPair() throws IOException {
+        NativeSocketChannel[] p = HighFd.socketPair();
+        closeLater(p[0]);
+        closeLater(p[1]);
+        return p;
+    }
+
     /** A non-blocking pipe wrapped as channels: [0] the read end, [1] the write end. */
     protected NativeSocketChannel[] pipe() {
         jnr.posix.POSIX posix = jnr.posix.POSIXFactory.getNativePOSIX();

@@ -56,7 +56,7 @@ public abstract class ErrorContract extends ContractBase {
 
     @Test
     void aClosedFdIsRefusedWithEbadf() throws Exception {
-        NativeSocketChannel[] p = pair();
+        NativeSocketChannel[] p = highPair(); // so nothing else reopens the number once it is closed
         int fd = p[0].getFD();
         p[0].close();
         p[1].close();
@@ -69,10 +69,10 @@ public abstract class ErrorContract extends ContractBase {
      */
     @Test
     void aFailedChangeLeavesTheStateAsItWas() throws Exception {
-        NativeSocketChannel[] p = pair();
+        NativeSocketChannel[] p = highPair(); // so nothing else reopens the number once it is closed
         queue.subscribeRead(p[0]);
         int fd = p[0].getFD();
-        p[0].close(); // nothing in this test opens an fd until the call below
+        p[0].close();
         NativeIOException e = assertThrows(NativeIOException.class, () -> queue.subscribeWrite(p[0]));
         assertTrue(e.getMessage().contains("fd=" + fd) && e.getMessage().contains("EBADF"), e.getMessage());
         assertTrue(queue.isSubscribedRead(p[0]), "the failed call dropped the read subscription");

@@ -61,8 +61,7 @@ public abstract class FdLeakContract extends ContractBase {
         open(NativeSelectableChannel::getFD).close(); // let class loading and the like happen first
         Set<Integer> before = fdNumbers();
         EventQueue<NativeSocketChannel> q = openQueue(NativeSelectableChannel::getFD);
-        Set<Integer> opened = fdNumbers();
-        opened.removeAll(before);
+        Set<Integer> opened = newFds(before); // without a file the JVM opened by path meanwhile
         q.subscribeRead(p[0]);
         write(p[1], "x");
         awaitEvent(p[0], SocketEvent.READ, q);
