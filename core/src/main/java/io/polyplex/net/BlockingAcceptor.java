@@ -38,8 +38,9 @@ import jnr.posix.POSIXFactory;
  *       acceptor keeps one spare descriptor, gives it up to accept the pending client and close it at
  *       once (the client sees a reset rather than hanging in the backlog), logs it, and takes the
  *       spare back; if even that fails, it waits {@link #OUT_OF_FDS_BACKOFF} before trying again.
- *       It recovers by itself when descriptors free up, and a spare lost to another thread in the
- *       process is taken again as soon as one is free.
+ *       It recovers by itself when descriptors free up. A spare lost to another thread of the
+ *       process (it opened a file between the acceptor's close and accept) is taken again before
+ *       the next accept(2), so a client cannot spend the last free descriptor first.
  *   <li>Other accept errors are thrown as {@link NativeIOException}.
  * </ul>
  *
@@ -56,6 +57,8 @@ public final class BlockingAcceptor implements Closeable {
     private static final System.Logger LOG = System.getLogger(BlockingAcceptor.class.getName());
     private static final int EMFILE = Errno.EMFILE.intValue();
     private static final int ENFILE = Errno.ENFILE.intValue();
+    /** The spare's state once the acceptor has closed for good: never taken again, so never leaked. */
+    private static final int RELEASED = -2;
     private static final SocketEventHandler<NativeServerSocketChannel> IGNORE = (s, ops) -> { };
 
     private final NativeServerSocketChannel server;
@@ -66,7 +69,10 @@ public final class BlockingAcceptor implements Closeable {
     private final Object terminationLock = new Object();
     private volatile boolean shutdown;
     private boolean serverClosed;
-    /** Guarded by spareLock for writes; volatile so the accept path can notice it is missing. */
+    /**
+     * The spare, -1 while lost (or never had), {@link #RELEASED} once closed for good. Guarded by
+     * spareLock for writes; volatile so the accept path can notice it is missing without the lock.
+     */
     private volatile int spareFd = -1;
     private volatile long refusedForLackOfFds;
 
@@ -122,11 +128,12 @@ public final class BlockingAcceptor implements Closeable {
     /** One non-blocking accept; null if nobody is waiting (or a client was refused for lack of fds). */
     private NativeSocketChannel tryAccept() throws IOException {
         try {
-            NativeSocketChannel client = NativeSockets.accept(server);
-            if (client != null && spareFd < 0) {
-                retakeSpare(); // descriptors are available again: be ready for the next shortage
+            if (spareFd < 0) {
+                // Lost to another thread at an earlier refusal: take it back before accept(2) can
+                // spend the last free descriptor on a client, or the next shortage finds no reserve.
+                retakeSpare();
             }
-            return client;
+            return NativeSockets.accept(server);
         } catch (NativeIOException e) {
             if (e.errno() != EMFILE && e.errno() != ENFILE) {
                 throw e;
@@ -143,7 +150,7 @@ public final class BlockingAcceptor implements Closeable {
     private void refuseOneClient(NativeIOException cause) throws IOException {
         boolean refused = false;
         synchronized (spareLock) {
-            if (spareFd < 0) {
+            if (spareFd == -1) {
                 // Lost on an earlier refusal (another thread took the descriptor between our close
                 // and accept) or never had: one may have been freed since.
                 spareFd = openSpare();
@@ -182,12 +189,31 @@ public final class BlockingAcceptor implements Closeable {
         }
     }
 
-    private void retakeSpare() {
+    /** Takes the spare descriptor again if it was lost and one is free now; package-private for tests. */
+    void retakeSpare() {
         synchronized (spareLock) {
-            if (spareFd < 0) {
+            if (spareFd == -1) {
                 spareFd = openSpare();
             }
         }
+    }
+
+    /**
+     * Gives up the spare descriptor as if another thread had taken its number at a refusal and then
+     * closed it; for tests of the recovery.
+     */
+    void loseSpare() {
+        synchronized (spareLock) {
+            if (spareFd >= 0) {
+                posix.close(spareFd);
+                spareFd = -1;
+            }
+        }
+    }
+
+    /** Whether the spare descriptor is held now; package-private for tests. */
+    boolean holdsSpare() {
+        return spareFd >= 0;
     }
 
     /** A close-on-exec descriptor on /dev/null held in reserve; -1 if none can be had now. */
@@ -258,8 +284,8 @@ public final class BlockingAcceptor implements Closeable {
             synchronized (spareLock) {
                 if (spareFd >= 0) {
                     posix.close(spareFd);
-                    spareFd = -1;
                 }
+                spareFd = RELEASED;
             }
             terminationLock.notifyAll();
         }

@@ -14,10 +14,15 @@ import java.io.Writer;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketException;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -162,7 +167,8 @@ class BlockingAcceptorTest {
             // hanging: refused (accepted and closed at once, so EOF or a reset). Each sends a byte:
             // if another thread of the child's JVM held a descriptor while the child filled its
             // table, the hole it left lets clients be served (echoed) instead, which is right but
-            // not what this test is about; then the child fills the hole and the batch is retried.
+            // not what this test is about; then the child fills the hole (giving the acceptor its
+            // spare back first, should that thread have taken it) and the batch is retried.
             int refusals = 0;
             int echoes = 0;
             int[] batch = {0, 0};
@@ -172,7 +178,7 @@ class BlockingAcceptorTest {
                     in.flush();
                     assertEquals("full", out.readLine());
                 }
-                batch = connectTenClients(port);
+                batch = connectTenClients(port, child);
                 refusals += batch[0];
                 echoes += batch[1];
                 if (batch[1] == 0) {
@@ -180,6 +186,15 @@ class BlockingAcceptorTest {
                 }
             }
             assertEquals(10, batch[0], "clients refused in the last batch, of 10");
+            // Another thread took the spare's number at a refusal and has closed it since: the
+            // acceptor must take its spare back before a client can spend that last descriptor.
+            in.write("lose\n");
+            in.flush();
+            assertEquals("lost", out.readLine());
+            batch = connectTenClients(port, child);
+            refusals += batch[0];
+            echoes += batch[1];
+            assertEquals(10, batch[0], "clients refused after the spare was lost and freed, of 10");
             in.write("measure\n");
             in.flush();
             line = out.readLine();
@@ -210,11 +225,34 @@ class BlockingAcceptorTest {
     }
 
     /**
+     * What a process's descriptors point at, counted by target (Linux's /proc; elsewhere a note
+     * saying it cannot be seen), to tell a failure which file took the acceptor's spare.
+     */
+    private static String descriptorsOf(long pid) {
+        Path dir = Path.of("/proc", Long.toString(pid), "fd");
+        Map<String, Integer> byTarget = new TreeMap<>();
+        try (Stream<Path> fds = Files.list(dir)) {
+            for (Path fd : (Iterable<Path>) fds::iterator) {
+                String target;
+                try {
+                    target = Files.readSymbolicLink(fd).toString();
+                } catch (IOException e) {
+                    target = "(gone)";
+                }
+                byTarget.merge(target, 1, Integer::sum);
+            }
+        } catch (IOException e) {
+            return "cannot list " + dir + ": " + e;
+        }
+        return byTarget.toString();
+    }
+
+    /**
      * Connects ten clients that each send one byte, and reads each one's answer: EOF or a reset
      * (refused) or the byte echoed (served). A client left hanging fails the read after {@link
-     * #EVENTUALLY_MS}. Returns {refused, echoed}.
+     * #EVENTUALLY_MS}, naming what the child's descriptors point at. Returns {refused, echoed}.
      */
-    private static int[] connectTenClients(int port) throws IOException {
+    private static int[] connectTenClients(int port, Process child) throws IOException {
         List<Socket> clients = new ArrayList<>();
         int[] outcome = {0, 0};
         try {
@@ -232,6 +270,9 @@ class BlockingAcceptorTest {
                 int got;
                 try {
                     got = s.getInputStream().read();
+                } catch (SocketTimeoutException e) {
+                    throw new AssertionError("a client was left hanging; the child's descriptors: "
+                            + descriptorsOf(child.pid()), e);
                 } catch (SocketException reset) {
                     got = -1;
                 }

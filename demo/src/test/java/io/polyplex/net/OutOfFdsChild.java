@@ -18,10 +18,18 @@ import jnr.posix.POSIXFactory;
 
 /**
  * The child process of {@link BlockingAcceptorTest#runningOutOfDescriptorsNeverSpinsAndRecovers}:
- * an echo-once accept loop whose process has no free descriptor left. Commands on stdin: {@code
- * fill} (take any descriptor freed since), {@code measure} (report the acceptor thread's CPU time
- * over a quiet window, the clients refused and the clients served so far), {@code free} (give the
- * descriptors back), {@code quit}.
+ * an echo-once accept loop whose process has no free descriptor left (the acceptor holds its
+ * spare). Commands on stdin:
+ * <ul>
+ *   <li>{@code fill}: give the acceptor its spare back if it lost it, and take any other
+ *       descriptor freed since;
+ *   <li>{@code lose}: the acceptor gives up its spare, leaving one descriptor free, as if another
+ *       thread had taken it at a refusal and closed it since;
+ *   <li>{@code measure}: report the acceptor thread's CPU time over a quiet window, the clients
+ *       refused and the clients served so far;
+ *   <li>{@code free}: give the descriptors back;
+ *   <li>{@code quit}.
+ * </ul>
  */
 public final class OutOfFdsChild {
 
@@ -54,7 +62,7 @@ public final class OutOfFdsChild {
         mx.getThreadCpuTime(loop.getId());
         System.getLogger(BlockingAcceptor.class.getName()).log(System.Logger.Level.INFO, "child ready to run out of fds");
         List<Integer> hoard = new ArrayList<>();
-        fill(posix, hoard);
+        fill(posix, hoard, acceptor);
         System.out.println("port " + NativeSockets.localAddress(server.getFD()).getPort());
         System.out.flush();
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
@@ -68,8 +76,12 @@ public final class OutOfFdsChild {
                     long window = (System.nanoTime() - t0) / 1_000_000;
                     System.out.println("cpu " + cpu + " " + window + " " + acceptor.refusedForLackOfFds() + " " + served.get());
                 }
+                case "lose" -> {
+                    acceptor.loseSpare();
+                    System.out.println("lost");
+                }
                 case "fill" -> {
-                    fill(posix, hoard);
+                    fill(posix, hoard, acceptor);
                     System.out.println("full");
                 }
                 case "free" -> {
@@ -91,17 +103,23 @@ public final class OutOfFdsChild {
     }
 
     /**
-     * Fills the descriptor table. Another thread of this JVM may briefly hold a descriptor while we
-     * fill it (the JIT reads cgroup files, for one) and leave a hole behind once it lets go: fill
-     * again until three rounds, 50 ms apart, find nothing more.
+     * Fills the descriptor table, all but the acceptor's spare. Another thread of this JVM may
+     * briefly hold a descriptor while we fill it (the JIT reads cgroup files, for one) and leave a
+     * hole behind once it lets go; it may also have taken the acceptor's spare at a refusal, and the
+     * hole it left must go back to the acceptor, not to the hoard, or the acceptor can never refuse
+     * again. So: fill until three rounds, 50 ms apart, find nothing more and the spare held.
      */
-    private static void fill(POSIX posix, List<Integer> hoard) throws InterruptedException {
+    private static void fill(POSIX posix, List<Integer> hoard, BlockingAcceptor acceptor) throws InterruptedException {
         for (int quietRounds = 0; quietRounds < 3; ) {
             int before = hoard.size();
+            if (!acceptor.holdsSpare() && !hoard.isEmpty()) {
+                posix.close(hoard.remove(hoard.size() - 1)); // make room for it
+            }
+            acceptor.retakeSpare();
             for (int fd; (fd = posix.open("/dev/null", OpenFlags.O_RDONLY.intValue(), 0)) >= 0; ) {
                 hoard.add(fd);
             }
-            quietRounds = hoard.size() == before ? quietRounds + 1 : 0;
+            quietRounds = hoard.size() == before && acceptor.holdsSpare() ? quietRounds + 1 : 0;
             Thread.sleep(50);
         }
     }
