@@ -1,6 +1,7 @@
 package io.polyplex.kqueue;
 
 import jnr.ffi.Pointer;
+import jnr.ffi.annotations.Variadic;
 
 /**
  * kqueue(2) and kevent(2), bound with jnr-ffi: the seam a test substitutes (a Mockito mock that
@@ -13,6 +14,8 @@ public interface KqueueLibrary {
 
     int kevent(int kq, Pointer changelist, int nchanges, Pointer eventlist, int nevents, Pointer timeout);
 
+    /** Variadic in C ({@code int fcntl(int, int, ...)}); Apple arm64 passes the third argument on the stack. */
+    @Variadic(fixedCount = 2)
     int fcntl(int fd, int cmd, int arg);
 
     int close(int fd);

@@ -23,6 +23,7 @@ import jnr.ffi.Platform;
 import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
 import jnr.ffi.annotations.Out;
+import jnr.ffi.annotations.Variadic;
 import jnr.ffi.types.size_t;
 import jnr.ffi.types.ssize_t;
 
@@ -88,11 +89,15 @@ public final class EmulatedKqueue implements KqueueLibrary {
 
         int pipe2(@Out int[] fds, int flags);
 
+        @Variadic(fixedCount = 2)
         int fcntl(int fd, int cmd, int arg);
 
+        @Variadic(fixedCount = 2)
         int ioctl(int fd, long request, Pointer arg);
 
         @ssize_t long read(int fd, Pointer buf, @size_t long n);
+
+        @ssize_t long recv(int fd, Pointer buf, @size_t long n, int flags);
 
         @ssize_t long write(int fd, Pointer buf, @size_t long n);
 
@@ -357,7 +362,7 @@ public final class EmulatedKqueue implements KqueueLibrary {
                             || k.filter == EVFILT_WRITE && (revents & (POLLHUP | POLLERR)) != 0) {
                         flags |= EV_EOF;
                     }
-                    long bytes = k.filter == EVFILT_READ ? readable(k.ident, q.scratch) : 0;
+                    long bytes = k.filter == EVFILT_READ ? readable(k.ident, revents, q.scratch) : 0;
                     if (k.clear && k.lastReady && bytes == k.lastBytes) {
                         k.lastBytes = bytes;
                         continue; // EV_CLEAR: no transition since the last report
@@ -384,7 +389,24 @@ public final class EmulatedKqueue implements KqueueLibrary {
         }
     }
 
-    private static long readable(int fd, Pointer scratch) {
+    private static final Pointer PEEK = Memory.allocateDirect(RT, 1 << 16, false);
+
+    /**
+     * Bytes readable (up to 64 KiB) without consuming them: recv(MSG_PEEK|MSG_DONTWAIT), which is not
+     * variadic (jnr-ffi's variadic path, which ioctl needs, allocates per call and would be counted by
+     * the allocation tests); ioctl(FIONREAD) only for what is no socket (a pipe).
+     */
+    private static long readable(int fd, int revents, Pointer scratch) {
+        if ((revents & POLLERR) != 0) { // a peek would consume the socket error (SO_ERROR)
+            return LINUX.ioctl(fd, FIONREAD, scratch) < 0 ? 0 : scratch.getInt(0);
+        }
+        long n;
+        synchronized (PEEK) {
+            n = LINUX.recv(fd, PEEK, 1 << 16, 0x2 | 0x40); // MSG_PEEK | MSG_DONTWAIT (Linux)
+        }
+        if (n >= 0 || RT.getLastError() != Errno.ENOTSOCK.intValue()) {
+            return Math.max(n, 0);
+        }
         return LINUX.ioctl(fd, FIONREAD, scratch) < 0 ? 0 : scratch.getInt(0);
     }
 }

@@ -1,7 +1,8 @@
 package io.polyplex.internal;
 
 import jnr.constants.platform.Errno;
-import jnr.constants.platform.Fcntl;
+import jnr.ffi.Memory;
+import jnr.ffi.Pointer;
 import jnr.posix.FileStat;
 import jnr.posix.POSIX;
 import jnr.posix.POSIXFactory;
@@ -14,10 +15,13 @@ import jnr.posix.POSIXFactory;
 public final class Descriptors {
 
     private static final POSIX POSIX = POSIXFactory.getNativePOSIX();
-    private static final int F_GETFD = Fcntl.F_GETFD.intValue();
+    private static final int POLLNVAL = 0x20; // the same on Linux, macOS and the BSDs (<poll.h>)
 
     /** One stat buffer per thread, reused: registering an fd allocates nothing in steady state. */
     private static final ThreadLocal<FileStat> STAT = ThreadLocal.withInitial(POSIX::allocateStat);
+    /** One {@code struct pollfd} per thread for {@link #isOpen}. */
+    private static final ThreadLocal<Pointer> POLLFD =
+            ThreadLocal.withInitial(() -> Memory.allocateDirect(LibC.RUNTIME, 8, true));
 
     private Descriptors() {}
 
@@ -48,9 +52,20 @@ public final class Descriptors {
         }
     }
 
-    /** Whether {@code fd} is an open descriptor (fcntl(F_GETFD) succeeds). */
+    /**
+     * Whether {@code fd} is an open descriptor: a poll(2) of it that asks for nothing and does not
+     * wait says POLLNVAL only for a number that is not open (POSIX poll: "The specified fd value is
+     * invalid"). Not fcntl(F_GETFD): fcntl is variadic, and jnr-ffi's variadic calls allocate.
+     */
     public static boolean isOpen(int fd) {
-        // Our own binding: jnr-posix's fcntl is variadic and allocates an invocation buffer per call.
-        return fd >= 0 && LibC.INSTANCE.fcntl(fd, F_GETFD, 0) >= 0;
+        if (fd < 0) {
+            return false;
+        }
+        Pointer pfd = POLLFD.get();
+        pfd.putInt(0, fd);
+        pfd.putShort(4, (short) 0);
+        pfd.putShort(6, (short) 0);
+        int n = LibC.INSTANCE.poll(pfd, 1, 0);
+        return n <= 0 || (pfd.getShort(6) & POLLNVAL) == 0;
     }
 }

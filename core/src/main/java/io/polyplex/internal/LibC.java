@@ -5,6 +5,7 @@ import jnr.ffi.Platform;
 import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
 import jnr.ffi.annotations.Out;
+import jnr.ffi.annotations.Variadic;
 import jnr.ffi.types.size_t;
 import jnr.ffi.types.ssize_t;
 
@@ -19,7 +20,16 @@ public interface LibC {
 
     int pipe(@Out int[] fds);
 
+    /**
+     * fcntl(2) is variadic ({@code int fcntl(int, int, ...)}): bound as such, or Apple arm64 reads its
+     * third argument from the stack while jnr-ffi puts it in a register. jnr-ffi calls a variadic
+     * function through its generic path, which allocates per call: keep it off the hot paths.
+     */
+    @Variadic(fixedCount = 2)
     int fcntl(int fd, int cmd, int arg);
+
+    /** poll(2) (not variadic): {@code nfds} is passed as {@code size_t}, see backend-poll's binding. */
+    int poll(Pointer fds, @size_t long nfds, int timeoutMillis);
 
     @ssize_t long read(int fd, Pointer buf, @size_t long count);
 

@@ -54,6 +54,7 @@ public final class NativeSockets {
     private static final int IPPROTO_TCP = 6;
     private static final int TCP_NODELAY = 1;
     private static final int FD_CLOEXEC = 1;
+    private static final int POLLOUT = 0x4; // Linux, macOS and the BSDs (<poll.h>)
     private static final int SOCKADDR_MAX = 128;
 
     private NativeSockets() {}
@@ -98,17 +99,51 @@ public final class NativeSockets {
             setBlocking(fd, true);
             Pointer sa = Memory.allocateDirect(SocketLibrary.RUNTIME, SOCKADDR_MAX, true);
             int len = encode(ip, remote.getPort(), sa);
-            while (LIB.connect(fd, sa, len) < 0) {
-                int errno = SocketLibrary.RUNTIME.getLastError();
-                if (errno != NativeErrors.EINTR) {
-                    throw NativeErrors.exception("connect(" + text(remote), fd, errno);
-                }
-            }
+            connectBlocking(LIB, fd, sa, len, "connect(" + text(remote));
             setBlocking(fd, false);
             return nonBlocking(new NativeSocketChannel(fd));
         } catch (IOException | RuntimeException e) {
             LIB.close(fd);
             throw e;
+        }
+    }
+
+    /**
+     * connect(2) on a blocking socket, through a signal. POSIX connect(2): when a blocking connect is
+     * interrupted "the connection request shall not be aborted, and the connection shall be
+     * established asynchronously", and the socket then polls writable. Calling connect(2) again
+     * is not the way to wait: FreeBSD's {@code kern_connectat} answers EALREADY while the handshake
+     * runs and EISCONN once it is done, XNU's {@code connectit} EISCONN even while it runs (EALREADY
+     * only for a non-blocking socket), OpenBSD's {@code sys_connect} as FreeBSD; only Linux waits
+     * again.
+     * So after EINTR this waits for writability with poll(2) and takes the outcome from SO_ERROR.
+     */
+    static void connectBlocking(SocketLibrary lib, int fd, Pointer sa, int len, String call) throws IOException {
+        if (lib.connect(fd, sa, len) == 0) {
+            return;
+        }
+        int errno = SocketLibrary.RUNTIME.getLastError();
+        if (errno != NativeErrors.EINTR) {
+            throw NativeErrors.exception(call, fd, errno);
+        }
+        Pointer pollfd = Memory.allocateDirect(SocketLibrary.RUNTIME, 8, true);
+        pollfd.putInt(0, fd);
+        pollfd.putShort(4, (short) POLLOUT);
+        while (lib.poll(pollfd, 1, -1) < 0) {
+            int e = SocketLibrary.RUNTIME.getLastError();
+            if (e != NativeErrors.EINTR) {
+                throw NativeErrors.exception(call + " interrupted, then poll(POLLOUT", fd, e);
+            }
+        }
+        Pointer value = Memory.allocateDirect(SocketLibrary.RUNTIME, 4, true);
+        Pointer size = Memory.allocateDirect(SocketLibrary.RUNTIME, 4, true);
+        size.putInt(0, 4);
+        if (lib.getsockopt(fd, SocketLevel.SOL_SOCKET.intValue(), SocketOption.SO_ERROR.intValue(), value, size) < 0) {
+            throw NativeErrors.exception(call + " interrupted, then getsockopt(SO_ERROR", fd,
+                    SocketLibrary.RUNTIME.getLastError());
+        }
+        if (value.getInt(0) != 0) {
+            throw NativeErrors.exception(call, fd, value.getInt(0));
         }
     }
 
@@ -394,7 +429,7 @@ public final class NativeSockets {
     }
 
     /** Writes a sockaddr_in / sockaddr_in6 for this OS into {@code sa}; returns its length. */
-    private static int encode(InetAddress ip, int port, Pointer sa) {
+    static int encode(InetAddress ip, int port, Pointer sa) {
         boolean v6 = ip instanceof Inet6Address;
         int len = v6 ? 28 : 16;
         int family = family(ip);

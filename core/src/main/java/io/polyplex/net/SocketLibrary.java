@@ -7,6 +7,7 @@ import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
 import jnr.ffi.annotations.In;
 import jnr.ffi.annotations.Out;
+import jnr.ffi.annotations.Variadic;
 import jnr.ffi.types.size_t;
 import jnr.ffi.types.ssize_t;
 
@@ -39,6 +40,9 @@ public interface SocketLibrary {
 
     int shutdown(int fd, int how);
 
+    /** poll(2), to wait for an interrupted connect to finish; {@code nfds} as {@code size_t}. */
+    int poll(Pointer fds, @size_t long nfds, int timeoutMillis);
+
     @ssize_t long send(int fd, Pointer buf, @size_t long len, int flags);
 
     @ssize_t long recv(int fd, Pointer buf, @size_t long len, int flags);
@@ -52,6 +56,8 @@ public interface SocketLibrary {
     /** recv(2) straight into a buffer, from its position; a heap buffer is copied out after the call. */
     @ssize_t long recv(int fd, @Out ByteBuffer buf, @size_t long len, int flags);
 
+    /** Variadic in C: see {@link io.polyplex.internal.LibC#fcntl}. */
+    @Variadic(fixedCount = 2)
     int fcntl(int fd, int cmd, int arg);
 
     int close(int fd);
