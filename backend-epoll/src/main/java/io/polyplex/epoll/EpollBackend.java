@@ -75,7 +75,8 @@ final class EpollBackend implements Backend {
     }
 
     @Override
-    public void reregister(int fd, long token, int ops, int trigger) throws IOException {
+    public void reregister(int fd, long token, int ops, int trigger, int oldOps, int oldTrigger)
+            throws IOException {
         control(EPOLL_CTL_MOD, "epoll_ctl(MOD", fd, token, ops, trigger);
     }
 

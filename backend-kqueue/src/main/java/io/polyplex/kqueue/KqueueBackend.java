@@ -111,7 +111,7 @@ final class KqueueBackend implements Backend {
     }
 
     @Override
-    public void reregister(int fd, long token, int ops, int trigger) throws IOException {
+    public void reregister(int fd, long token, int ops, int trigger, int oldOps, int oldTrigger) throws IOException {
         apply(fd, token, ops, trigger, true);
     }
 

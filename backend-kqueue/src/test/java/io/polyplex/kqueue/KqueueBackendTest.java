@@ -209,7 +209,7 @@ class KqueueBackendTest {
 
     private static void cycle(KqueueBackend b, int fd) throws Exception {
         b.register(fd, 7, io.polyplex.spi.Backend.READ, io.polyplex.spi.Backend.LEVEL);
-        b.reregister(fd, 7, io.polyplex.spi.Backend.WRITE, io.polyplex.spi.Backend.LEVEL);
+        b.reregister(fd, 7, io.polyplex.spi.Backend.WRITE, io.polyplex.spi.Backend.LEVEL, io.polyplex.spi.Backend.READ, io.polyplex.spi.Backend.LEVEL);
         b.deregister(fd);
     }
 

@@ -34,7 +34,7 @@ final class PollBackend implements Backend {
     static final int POLLERR = 0x8;
     static final int POLLHUP = 0x10;
     static final int POLLNVAL = 0x20;
-    /** Linux only. */
+    /** Linux's POLLRDHUP, the only one requested ({@code OsConstants.pollRdhup}). */
     static final int POLLRDHUP = 0x2000;
     static final int POLLFD_SIZE = 8;
 
@@ -53,13 +53,14 @@ final class PollBackend implements Backend {
     /** {@link #reventsOf}, made once so that collecting allocates nothing. */
     private final IntUnaryOperator readyOf = this::reventsOf;
 
-    PollBackend(PollLibrary lib, boolean hasRdHup, int maxEvents) {
+    /** @param pollRdhup POLLRDHUP to ask for with POLLIN, or 0 where poll(2) has none */
+    PollBackend(PollLibrary lib, int pollRdhup, int maxEvents) {
         if (maxEvents <= 0) {
             throw new IllegalArgumentException("maxEvents must be positive: " + maxEvents);
         }
         this.lib = lib;
         this.runtime = Runtime.getRuntime(lib);
-        this.readMask = POLLIN | (hasRdHup ? POLLRDHUP : 0);
+        this.readMask = POLLIN | pollRdhup;
         this.maxEvents = maxEvents;
         ensureCapacity(64);
     }
@@ -79,7 +80,8 @@ final class PollBackend implements Backend {
 
     /** Replaces the interest of {@code fd}; a negative or closed fd is EBADF and changes nothing. */
     @Override
-    public void reregister(int fd, long token, int ops, int trigger) throws IOException {
+    public void reregister(int fd, long token, int ops, int trigger, int oldOps, int oldTrigger)
+            throws IOException {
         if (!Descriptors.isOpen(fd)) {
             throw NativeErrors.exception("poll(reregister", fd, NativeErrors.EBADF);
         }

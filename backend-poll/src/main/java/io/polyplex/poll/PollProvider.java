@@ -1,6 +1,7 @@
 package io.polyplex.poll;
 
 import io.polyplex.Capability;
+import io.polyplex.internal.OsConstants;
 import io.polyplex.spi.Backend;
 import io.polyplex.spi.BackendProvider;
 import java.io.IOException;
@@ -38,10 +39,13 @@ public final class PollProvider implements BackendProvider {
         return capabilitiesFor(Platform.getNativePlatform().getOS());
     }
 
-    /** POLLRDHUP (a kernel peer-closed flag) exists on Linux only. */
+    /**
+     * POLLRDHUP (a kernel peer-closed flag) is used on Linux only ({@link OsConstants#pollRdhup}):
+     * FreeBSD has one only from 15-CURRENT on, and no other system has one.
+     */
     static Set<Capability> capabilitiesFor(Platform.OS os) {
         EnumSet<Capability> caps = EnumSet.of(Capability.UNLIMITED_FDS);
-        if (os == Platform.OS.LINUX) {
+        if (OsConstants.forOs(os).pollRdhup() != 0) {
             caps.add(Capability.KERNEL_PEER_CLOSED);
         }
         return Set.copyOf(caps);
@@ -49,7 +53,7 @@ public final class PollProvider implements BackendProvider {
 
     @Override
     public Backend open(int maxEvents) throws IOException {
-        return new PollBackend(Holder.LIBRARY, Platform.getNativePlatform().getOS() == Platform.OS.LINUX, maxEvents);
+        return new PollBackend(Holder.LIBRARY, OsConstants.CURRENT.pollRdhup(), maxEvents);
     }
 
     private static final class Holder {

@@ -125,7 +125,7 @@ class PollBackendTest {
             assertEquals(1, backend.poll(0));
             assertEquals(7, backend.readyToken(0));
             assertEquals(Backend.WRITE, backend.readyOps(0));
-            backend.reregister(fd, 8, Backend.READ, Backend.LEVEL);
+            backend.reregister(fd, 8, Backend.READ, Backend.LEVEL, Backend.READ, Backend.LEVEL);
             assertEquals(0, backend.poll(0), "nothing to read yet");
             p[1].write(ByteBuffer.wrap(new byte[] {1}));
             assertEquals(1, backend.poll(0));
@@ -136,10 +136,10 @@ class PollBackendTest {
             assertEquals(0, backend.poll(0));
             assertTrue(assertThrows(IOException.class, () -> backend.register(-1, 1, Backend.READ, Backend.LEVEL))
                     .getMessage().contains("EBADF"));
-            assertTrue(assertThrows(IOException.class, () -> backend.reregister(-1, 1, Backend.READ, Backend.LEVEL))
+            assertTrue(assertThrows(IOException.class, () -> backend.reregister(-1, 1, Backend.READ, Backend.LEVEL, Backend.READ, Backend.LEVEL))
                     .getMessage().contains("EBADF"));
             p[0].close();
-            assertTrue(assertThrows(IOException.class, () -> backend.reregister(fd, 9, Backend.READ, Backend.LEVEL))
+            assertTrue(assertThrows(IOException.class, () -> backend.reregister(fd, 9, Backend.READ, Backend.LEVEL, Backend.READ, Backend.LEVEL))
                     .getMessage().contains("EBADF"));
             assertEquals(0, backend.poll(0));
         } finally {

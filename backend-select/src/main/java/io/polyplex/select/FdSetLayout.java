@@ -1,5 +1,6 @@
 package io.polyplex.select;
 
+import io.polyplex.internal.OsConstants;
 import java.nio.ByteOrder;
 import jnr.ffi.Platform;
 
@@ -42,9 +43,8 @@ final class FdSetLayout {
      */
     static FdSetLayout platform() {
         Platform p = Platform.getNativePlatform();
-        Platform.OS os = p.getOS();
-        boolean int32Mask = os == Platform.OS.DARWIN || os == Platform.OS.OPENBSD || os == Platform.OS.NETBSD;
-        int word = int32Mask ? 4 : p.longSize() / 8;
+        // fd_mask is a long or a 32-bit int: 4 bytes on every 32-bit system, per OS on 64-bit ones.
+        int word = p.longSize() == 64 ? OsConstants.CURRENT.fdMaskBytes() : 4;
         return new FdSetLayout(FD_SETSIZE, word, ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN);
     }
 

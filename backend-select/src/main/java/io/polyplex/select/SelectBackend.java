@@ -2,6 +2,7 @@ package io.polyplex.select;
 
 import io.polyplex.NativeIOException;
 import io.polyplex.internal.Descriptors;
+import io.polyplex.internal.OsConstants;
 import io.polyplex.internal.NativeErrors;
 import io.polyplex.internal.WatchList;
 import io.polyplex.spi.Backend;
@@ -55,9 +56,13 @@ final class SelectBackend implements Backend {
     static {
         Platform p = Platform.getNativePlatform();
         Platform.OS os = p.getOS();
-        int longBytes = p.longSize() / 8;
-        TV_SEC_BYTES = os == Platform.OS.OPENBSD || os == Platform.OS.NETBSD ? 8 : longBytes;
-        TV_USEC_BYTES = os == Platform.OS.DARWIN || os == Platform.OS.NETBSD ? 4 : longBytes;
+        if (p.longSize() == 64) {
+            TV_SEC_BYTES = OsConstants.CURRENT.timevalSecondsBytes();
+            TV_USEC_BYTES = OsConstants.CURRENT.timevalMicrosBytes();
+        } else { // 32-bit: long is 4 bytes; OpenBSD's and NetBSD's time_t is 64-bit even there
+            TV_SEC_BYTES = os == Platform.OS.OPENBSD || os == Platform.OS.NETBSD ? 8 : 4;
+            TV_USEC_BYTES = 4;
+        }
     }
 
     private final SelectLibrary lib;
@@ -119,7 +124,8 @@ final class SelectBackend implements Backend {
 
     /** Replaces the interest of {@code fd}; a closed fd is EBADF and changes nothing. */
     @Override
-    public void reregister(int fd, long token, int ops, int trigger) throws IOException {
+    public void reregister(int fd, long token, int ops, int trigger, int oldOps, int oldTrigger)
+            throws IOException {
         checkFits("select(reregister", fd);
         if (!Descriptors.isOpen(fd)) {
             throw NativeErrors.exception("select(reregister", fd, NativeErrors.EBADF);

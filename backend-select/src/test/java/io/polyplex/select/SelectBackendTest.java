@@ -211,7 +211,7 @@ class SelectBackendTest {
             assertEquals(1, backend.poll(0));
             assertEquals(7, backend.readyToken(0));
             assertEquals(Backend.WRITE, backend.readyOps(0));
-            backend.reregister(fd, 8, Backend.READ, Backend.LEVEL);
+            backend.reregister(fd, 8, Backend.READ, Backend.LEVEL, Backend.READ, Backend.LEVEL);
             assertEquals(0, backend.poll(0), "nothing to read yet");
             write(p[1]);
             assertEquals(1, backend.poll(0));
@@ -223,10 +223,10 @@ class SelectBackendTest {
             // Negative, closed, too large: refused without touching the set.
             assertTrue(assertThrows(IOException.class, () -> backend.register(-1, 1, Backend.READ, Backend.LEVEL))
                     .getMessage().contains("EBADF"));
-            assertTrue(assertThrows(IOException.class, () -> backend.reregister(4096, 1, Backend.READ, Backend.LEVEL))
+            assertTrue(assertThrows(IOException.class, () -> backend.reregister(4096, 1, Backend.READ, Backend.LEVEL, Backend.READ, Backend.LEVEL))
                     .getMessage().contains("FD_SETSIZE"));
             p[0].close();
-            assertTrue(assertThrows(IOException.class, () -> backend.reregister(fd, 9, Backend.READ, Backend.LEVEL))
+            assertTrue(assertThrows(IOException.class, () -> backend.reregister(fd, 9, Backend.READ, Backend.LEVEL, Backend.READ, Backend.LEVEL))
                     .getMessage().contains("EBADF"));
             assertEquals(0, backend.poll(0));
         } finally {

@@ -15,7 +15,7 @@ import jnr.ffi.types.ssize_t;
  */
 public interface LibC {
 
-    /** Linux and FreeBSD; absent on macOS (callers check {@link #HAS_PIPE2}). */
+    /** Linux and the BSDs; absent on macOS (callers check {@link #HAS_PIPE2}). */
     int pipe2(@Out int[] fds, int flags);
 
     int pipe(@Out int[] fds);
@@ -47,10 +47,7 @@ public interface LibC {
     Runtime RUNTIME = Runtime.getRuntime(INSTANCE);
 
     /** Whether pipe2(2) exists on this OS. */
-    boolean HAS_PIPE2 = switch (Platform.getNativePlatform().getOS()) {
-        case LINUX, FREEBSD, NETBSD, OPENBSD, DRAGONFLY -> true;
-        default -> false;
-    };
+    boolean HAS_PIPE2 = OsConstants.CURRENT.hasPipe2();
 
     /** The errno of the last failed call on this thread. */
     static int errno() {

@@ -2,7 +2,6 @@ package io.polyplex.internal;
 
 import io.polyplex.SocketEvent;
 import jnr.ffi.Memory;
-import jnr.ffi.Platform;
 import jnr.ffi.Pointer;
 
 /**
@@ -15,10 +14,8 @@ import jnr.ffi.Pointer;
  */
 final class PeerProbe {
 
-    private static final int MSG_PEEK = 0x2;
-    /** Linux 0x40; macOS and the BSDs 0x80. */
-    private static final int MSG_DONTWAIT =
-            Platform.getNativePlatform().getOS() == Platform.OS.LINUX ? 0x40 : 0x80;
+    private static final int MSG_PEEK = OsConstants.CURRENT.msgPeek();
+    private static final int MSG_DONTWAIT = OsConstants.CURRENT.msgDontwait();
 
     private final LibC libc = LibC.INSTANCE;
     private final Pointer oneByte = Memory.allocateDirect(LibC.RUNTIME, 1, false);

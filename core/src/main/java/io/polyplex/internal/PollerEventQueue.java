@@ -8,6 +8,7 @@ import io.polyplex.SocketEventHandler;
 import io.polyplex.Trigger;
 import io.polyplex.spi.Backend;
 import io.polyplex.spi.BackendProvider;
+import io.polyplex.spi.RegistrationLostException;
 import java.io.IOException;
 import java.nio.channels.Channel;
 import java.time.Duration;
@@ -198,11 +199,17 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
                 return; // no change: no system call
             }
             int enabled = InterestTable.enabled(updated);
-            int kernelMode = mode == Backend.ONE_SHOT && !nativeOneShot ? Backend.LEVEL : mode;
+            int kernelMode = kernelMode(mode);
             long token = known ? table.currentToken(fd) : table.nextToken(fd);
             if (enabled != 0) {
                 if (inKernel) {
-                    backend.reregister(fd, token, enabled, kernelMode);
+                    try {
+                        backend.reregister(fd, token, enabled, kernelMode, InterestTable.enabled(old),
+                                kernelMode(InterestTable.trigger(old)));
+                    } catch (RegistrationLostException e) {
+                        table.clear(fd); // the backend removed the fd: forget the socket, as it says
+                        throw e;
+                    }
                 } else {
                     backend.register(fd, token, enabled, kernelMode);
                 }
@@ -221,6 +228,11 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
             }
         }
         wakeWaiterForChange();
+    }
+
+    /** The trigger the kernel is asked for: an emulated one-shot is level-triggered underneath. */
+    private int kernelMode(int mode) {
+        return mode == Backend.ONE_SHOT && !nativeOneShot ? Backend.LEVEL : mode;
     }
 
     /** Forgets the previous occupant of {@code fd}, which the caller closed without remove. */

@@ -1,6 +1,7 @@
 package io.polyplex.net;
 
 import io.polyplex.internal.NativeErrors;
+import io.polyplex.internal.OsConstants;
 import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
@@ -19,7 +20,6 @@ import jnr.constants.platform.SocketOption;
 import jnr.enxio.channels.NativeServerSocketChannel;
 import jnr.enxio.channels.NativeSocketChannel;
 import jnr.ffi.Memory;
-import jnr.ffi.Platform;
 import jnr.ffi.Pointer;
 
 /**
@@ -38,19 +38,15 @@ import jnr.ffi.Pointer;
 public final class NativeSockets {
 
     private static final SocketLibrary LIB = SocketLibrary.INSTANCE;
-    private static final Platform.OS OS = Platform.getNativePlatform().getOS();
-    private static final boolean LINUX = OS == Platform.OS.LINUX;
-    private static final boolean FREEBSD = OS == Platform.OS.FREEBSD;
-    /** BSD-derived sockaddrs start with a length byte; Linux's with a 16-bit family. */
-    private static final boolean SOCKADDR_HAS_LEN = !LINUX && OS != Platform.OS.SOLARIS;
-
-    // Constants jnr-constants does not carry, per OS (from the system headers).
-    private static final int SOCK_NONBLOCK = LINUX ? 0x800 : FREEBSD ? 0x20000000 : 0;
-    private static final int SOCK_CLOEXEC = LINUX ? 0x80000 : FREEBSD ? 0x10000000 : 0;
-    private static final boolean HAS_ACCEPT4 = LINUX || FREEBSD;
-    private static final int MSG_NOSIGNAL = LINUX ? 0x4000 : FREEBSD ? 0x20000 : 0;
-    private static final int MSG_PEEK = 0x2;
-    private static final int MSG_DONTWAIT = LINUX ? 0x40 : 0x80;
+    /** Per-OS numbers jnr-constants does not carry for every OS: see {@link OsConstants}. */
+    private static final OsConstants OS = OsConstants.CURRENT;
+    private static final boolean SOCKADDR_HAS_LEN = OS.sockaddrHasLength();
+    private static final int SOCK_NONBLOCK = OS.sockNonblock();
+    private static final int SOCK_CLOEXEC = OS.sockCloexec();
+    private static final boolean HAS_ACCEPT4 = OS.hasAccept4();
+    private static final int MSG_NOSIGNAL = OS.msgNosignal();
+    private static final int MSG_PEEK = OS.msgPeek();
+    private static final int MSG_DONTWAIT = OS.msgDontwait();
     private static final int IPPROTO_TCP = 6;
     private static final int TCP_NODELAY = 1;
     private static final int FD_CLOEXEC = 1;
@@ -430,10 +426,20 @@ public final class NativeSockets {
 
     /** Writes a sockaddr_in / sockaddr_in6 for this OS into {@code sa}; returns its length. */
     static int encode(InetAddress ip, int port, Pointer sa) {
+        return encode(ip, port, sa, SOCKADDR_HAS_LEN, family(ip));
+    }
+
+    /**
+     * Writes a {@code sockaddr_in} (16 bytes) or {@code sockaddr_in6} (28 bytes): on 4.4BSD's
+     * descendants a length byte and a one-byte family ({@code netinet/in.h}: sin_len, sin_family),
+     * on Linux a 16-bit family; then the port in network order at 2, the IPv4 address at 4, or the
+     * flow info at 4, the IPv6 address at 8 and the scope id at 24.
+     */
+    static int encode(InetAddress ip, int port, Pointer sa, boolean hasLength, int family) {
         boolean v6 = ip instanceof Inet6Address;
         int len = v6 ? 28 : 16;
-        int family = family(ip);
-        if (SOCKADDR_HAS_LEN) {
+        sa.setMemory(0, len, (byte) 0);
+        if (hasLength) {
             sa.putByte(0, (byte) len);
             sa.putByte(1, (byte) family);
         } else {

@@ -29,7 +29,9 @@ import java.io.IOException;
  *       kernel says is no longer open (select's EBADF, poll's POLLNVAL). Core masks them with the
  *       socket's enabled interest; a backend need not.
  *   <li>Failures are {@link io.polyplex.NativeIOException}s naming the call, the fd and the errno.
- *       A failed call changes nothing.
+ *       A failed call changes nothing; where the kernel cannot promise that (a kqueue changelist
+ *       is applied change by change), the backend puts back what was there, and if even that fails
+ *       it removes the fd and throws {@link RegistrationLostException}.
  *   <li>Opens every fd close-on-exec and closes each exactly once in {@link #close}.
  * </ul>
  */
@@ -52,9 +54,20 @@ public interface Backend extends AutoCloseable {
 
     /**
      * Replaces the interest of an fd in the kernel set; also re-arms a one-shot registration that
-     * has fired.
+     * has fired. Core says what it asked for last time, so a backend whose kernel cannot change a
+     * registration in place can change only what differs, and put back what was there if the change
+     * fails (kqueue fixes EV_CLEAR and EV_DISPATCH when a knote is created: a new trigger is a delete
+     * and an add).
+     *
+     * @param ops the directions to watch now (non-empty)
+     * @param trigger the trigger mode now
+     * @param oldOps the directions the last change asked the kernel to watch: 0 for a native one-shot
+     *     that fired since (it is in the set, disarmed)
+     * @param oldTrigger the trigger mode of the last change
+     * @throws RegistrationLostException if the change failed and the old registration could not be
+     *     put back either: the fd is then in no kernel set, and core forgets the socket
      */
-    void reregister(int fd, long token, int ops, int trigger) throws IOException;
+    void reregister(int fd, long token, int ops, int trigger, int oldOps, int oldTrigger) throws IOException;
 
     /**
      * Removes {@code fd} from the kernel set. An fd the kernel no longer knows (closed by the caller:

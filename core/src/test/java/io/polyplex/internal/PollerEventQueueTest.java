@@ -96,10 +96,48 @@ class PollerEventQueueTest {
         Sock s = new Sock(5);
         queue.subscribeRead(s);
         doThrow(NativeErrors.exception("mock_ctl(MOD", 5, NativeErrors.ENOENT))
-                .when(backend).reregister(eq(5), anyLong(), anyInt(), anyInt());
+                .when(backend).reregister(eq(5), anyLong(), anyInt(), anyInt(), anyInt(), anyInt());
         assertThrows(NativeIOException.class, () -> queue.subscribeWrite(s));
         assertTrue(queue.isSubscribedRead(s));
         assertFalse(queue.isSubscribedWrite(s));
+    }
+
+    /** What core tells the backend it asked for before: trigger changes, and a fired native one-shot. */
+    @Test
+    void aReregisterCarriesThePreviousRegistration() throws Exception {
+        when(backend.poll(anyLong())).thenReturn(1);
+        Sock s = new Sock(6);
+        queue.subscribe(s, SocketEvent.READ, Trigger.EDGE);
+        ArgumentCaptor<Long> token = ArgumentCaptor.forClass(Long.class);
+        verify(backend).register(eq(6), token.capture(), eq(Backend.READ), eq(Backend.EDGE));
+        queue.subscribe(s, SocketEvent.WRITE, Trigger.LEVEL); // the trigger is the socket's, not a direction's
+        verify(backend).reregister(6, token.getValue(), Backend.READ | Backend.WRITE, Backend.LEVEL, Backend.READ, Backend.EDGE);
+        queue.subscribe(s, SocketEvent.READ, Trigger.ONE_SHOT);
+        verify(backend).reregister(6, token.getValue(), Backend.READ | Backend.WRITE, Backend.ONE_SHOT,
+                Backend.READ | Backend.WRITE, Backend.LEVEL);
+        // The one-shot fires: core disarms it, the kernel keeps it; re-arming says nothing was armed.
+        when(backend.readyToken(0)).thenReturn(token.getValue());
+        when(backend.readyOps(0)).thenReturn(Backend.READ);
+        assertEquals(1, queue.poll(Duration.ZERO).size());
+        queue.subscribeRead(s);
+        verify(backend).reregister(6, token.getValue(), Backend.READ, Backend.ONE_SHOT, 0, Backend.ONE_SHOT);
+    }
+
+    /** A backend that could neither apply a change nor put the old one back removed the fd: so does core. */
+    @Test
+    void aLostRegistrationForgetsTheSocket() throws Exception {
+        Sock s = new Sock(8);
+        queue.subscribeRead(s);
+        io.polyplex.spi.RegistrationLostException lost = new io.polyplex.spi.RegistrationLostException(
+                NativeErrors.exception("kevent(EV_ADD EVFILT_READ", 8, NativeErrors.EINVAL),
+                NativeErrors.exception("kevent(EV_ADD EVFILT_READ", 8, NativeErrors.EINVAL));
+        doThrow(lost).when(backend).reregister(eq(8), anyLong(), anyInt(), anyInt(), anyInt(), anyInt());
+        NativeIOException e = assertThrows(NativeIOException.class, () -> queue.subscribe(s, SocketEvent.READ, Trigger.EDGE));
+        assertTrue(e.getMessage().startsWith("kevent(EV_ADD EVFILT_READ, fd=8): EINVAL (Invalid argument); "
+                + "putting the previous registration back failed too"), e.getMessage());
+        assertFalse(queue.isSubscribedRead(s), "core still believes the kernel watches the socket");
+        queue.subscribeRead(s); // a fresh registration
+        verify(backend, org.mockito.Mockito.times(2)).register(eq(8), anyLong(), eq(Backend.READ), eq(Backend.LEVEL));
     }
 
     @Test
@@ -112,7 +150,7 @@ class PollerEventQueueTest {
         InOrder order = inOrder(backend);
         ArgumentCaptor<Long> token = ArgumentCaptor.forClass(Long.class);
         order.verify(backend).register(eq(9), token.capture(), eq(Backend.READ | Backend.WRITE), eq(Backend.LEVEL));
-        order.verify(backend).reregister(9, token.getValue(), Backend.WRITE, Backend.LEVEL);
+        order.verify(backend).reregister(9, token.getValue(), Backend.WRITE, Backend.LEVEL, Backend.READ | Backend.WRITE, Backend.LEVEL);
         order.verify(backend).deregister(9);
         order.verify(backend).register(eq(9), anyLong(), eq(Backend.WRITE), eq(Backend.LEVEL));
     }
@@ -124,7 +162,7 @@ class PollerEventQueueTest {
         queue.subscribeRead(s);
         queue.subscribeRead(s);
         verify(backend).register(eq(3), anyLong(), eq(Backend.READ), eq(Backend.LEVEL));
-        verify(backend, never()).reregister(anyInt(), anyLong(), anyInt(), anyInt());
+        verify(backend, never()).reregister(anyInt(), anyLong(), anyInt(), anyInt(), anyInt(), anyInt());
     }
 
     @Test
