@@ -50,13 +50,23 @@ class PollerEventQueueTest {
 
     @BeforeEach
     void open() throws Exception {
+        openWith(EnumSet.of(Capability.KERNEL_PEER_CLOSED));
+    }
+
+    /** Replaces the queue and backend with ones whose provider announces {@code capabilities}. */
+    private void openWith(EnumSet<Capability> capabilities) throws Exception {
         backend = mock(Backend.class);
         BackendProvider provider = mock(BackendProvider.class);
         when(provider.name()).thenReturn("mock");
         when(provider.unsupportedReason()).thenReturn(Optional.empty());
-        when(provider.capabilities()).thenReturn(EnumSet.of(Capability.KERNEL_PEER_CLOSED));
+        when(provider.capabilities()).thenReturn(capabilities);
         when(provider.open(anyInt())).thenReturn(backend);
         queue = EventQueues.open(provider, Sock::fd);
+    }
+
+    private void openWithEveryTrigger() throws Exception {
+        queue.close();
+        openWith(EnumSet.of(Capability.KERNEL_PEER_CLOSED, Capability.EDGE_TRIGGERED, Capability.ONE_SHOT));
     }
 
     @Test
@@ -105,6 +115,7 @@ class PollerEventQueueTest {
     /** What core tells the backend it asked for before: trigger changes, and a fired native one-shot. */
     @Test
     void aReregisterCarriesThePreviousRegistration() throws Exception {
+        openWithEveryTrigger();
         when(backend.poll(anyLong())).thenReturn(1);
         Sock s = new Sock(6);
         queue.subscribe(s, SocketEvent.READ, Trigger.EDGE);
@@ -126,6 +137,7 @@ class PollerEventQueueTest {
     /** A backend that could neither apply a change nor put the old one back removed the fd: so does core. */
     @Test
     void aLostRegistrationForgetsTheSocket() throws Exception {
+        openWithEveryTrigger();
         Sock s = new Sock(8);
         queue.subscribeRead(s);
         io.polyplex.spi.RegistrationLostException lost = new io.polyplex.spi.RegistrationLostException(
