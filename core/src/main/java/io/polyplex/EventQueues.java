@@ -18,7 +18,8 @@ import java.util.stream.Collectors;
  * <p>Backends are found with {@link ServiceLoader} ({@link BackendProvider}). {@link
  * #open(ToIntFunction)} picks the first supported one in the order epoll, kqueue, poll, select
  * (epoll only runs on Linux and kqueue only on macOS and the BSDs, so this is "the best for this
- * OS"), then any other supported backend by name. The system property {@value #BACKEND_PROPERTY}
+ * OS"), then any other supported backend by name; one that refuses when opened (its kernel lacks
+ * something it needs) is passed over for the next. The system property {@value #BACKEND_PROPERTY}
  * overrides the choice.
  */
 public final class EventQueues {
@@ -48,14 +49,29 @@ public final class EventQueues {
         if (forced != null && !forced.isBlank()) {
             return open(forced.trim(), fdOf);
         }
-        List<BackendProvider> providers = providers();
+        return openFirst(providers(), fdOf);
+    }
+
+    /**
+     * Opens the first of {@code providers} that runs here. A provider that says it runs but whose
+     * kernel turns out, when opened, to lack something the backend needs (kqueue on DragonFly before
+     * 4.6, which ignores EV_RECEIPT) refuses with UnsupportedOperationException; the choice then
+     * moves on to the next.
+     */
+    static <S> EventQueue<S> openFirst(List<BackendProvider> providers, ToIntFunction<? super S> fdOf)
+            throws IOException {
+        List<String> refused = new ArrayList<>();
         for (BackendProvider p : providers) {
             if (p.unsupportedReason().isEmpty()) {
-                return open(p, fdOf);
+                try {
+                    return open(p, fdOf);
+                } catch (UnsupportedOperationException e) {
+                    refused.add(p.name() + " refused to open: " + e.getMessage());
+                }
             }
         }
         throw new UnsupportedOperationException("no Polyplex backend runs on " + platform() + "; "
-                + describe(providers));
+                + describe(providers) + (refused.isEmpty() ? "" : "; " + String.join("; ", refused)));
     }
 
     /**

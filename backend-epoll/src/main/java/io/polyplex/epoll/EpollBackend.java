@@ -101,7 +101,7 @@ final class EpollBackend implements Backend {
     }
 
     @Override
-    public void deregister(int fd) throws IOException {
+    public void deregister(int fd, long token, int oldOps, int oldTrigger) throws IOException {
         // Linux before 2.6.9 wanted a non-null event even for DEL; passing one costs nothing.
         if (lib.epoll_ctl(epfd, EPOLL_CTL_DEL, fd, ctlEvent) < 0) {
             int errno = runtime.getLastError();

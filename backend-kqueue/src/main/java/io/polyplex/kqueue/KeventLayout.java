@@ -1,6 +1,7 @@
 package io.polyplex.kqueue;
 
 import java.util.Optional;
+import java.util.function.Supplier;
 import jnr.ffi.Platform;
 
 /**
@@ -18,9 +19,17 @@ import jnr.ffi.Platform;
  *   32      ext     uint64_t[4]        -                                                32
  * </pre>
  *
- * Reading FreeBSD 12+ results with the 32-byte stride misreads every event after the first, so the
- * stride is chosen from the running OS and version, and an OS whose layout is not known here (NetBSD
- * has 32-bit filter and flags, 32-bit systems have 4-byte pointers) is refused, never guessed.
+ * Reading 64-byte results with the 32-byte stride misreads every event after the first, and the other
+ * way round. Which layout FreeBSD's {@code kevent} takes depends on the libc the process loaded, not
+ * on the kernel: FreeBSD 12's libc keeps FreeBSD 11's function as {@code kevent@FBSD_1.0} (syscall
+ * 363, {@code freebsd11_kevent}) beside the default {@code kevent@@FBSD_1.5} (syscall 560), while a
+ * jail with a FreeBSD 11 userland on a newer host has only the old one ({@code lib/libc/sys/Symbol.map},
+ * {@code lib/libc/include/compat.h}, {@code sys/kern/syscalls.master}). So on FreeBSD the layout is the
+ * one of the version the plain name {@code kevent} resolves to in the loaded libc ({@link
+ * io.polyplex.internal.SymbolVersions}), never the kernel's release ({@code os.version}). macOS
+ * ({@code bsd/sys/event.h}, 32 bytes under {@code #pragma pack(4)}), OpenBSD and DragonFly ({@code
+ * sys/sys/event.h}) have only the 32-byte one. An OS whose layout is not described here (NetBSD has
+ * 32-bit filter and flags, 32-bit systems have 4-byte pointers) is refused, never guessed.
  */
 public record KeventLayout(String name, int size) {
 
@@ -36,16 +45,31 @@ public record KeventLayout(String name, int size) {
     /** FreeBSD 12 and newer: 64-bit data and ext[4]. */
     public static final KeventLayout KEVENT64 = new KeventLayout("FreeBSD 12+ 64-byte struct kevent", 64);
 
-    /** The layout for this OS, version and CPU, or empty with the reason in {@link #unknownReason}. */
-    public static Optional<KeventLayout> forPlatform(Platform.OS os, String osVersion, int addressSize) {
+    /** FreeBSD's versions of {@code kevent}: the 64-byte struct's, then the 32-byte one's. */
+    static final String FBSD_64 = "FBSD_1.5";
+    static final String FBSD_32 = "FBSD_1.0";
+
+    /**
+     * The layout for this OS and CPU, or empty with the reason in {@link #unknownReason}.
+     *
+     * @param keventVersion on FreeBSD, which of {@value #FBSD_32} and {@value #FBSD_64} the plain
+     *     name {@code kevent} resolves to in the loaded libc (empty if neither); asked only there
+     */
+    public static Optional<KeventLayout> forPlatform(Platform.OS os, int addressSize,
+                                                     Supplier<Optional<String>> keventVersion) {
         if (addressSize != 64) {
             return Optional.empty();
         }
         return switch (os) {
             case DARWIN, OPENBSD, DRAGONFLY -> Optional.of(KEVENT32);
-            case FREEBSD -> Optional.of(majorVersion(osVersion) >= 12 ? KEVENT64 : KEVENT32);
+            case FREEBSD -> keventVersion.get().map(v -> v.equals(FBSD_64) ? KEVENT64 : KEVENT32);
             default -> Optional.empty();
         };
+    }
+
+    /** What the loaded libc says on FreeBSD: see {@link io.polyplex.internal.SymbolVersions}. */
+    static Optional<String> loadedKeventVersion() {
+        return io.polyplex.internal.SymbolVersions.defaultVersion("kevent", FBSD_32, FBSD_64);
     }
 
     static String unknownReason(Platform.OS os, int addressSize) {
@@ -54,15 +78,9 @@ public record KeventLayout(String name, int size) {
         }
         return switch (os) {
             case LINUX, WINDOWS, SOLARIS, AIX, ZLINUX -> "kqueue does not exist on " + os;
+            case FREEBSD -> "cannot tell which struct kevent the loaded libc's kevent takes: it is neither"
+                    + " kevent@" + FBSD_64 + " (64 bytes) nor kevent@" + FBSD_32 + " (32 bytes); refusing to guess";
             default -> "the struct kevent layout of " + os + " is not described here; refusing to guess";
         };
-    }
-
-    static int majorVersion(String v) {
-        int end = 0;
-        while (end < v.length() && Character.isDigit(v.charAt(end))) {
-            end++;
-        }
-        return end == 0 ? 0 : Integer.parseInt(v.substring(0, end));
     }
 }

@@ -7,9 +7,11 @@ import static io.polyplex.kqueue.KeventLayout.FLAGS;
 import static io.polyplex.kqueue.KeventLayout.IDENT;
 import static io.polyplex.kqueue.KeventLayout.UDATA;
 
+import io.polyplex.NativeIOException;
 import io.polyplex.internal.Descriptors;
 import io.polyplex.internal.NativeErrors;
 import io.polyplex.spi.Backend;
+import io.polyplex.spi.RegistrationLostException;
 import java.io.IOException;
 import java.util.Arrays;
 import java.util.function.IntSupplier;
@@ -19,30 +21,55 @@ import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
 
 /**
- * One kqueue: core's interest bits become one filter per direction.
+ * One kqueue: core's interest bits become one filter per direction (EVFILT_READ, EVFILT_WRITE),
+ * each a knote keyed by (fd, filter). Every rule this class relies on was read in the kernels' own
+ * sources (FreeBSD {@code sys/kern/kern_event.c}, XNU {@code bsd/kern/kern_event.c}, OpenBSD and
+ * DragonFly likewise):
  *
  * <table>
- *   <caption>How core's calls map onto filters</caption>
- *   <tr><th>core</th><th>kevent changes</th></tr>
- *   <tr><td>register / reregister, direction wanted</td><td>EVFILT_READ or EVFILT_WRITE with
- *       EV_ADD|EV_ENABLE, plus EV_CLEAR (edge) or EV_ONESHOT (one-shot); EV_ADD also replaces udata
- *       (the token) and re-adds a fired one-shot</td></tr>
- *   <tr><td>reregister, direction not wanted</td><td>EV_DISABLE (ENOENT for a filter never added is
- *       not an error): the filter keeps its place and reports nothing</td></tr>
- *   <tr><td>deregister</td><td>EV_DELETE on both filters; ENOENT and EBADF are "already gone"</td></tr>
+ *   <caption>Kernel rules, and what the backend does about each</caption>
+ *   <tr><th>rule (where it is)</th><th>what the backend does</th></tr>
+ *   <tr><td>EV_ADD on an existing knote changes only udata (and the saved fflags and data);
+ *       EV_CLEAR, EV_ONESHOT and EV_DISPATCH stay as they were when it was created (FreeBSD
+ *       {@code kqueue_register}, XNU {@code kevent_register}; FreeBSD has EV_FORCEONESHOT for this
+ *       reason)</td><td>a change of trigger deletes both filters and adds the wanted ones again, in
+ *       one changelist; a change within one trigger touches only the filters whose state
+ *       differs</td></tr>
+ *   <tr><td>EV_ADD alone does not re-enable a disabled knote (same functions)</td><td>EV_ADD always
+ *       comes with EV_ENABLE</td></tr>
+ *   <tr><td>an EV_DISPATCH knote is disabled after delivery, kept; an EV_ONESHOT one is dropped
+ *       (FreeBSD {@code kqueue_scan}, XNU {@code knote_process})</td><td>{@link #ONE_SHOT} is
+ *       EV_DISPATCH: core's native one-shot stays in the set, disarmed, and EV_ENABLE re-arms it
+ *       without allocating a knote</td></tr>
+ *   <tr><td>with EV_RECEIPT every change comes back as an EV_ERROR entry, in order, {@code data} the
+ *       errno or 0, and a call that wrote any entry returns at once without waiting (FreeBSD {@code
+ *       kqueue_kevent}, XNU {@code kevent_internal}), so with room for every receipt a change-only
+ *       call cannot be interrupted (EINTR)</td><td>every change carries EV_RECEIPT and the receipt
+ *       list has room for all; a failing call is an error, and a call that returns fewer receipts
+ *       than changes, or an entry without EV_ERROR, means a kernel that ignores EV_RECEIPT
+ *       (DragonFly before 4.6): refused, since ready events would be taken for receipts</td></tr>
+ *   <tr><td>EV_DELETE of a knote that is gone: ENOENT; of a closed fd: EBADF on FreeBSD, OpenBSD
+ *       and DragonFly ({@code fget} first), ENOENT on macOS (knote lookup first)</td><td>both are
+ *       "already gone" for a delete, and ENOENT for a disable</td></tr>
+ *   <tr><td>EV_EOF on EVFILT_READ: the peer closed (or this side shut reading), {@code fflags} the
+ *       socket error, {@code data} the bytes still unread (FreeBSD {@code filt_soread}, XNU {@code
+ *       filt_soread_common})</td><td>PEER_CLOSED, plus ERROR if {@code fflags} is set</td></tr>
+ *   <tr><td>EV_EOF on EVFILT_WRITE: this side can send no more, after its own shutdown(SHUT_WR)
+ *       or a reset (FreeBSD {@code filt_sowrite}, XNU {@code filt_sowrite_common})</td><td>not
+ *       PEER_CLOSED (that comes from the read filter only); ERROR if {@code fflags} is set</td></tr>
  * </table>
  *
- * <p>Changes are applied at once with their own kevent call (never batched into the next wait): core
- * makes them under its state lock while another thread may be blocked in {@link #poll}, and kqueue
- * applies a change to a wait already blocked. Every change carries EV_RECEIPT, so each comes back
- * as its own EV_ERROR entry with {@code data} = 0 or the errno for that change; a failed register
- * deletes what it added, so nothing is half-registered. The change buffers belong to the state
- * lock's holder, the event list and the timespec to the polling thread.
+ * <p>Changes are applied at once with their own kevent call (never batched into the next wait):
+ * core makes them under its state lock while another thread may be blocked in {@link #poll}, and
+ * kqueue applies a change to a wait already blocked. A failed register deletes what it added; a
+ * failed reregister puts the previous registration back (a changelist is applied change by change,
+ * so some of it may have taken effect), and if even that fails, deletes the fd and throws {@link
+ * RegistrationLostException}. The change buffers belong to the state lock's holder, the event list
+ * and the timespec to the polling thread.
  *
  * <p>Ready events: kqueue reports one event per filter; events of one fd in a batch are merged, so
- * core sees one event per socket with READ|WRITE. EV_EOF means the peer closed (PEER_CLOSED, no data
- * consumed: {@code data} still counts the unread bytes); a non-zero {@code fflags} with it is the
- * socket's error (ERROR).
+ * core sees one event per socket with READ|WRITE. Delivered flags carry the knote's creation flags
+ * (EV_RECEIPT, EV_DISPATCH, ...) too: only EV_EOF and EV_ERROR are read from them.
  */
 final class KqueueBackend implements Backend {
 
@@ -55,10 +82,13 @@ final class KqueueBackend implements Backend {
     static final int EV_ONESHOT = 0x10;
     static final int EV_CLEAR = 0x20;
     static final int EV_RECEIPT = 0x40;
+    static final int EV_DISPATCH = 0x80;
     static final int EV_ERROR = 0x4000;
     static final int EV_EOF = 0x8000;
     /** Netty's cap: some kernels refuse larger timeouts with EINVAL; core loops for the rest. */
     static final long MAX_TIMEOUT_SECONDS = 86_399;
+    /** Changes one call can carry: a delete and an add for each of the two filters. */
+    private static final int MAX_CHANGES = 4;
 
     private final KqueueLibrary lib;
     private final KeventLayout layout;
@@ -92,8 +122,8 @@ final class KqueueBackend implements Backend {
         }
         this.kq = fd;
         Runtime rt = Runtime.getSystemRuntime();
-        this.changes = Memory.allocateDirect(rt, 2 * layout.size(), true);
-        this.receipts = Memory.allocateDirect(rt, 2 * layout.size(), true);
+        this.changes = Memory.allocateDirect(rt, MAX_CHANGES * layout.size(), true);
+        this.receipts = Memory.allocateDirect(rt, MAX_CHANGES * layout.size(), true);
         this.zeroTimeout = Memory.allocateDirect(rt, 16, true);
         this.events = Memory.allocateDirect(rt, (long) maxEvents * layout.size(), true);
         this.timeout = Memory.allocateDirect(rt, 16, true);
@@ -107,62 +137,109 @@ final class KqueueBackend implements Backend {
     public void register(int fd, long token, int ops, int trigger) throws IOException {
         // kqueue accepts a regular file (always readable); the contract refuses it, as epoll does.
         Descriptors.requirePollable("kevent(EV_ADD", fd);
-        apply(fd, token, ops, trigger, false);
+        int n = plan(fd, token, ops, trigger, 0, false);
+        int failed = submit(n);
+        if (failed >= 0) {
+            NativeIOException e = failure(failed, fd);
+            deleteBoth(fd); // whatever the changelist added before or after the failure: nothing half-registered
+            throw e;
+        }
     }
 
     @Override
-    public void reregister(int fd, long token, int ops, int trigger, int oldOps, int oldTrigger) throws IOException {
-        apply(fd, token, ops, trigger, true);
-    }
-
-    private void apply(int fd, long token, int ops, int trigger, boolean existing) throws IOException {
-        int mode = trigger == EDGE ? EV_CLEAR : trigger == ONE_SHOT ? EV_ONESHOT : 0;
-        int n = change(0, fd, EVFILT_READ, (ops & READ) != 0, existing, mode, token);
-        n = change(n, fd, EVFILT_WRITE, (ops & WRITE) != 0, existing, mode, token);
+    public void reregister(int fd, long token, int ops, int trigger, int oldOps, int oldTrigger)
+            throws IOException {
+        boolean recreate = trigger != oldTrigger;
+        int n = plan(fd, token, ops, trigger, oldOps, recreate);
+        if (n == 0) {
+            return;
+        }
         int failed = submit(n);
         if (failed < 0) {
             return;
         }
-        long at = (long) failed * layout.size();
-        int err = (int) receipts.getLong(at + DATA);
-        String what = (changes.getShort(at + FLAGS) & EV_ADD) != 0 ? "EV_ADD " : "EV_DISABLE ";
-        String call = "kevent(" + what + filterName(changes.getShort(at + FILTER));
-        if (!existing) {
-            undoAdds(n); // nothing half-registered
-        }
-        throw NativeErrors.exception(call, fd, err);
+        putBack(fd, token, oldOps, oldTrigger, recreate, failure(failed, fd));
     }
 
-    /** Writes the change for one filter at index {@code n}, if one is needed; returns the next index. */
-    private int change(int n, int fd, short filter, boolean wanted, boolean existing, int mode, long token) {
-        if (wanted) {
-            put(changes, n, fd, filter, EV_ADD | EV_ENABLE | mode, token);
-            return n + 1;
+    /**
+     * After a changelist failed part-way (the kernel applies one change at a time, and goes on after
+     * a failed one), puts the old registration back: both filters recreated if the trigger was
+     * changing, else each filter set to its old state. Throws {@code e}, or {@link
+     * RegistrationLostException} if putting back failed too (then nothing of {@code fd} is left).
+     */
+    private void putBack(int fd, long token, int oldOps, int oldTrigger, boolean recreate, NativeIOException e)
+            throws IOException {
+        int again = submit(restore(fd, token, oldOps, oldTrigger, recreate));
+        // EBADF: the fd was closed, and its knotes went with it (knote_fdclose): nothing to put back.
+        if (again >= 0 && receipts.getLong((long) again * layout.size() + DATA) != NativeErrors.EBADF) {
+            NativeIOException restoreFailure = failure(again, fd);
+            deleteBoth(fd);
+            throw new RegistrationLostException(e, restoreFailure);
         }
-        if (existing) {
-            put(changes, n, fd, filter, EV_DISABLE, token);
-            return n + 1;
+        throw e;
+    }
+
+    /**
+     * Writes the changes that take {@code fd} from {@code oldOps} to {@code ops}; returns how many.
+     * With {@code recreate} both filters are deleted first (ENOENT for one never added is not an
+     * error) and the wanted ones added with the new trigger; otherwise only a filter whose state
+     * differs is touched: added and enabled, or disabled.
+     */
+    private int plan(int fd, long token, int ops, int trigger, int oldOps, boolean recreate) {
+        int mode = modeFlag(trigger);
+        int n = 0;
+        for (int dir = READ; dir <= WRITE; dir <<= 1) {
+            short filter = dir == READ ? EVFILT_READ : EVFILT_WRITE;
+            boolean want = (ops & dir) != 0;
+            boolean had = (oldOps & dir) != 0;
+            if (recreate) {
+                put(changes, n++, fd, filter, EV_DELETE, token);
+                if (want) {
+                    put(changes, n++, fd, filter, EV_ADD | EV_ENABLE | mode, token);
+                }
+            } else if (want && !had) {
+                put(changes, n++, fd, filter, EV_ADD | EV_ENABLE | mode, token);
+            } else if (!want && had) {
+                put(changes, n++, fd, filter, EV_DISABLE, token);
+            }
         }
         return n;
     }
 
-    /** Deletes the filters a failed register may have added; their errors do not matter. */
-    private void undoAdds(int n) {
-        for (int i = 0; i < n; i++) {
-            long at = (long) i * layout.size();
-            changes.putShort(at + FLAGS, (short) (EV_DELETE | EV_RECEIPT));
+    /** The changes that put back {@code oldOps} with {@code oldTrigger}, whatever state each filter is in. */
+    private int restore(int fd, long token, int oldOps, int oldTrigger, boolean recreate) {
+        int mode = modeFlag(oldTrigger);
+        int n = 0;
+        for (int dir = READ; dir <= WRITE; dir <<= 1) {
+            short filter = dir == READ ? EVFILT_READ : EVFILT_WRITE;
+            boolean had = (oldOps & dir) != 0;
+            if (recreate) {
+                put(changes, n++, fd, filter, EV_DELETE, token);
+            }
+            put(changes, n++, fd, filter, had ? EV_ADD | EV_ENABLE | mode : EV_DISABLE, token);
         }
-        lib.kevent(kq, changes, n, receipts, n, zeroTimeout);
+        return n;
+    }
+
+    /** EV_CLEAR for edge, EV_DISPATCH for one-shot: fixed when the knote is created. */
+    private static int modeFlag(int trigger) {
+        return trigger == EDGE ? EV_CLEAR : trigger == ONE_SHOT ? EV_DISPATCH : 0;
+    }
+
+    /** Deletes both filters of {@code fd}; what the receipts say does not matter. */
+    private void deleteBoth(int fd) {
+        put(changes, 0, fd, EVFILT_READ, EV_DELETE, 0);
+        put(changes, 1, fd, EVFILT_WRITE, EV_DELETE, 0);
+        lib.kevent(kq, changes, 2, receipts, 2, zeroTimeout);
     }
 
     @Override
-    public void deregister(int fd) throws IOException {
+    public void deregister(int fd, long token, int oldOps, int oldTrigger) throws IOException {
         put(changes, 0, fd, EVFILT_READ, EV_DELETE, 0);
         put(changes, 1, fd, EVFILT_WRITE, EV_DELETE, 0);
         int failed = submit(2);
         if (failed >= 0) {
-            int err = (int) receipts.getLong((long) failed * layout.size() + DATA);
-            throw NativeErrors.exception("kevent(EV_DELETE", fd, err);
+            putBack(fd, token, oldOps, oldTrigger, false, failure(failed, fd)); // the other delete may be done
         }
     }
 
@@ -177,33 +254,53 @@ final class KqueueBackend implements Backend {
 
     /**
      * Applies {@code n} changes with receipts; returns the index of the first that failed with an
-     * errno that matters, or -1. ENOENT (a disable or delete of a filter never added) and, for
+     * errno that matters, or -1. ENOENT (a disable or delete of a filter that is not there) and, for
      * deletes, EBADF (the fd is already closed) are not failures.
      */
     private int submit(int n) throws IOException {
         int got = lib.kevent(kq, changes, n, receipts, n, zeroTimeout);
         if (got < 0) {
-            int e = errno.getAsInt();
-            if (e == NativeErrors.EINTR) {
-                return -1; // the changelist was applied before the interruption
-            }
-            throw NativeErrors.exception("kevent(changes", (int) changes.getLong(IDENT), e);
+            // Not EINTR: a call that writes a receipt for every change never waits (see the table).
+            throw NativeErrors.exception("kevent(changes", (int) changes.getLong(IDENT), errno.getAsInt());
         }
-        for (int i = 0; i < got; i++) {
+        if (got != n) {
+            throw noReceipts(got, n);
+        }
+        int failed = -1;
+        for (int i = 0; i < n; i++) {
             long at = (long) i * layout.size();
             int flags = receipts.getShort(at + FLAGS) & 0xffff;
+            if ((flags & EV_ERROR) == 0) {
+                throw noReceipts(got, n); // a ready event where a receipt belongs
+            }
             long data = receipts.getLong(at + DATA);
-            if ((flags & EV_ERROR) == 0 || data == 0) {
+            if (data == 0 || failed >= 0) {
                 continue;
             }
-            int change = changes.getShort((long) i * layout.size() + FLAGS) & 0xffff;
+            int change = changes.getShort(at + FLAGS) & 0xffff;
             boolean quiet = (change & (EV_DISABLE | EV_DELETE)) != 0
                     && (data == NativeErrors.ENOENT || (change & EV_DELETE) != 0 && data == NativeErrors.EBADF);
             if (!quiet) {
-                return i;
+                failed = i;
             }
         }
-        return -1;
+        return failed;
+    }
+
+    private static UnsupportedOperationException noReceipts(int got, int n) {
+        return new UnsupportedOperationException("kevent returned " + got + " entries for " + n
+                + " changes with EV_RECEIPT: this kernel ignores EV_RECEIPT (DragonFly BSD before 4.6),"
+                + " so ready events would be taken for receipts; use the poll backend"
+                + " (-Dpolyplex.backend=poll)");
+    }
+
+    /** The exception for change {@code i}, which failed: it names the action, the filter, the fd and the errno. */
+    private NativeIOException failure(int i, int fd) {
+        long at = (long) i * layout.size();
+        int flags = changes.getShort(at + FLAGS) & 0xffff;
+        String action = (flags & EV_DELETE) != 0 ? "EV_DELETE " : (flags & EV_ADD) != 0 ? "EV_ADD " : "EV_DISABLE ";
+        return NativeErrors.exception("kevent(" + action + filterName(changes.getShort(at + FILTER)), fd,
+                (int) receipts.getLong(at + DATA));
     }
 
     private static String filterName(short filter) {
@@ -239,15 +336,8 @@ final class KqueueBackend implements Backend {
         for (int i = 0; i < n; i++) {
             long at = (long) i * layout.size();
             int fd = (int) events.getLong(at + IDENT);
-            short filter = events.getShort(at + FILTER);
-            int flags = events.getShort(at + FLAGS) & 0xffff;
-            int ops = filter == EVFILT_READ ? READ : filter == EVFILT_WRITE ? WRITE : 0;
-            if ((flags & EV_EOF) != 0) {
-                ops |= PEER_CLOSED | (events.getInt(at + FFLAGS) != 0 ? ERROR : 0);
-            }
-            if ((flags & EV_ERROR) != 0) {
-                ops |= ERROR | READ | WRITE;
-            }
+            int ops = bits(events.getShort(at + FILTER), events.getShort(at + FLAGS) & 0xffff,
+                    events.getInt(at + FFLAGS));
             if (fd >= slotOfFd.length) {
                 slotOfFd = Arrays.copyOf(slotOfFd, Math.max(fd + 1, slotOfFd.length * 2));
             }
@@ -270,6 +360,32 @@ final class KqueueBackend implements Backend {
             }
         }
         return count;
+    }
+
+    /**
+     * Core's bits for one delivered event. EV_EOF means the peer closed only on the read filter; on
+     * the write filter it means this side can send no more, which is no news about the peer.
+     * {@code fflags} with EV_EOF is the socket error on both.
+     */
+    static int bits(short filter, int flags, int fflags) {
+        int ops;
+        if (filter == EVFILT_READ) {
+            ops = READ;
+            if ((flags & EV_EOF) != 0) {
+                ops |= PEER_CLOSED | (fflags != 0 ? ERROR : 0);
+            }
+        } else if (filter == EVFILT_WRITE) {
+            ops = WRITE;
+            if ((flags & EV_EOF) != 0 && fflags != 0) {
+                ops |= ERROR;
+            }
+        } else {
+            ops = 0;
+        }
+        if ((flags & EV_ERROR) != 0) {
+            ops |= ERROR | READ | WRITE;
+        }
+        return ops;
     }
 
     @Override

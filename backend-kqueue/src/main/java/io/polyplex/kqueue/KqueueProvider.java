@@ -47,10 +47,14 @@ public final class KqueueProvider implements BackendProvider {
             return Optional.empty();
         }
         Platform p = Platform.getNativePlatform();
-        if (KeventLayout.forPlatform(p.getOS(), System.getProperty("os.version", ""), p.addressSize()).isPresent()) {
-            return Optional.empty();
-        }
-        return Optional.of(KeventLayout.unknownReason(p.getOS(), p.addressSize()));
+        return PlatformLayout.LAYOUT.isPresent() ? Optional.empty()
+                : Optional.of(KeventLayout.unknownReason(p.getOS(), p.addressSize()));
+    }
+
+    /** This platform's layout, found once (on FreeBSD it asks the dynamic linker which kevent libc has). */
+    private static final class PlatformLayout {
+        static final Optional<KeventLayout> LAYOUT = KeventLayout.forPlatform(Platform.getNativePlatform().getOS(),
+                Platform.getNativePlatform().addressSize(), KeventLayout::loadedKeventVersion);
     }
 
     @Override
@@ -63,8 +67,7 @@ public final class KqueueProvider implements BackendProvider {
         if (library != null) {
             return new KqueueBackend(library, layout, errno, maxEvents);
         }
-        Platform p = Platform.getNativePlatform();
-        KeventLayout l = KeventLayout.forPlatform(p.getOS(), System.getProperty("os.version", ""), p.addressSize())
+        KeventLayout l = PlatformLayout.LAYOUT
                 .orElseThrow(() -> new UnsupportedOperationException(unsupportedReason().orElse("kqueue")));
         Runtime runtime = Runtime.getRuntime(Holder.LIBRARY);
         return new KqueueBackend(Holder.LIBRARY, l, runtime::getLastError, maxEvents);

@@ -6,6 +6,7 @@ import static io.polyplex.kqueue.KqueueBackend.EV_ADD;
 import static io.polyplex.kqueue.KqueueBackend.EV_CLEAR;
 import static io.polyplex.kqueue.KqueueBackend.EV_DELETE;
 import static io.polyplex.kqueue.KqueueBackend.EV_DISABLE;
+import static io.polyplex.kqueue.KqueueBackend.EV_DISPATCH;
 import static io.polyplex.kqueue.KqueueBackend.EV_ENABLE;
 import static io.polyplex.kqueue.KqueueBackend.EV_EOF;
 import static io.polyplex.kqueue.KqueueBackend.EV_ERROR;
@@ -16,6 +17,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import jnr.constants.platform.Errno;
 import jnr.ffi.LibraryLoader;
 import jnr.ffi.Memory;
@@ -26,62 +28,114 @@ import jnr.ffi.annotations.Out;
 import jnr.ffi.annotations.Variadic;
 import jnr.ffi.types.size_t;
 import jnr.ffi.types.ssize_t;
+import jnr.posix.FileStat;
+import jnr.posix.POSIX;
+import jnr.posix.POSIXFactory;
 
 /**
- * kqueue(2) and kevent(2) emulated on Linux, from the raw memory the backend writes, in either
- * {@link KeventLayout}, on top of real poll(2): the only way to run the conformance suite against the
- * kqueue backend on this machine. It follows the man page (FreeBSD/macOS kqueue(2)), not the
- * backend's code:
+ * kqueue(2) and kevent(2) emulated on Linux for the kqueue backend's tests: the registration and
+ * scan rules of FreeBSD's and XNU's own kernel sources, over real sockets whose readiness real
+ * poll(2) reports, reading and writing the backend's raw {@code struct kevent} memory in either
+ * {@link KeventLayout}. Where the two kernels differ it follows one {@link Flavour}. Every rule below
+ * was read from the kernel function it names (FreeBSD {@code sys/kern/kern_event.c} and {@code
+ * sys/kern/uipc_socket.c}, 12.3 to 15-CURRENT; XNU {@code bsd/kern/kern_event.c} and {@code
+ * bsd/kern/uipc_socket.c}, xnu-6153 to xnu-11417), never from the backend: the backend is what the
+ * emulation tests.
  *
  * <table>
- *   <caption>Rules and the man-page sentence each comes from</caption>
- *   <tr><th>rule</th><th>kqueue(2)</th></tr>
- *   <tr><td>EV_ADD creates the knote (ident, filter) or updates its flags and udata; it is enabled
- *       unless EV_DISABLE is also given</td><td>"Re-adding an existing event will modify the
- *       parameters of the original event, and not result in a duplicate entry. Adding an event
- *       automatically enables it, unless overridden by the EV_DISABLE flag."</td></tr>
- *   <tr><td>EV_ENABLE / EV_DISABLE switch reporting; ENOENT if there is no such knote</td><td>"Permit
- *       kevent() to return the event if it is triggered." / "Disable the event so kevent() will not
- *       return it." / "ENOENT The event could not be found to be modified or deleted."</td></tr>
- *   <tr><td>EV_DELETE removes the knote, ENOENT if absent; a knote whose fd was closed is dropped
- *       (seen here as POLLNVAL)</td><td>"Removes the event from the kqueue. Events which are attached
- *       to file descriptors are automatically deleted on the last close of the descriptor."</td></tr>
- *   <tr><td>EV_ADD of a closed fd fails with EBADF</td><td>"EBADF The specified descriptor is
- *       invalid."</td></tr>
- *   <tr><td>EV_RECEIPT: every change comes back as an EV_ERROR entry, data 0 or the errno; a
- *       failing change without it also comes back that way</td><td>"When passed as input, it forces
- *       EV_ERROR to always be returned. When a filter is successfully added the data field will be
- *       zero."</td></tr>
- *   <tr><td>EVFILT_READ reports readable data; EV_EOF once the read side is shut down, even with
- *       data still pending; fflags carries the socket error</td><td>"returns whenever there is data
- *       available to read" / "If the read direction of the socket has shutdown, then the filter also
- *       sets EV_EOF in flags, and returns the socket error (if any) in fflags. It is possible for EOF
- *       to be returned (indicating the connection is gone) while there is still data pending in the
- *       socket buffer."</td></tr>
- *   <tr><td>EVFILT_WRITE reports room to write; EV_EOF when the reader is gone</td><td>"returns
- *       whenever it is possible to write to the descriptor" / "When the reader disconnects, the filter
- *       will set EV_EOF."</td></tr>
- *   <tr><td>EV_ONESHOT: reported once, then deleted</td><td>"Causes the event to return only the
- *       first occurrence of the filter being triggered. After the user retrieves the event from the
- *       kqueue, it is deleted."</td></tr>
- *   <tr><td>EV_CLEAR: reported on a transition (more bytes to read, writable again), not while the
- *       state merely persists</td><td>"After the event is retrieved by the user, its state is reset.
- *       This is useful for filters which report state transitions instead of the current
- *       state."</td></tr>
- *   <tr><td>a change made while another thread waits applies to that wait</td><td>(kqueue applies
- *       changes to the kernel object; a blocked kevent() sees them)</td></tr>
+ *   <caption>The kernel rules the emulation follows</caption>
+ *   <tr><th>#</th><th>rule</th><th>FreeBSD</th><th>XNU (macOS)</th></tr>
+ *   <tr><td>1</td><td>Changes are applied one by one in changelist order; EV_SYSFLAGS (0xf000: EV_EOF,
+ *       EV_ERROR, ...) are cleared from each change first.</td><td>{@code kqueue_kevent}</td><td>{@code
+ *       kevent_internal}, {@code kevent_legacy_copyin}</td></tr>
+ *   <tr><td>2</td><td>A change that failed, or carries EV_RECEIPT, is written back to the eventlist
+ *       with {@code data} = its errno or 0. FreeBSD <em>replaces</em> its flags with EV_ERROR; XNU
+ *       ORs EV_ERROR into them, after rewriting EV_ADD|EV_DELETE to EV_DELETE and
+ *       EV_ENABLE|EV_DISABLE to EV_DISABLE.</td><td>{@code kqueue_kevent}</td><td>{@code
+ *       kevent_register} (the rewrite), {@code kevent_internal}</td></tr>
+ *   <tr><td>3</td><td>No room left for such an entry: FreeBSD returns at once (-1 and the errno if the
+ *       change failed, else 0), leaving the later changes unapplied; XNU stops with -1 and the errno
+ *       if it failed, and drops a successful receipt silently and goes on.</td><td>{@code
+ *       kqueue_kevent}</td><td>{@code kevent_internal}</td></tr>
+ *   <tr><td>4</td><td>If any entry was written, the call returns their count without waiting for
+ *       events, whatever the timeout; otherwise it waits (and with {@code nevents} 0 returns 0 at
+ *       once).</td><td>{@code kqueue_kevent} ({@code nerrors}), {@code kqueue_scan}</td><td>{@code
+ *       kevent_internal} ({@code noutputs})</td></tr>
+ *   <tr><td>5</td><td>Lookup order. FreeBSD checks EV_ENABLE with EV_DISABLE (EINVAL), then the fd
+ *       ({@code fget}): a closed fd is EBADF for every action, EV_DELETE included; then the knote.
+ *       XNU looks the knote up first: without EV_ADD a missing one is ENOENT (EV_DELETE of a closed fd
+ *       included), and only EV_ADD of a new knote looks the fd up (EBADF).</td><td>{@code
+ *       kqueue_register}</td><td>{@code kevent_register}, {@code kq_find_knote_and_kq_lock}, {@code
+ *       fp_lookup}</td></tr>
+ *   <tr><td>6</td><td>EV_DELETE on an existing knote drops it (and wins over EV_ADD).</td><td>{@code
+ *       kqueue_register}, {@code knote_drop}</td><td>{@code kevent_register}, {@code knote_drop}</td></tr>
+ *   <tr><td>7</td><td>Any other change to an existing knote replaces {@code udata} and leaves EV_CLEAR,
+ *       EV_ONESHOT and EV_DISPATCH as they were at creation (FreeBSD's EV_FORCEONESHOT, 0x100, adds
+ *       EV_ONESHOT and activates it). EV_ENABLE clears the disabled state, EV_DISABLE sets it; EV_ADD
+ *       alone does not re-enable. Then, if enabled, readiness is evaluated and a ready knote is queued
+ *       at once.</td><td>{@code kqueue_register} (label {@code done_ev_add})</td><td>{@code
+ *       kevent_register} (touch path), {@code knote_apply_touch}</td></tr>
+ *   <tr><td>8</td><td>EV_ADD of a new knote stores the change's flags (EV_CLEAR, EV_ONESHOT,
+ *       EV_DISPATCH, EV_RECEIPT, ...), is enabled unless EV_DISABLE is given, and is queued at once if
+ *       ready.</td><td>{@code kqueue_register}</td><td>{@code kevent_register}</td></tr>
+ *   <tr><td>9</td><td>close(2) drops every knote of that fd number silently; nothing is delivered.
+ *       (Emulated by the file's identity: a knote whose fd no longer names the file it was added on
+ *       was dropped.)</td><td>{@code knote_fdclose}</td><td>{@code knote_fdclose}</td></tr>
+ *   <tr><td>10</td><td>Delivery: a queued EV_ONESHOT knote is delivered and dropped (FreeBSD without
+ *       re-checking readiness, XNU after {@code f_process}); every other knote is re-checked and not
+ *       delivered if no longer ready; after delivery EV_DISPATCH disables it, EV_CLEAR leaves it
+ *       inactive until the socket's next wakeup, and a level knote stays queued.</td><td>{@code
+ *       kqueue_scan}</td><td>{@code knote_process}, {@code kqfile_end_processing}</td></tr>
+ *   <tr><td>11</td><td>A delivered event carries the stored flags (so EV_RECEIPT, EV_CLEAR, ... show;
+ *       XNU also EV_ADD and EV_ENABLE) plus EV_EOF, which once set stays set.</td><td>{@code
+ *       kqueue_scan}</td><td>{@code knote_fill_kevent}</td></tr>
+ *   <tr><td>12</td><td>EVFILT_READ on a connected socket: {@code data} = bytes readable; EV_EOF
+ *       once it can receive no more (peer FIN, own SHUT_RD, reset) even with data left, {@code
+ *       fflags} = the socket error; a socket error alone makes it ready without EV_EOF; else ready
+ *       with at least one byte.</td><td>{@code filt_soread}</td><td>{@code filt_soread_common}</td></tr>
+ *   <tr><td>13</td><td>EVFILT_READ on a listening socket: ready while a connection waits. FreeBSD
+ *       sets EV_EOF with {@code fflags} = the socket error when it has one (a listener shut down
+ *       gets ECONNABORTED from {@code tcp_usr_shutdown}); XNU never sets EV_EOF on a listener (and
+ *       its shutdown(2) of a listener fails with ENOTCONN).</td><td>{@code filt_soread} ({@code
+ *       SOLISTENING})</td><td>{@code filt_soread_common} ({@code SO_ACCEPTCONN})</td></tr>
+ *   <tr><td>14</td><td>EVFILT_WRITE: EV_EOF once the socket can send no more (our own
+ *       shutdown(SHUT_WR), a reset, a failed connect), {@code fflags} = the socket error; a socket
+ *       error alone makes it ready; a stream socket not (yet) connected is not ready; else ready
+ *       while there is room. A listener is never writable.</td><td>{@code filt_sowrite}</td><td>{@code
+ *       filt_sowrite_common}</td></tr>
+ *   <tr><td>15</td><td>Pipes: EVFILT_READ gets EV_EOF when the writer is gone, EVFILT_WRITE when the
+ *       reader is gone.</td><td>{@code filt_piperead}, {@code filt_pipewrite}</td><td>{@code
+ *       filt_piperead}, {@code filt_pipewrite}</td></tr>
+ *   <tr><td>16</td><td>A change made by one thread reaches a wait blocked in another: the knote is
+ *       queued on the kqueue and the sleeper woken.</td><td>{@code knote_enqueue}, {@code
+ *       kqueue_wakeup}</td><td>{@code knote_enqueue}, {@code kqueue_wakeup}</td></tr>
+ *   <tr><td>17</td><td>Timeouts: NULL waits forever, zero does not wait, a negative field or
+ *       {@code tv_nsec} &ge; 10<sup>9</sup> (XNU: &gt;) is EINVAL; XNU also refuses {@code tv_sec}
+ *       &gt; INT32_MAX, FreeBSD waits forever then.</td><td>{@code kqueue_scan}</td><td>{@code
+ *       kevent_legacy_get_deadline}, {@code timespec_is_valid}</td></tr>
+ *   <tr><td>18</td><td>{@link Flavour#NO_RECEIPTS}: DragonFly BSD before 4.6 did not know EV_RECEIPT
+ *       (added in commit 790e2e5, 2015): only failed changes produce entries, and the call then waits
+ *       for events as usual.</td><td colspan="2">DragonFly {@code kern_kevent} before 4.6</td></tr>
  * </table>
  *
- * <p>Approximations, honestly: EV_CLEAR's "transition" is judged by the readable byte count
- * (FIONREAD) differing from the last report or a filter becoming ready again (so a read that
- * leaves a different count than was reported can give one spurious edge, and new data that brings the
- * count back to exactly the reported one is missed); while an EV_CLEAR knote stays ready and
- * unchanged, the emulated wait re-polls every 10 ms instead of sleeping in the kernel. The socket
- * error in fflags is a non-zero ECONNRESET whenever poll says POLLERR, because reading the real one
- * (SO_ERROR) on Linux would clear it from the socket. The kqueue fd is the read end of a pipe that
- * also wakes a waiting kevent() when another thread changes the knotes.
+ * <p>Approximations, honestly. The socket error is reported as ECONNRESET whenever poll(2) says
+ * POLLERR (reading the real one, SO_ERROR, would clear it). "Can send no more" is a zero-length
+ * non-blocking send that fails with EPIPE. EV_CLEAR's wakeups are seen only when a wait looks: more
+ * bytes readable, a socket newly readable, writable, at end of file or in error; and while an
+ * EV_CLEAR knote stays ready the wait looks again every 10 ms instead of sleeping in the kernel. A
+ * FreeBSD EV_ONESHOT knote is only known active from what a wait saw (the kernel would also deliver
+ * one that became ready and unready between two waits). {@code data} of EVFILT_WRITE is 0 (the
+ * backend does not read it). None of the backend's code is used here: only the constants, which
+ * {@code KqueueConstantsTest} checks against the headers.
  */
 public final class EmulatedKqueue implements KqueueLibrary {
+
+    /** Where FreeBSD's and XNU's rules differ (see the table), which to follow. */
+    public enum Flavour {
+        FREEBSD, DARWIN,
+        /** DragonFly BSD before 4.6: FreeBSD's rules, but EV_RECEIPT is ignored. */
+        NO_RECEIPTS
+    }
 
     /** The Linux calls the emulation stands on. */
     public interface Linux {
@@ -97,16 +151,28 @@ public final class EmulatedKqueue implements KqueueLibrary {
 
         @ssize_t long read(int fd, Pointer buf, @size_t long n);
 
+        @ssize_t long write(int fd, Pointer buf, @size_t long n);
+
         @ssize_t long recv(int fd, Pointer buf, @size_t long n, int flags);
 
-        @ssize_t long write(int fd, Pointer buf, @size_t long n);
+        @ssize_t long send(int fd, Pointer buf, @size_t long n, int flags);
+
+        int getsockopt(int fd, int level, int name, Pointer value, Pointer len);
+
+        int epoll_create1(int flags);
+
+        int epoll_ctl(int epfd, int op, int fd, Pointer event);
+
+        int epoll_wait(int epfd, Pointer events, int maxevents, int timeout);
 
         int close(int fd);
     }
 
     private static final Linux LINUX = LibraryLoader.create(Linux.class)
             .load(Platform.getNativePlatform().getStandardCLibraryName());
+    private static final POSIX POSIX = POSIXFactory.getNativePOSIX();
     private static final Runtime RT = Runtime.getSystemRuntime();
+    // Linux values (the emulation runs on Linux only).
     private static final int POLLIN = 0x1;
     private static final int POLLOUT = 0x4;
     private static final int POLLERR = 0x8;
@@ -114,17 +180,41 @@ public final class EmulatedKqueue implements KqueueLibrary {
     private static final int POLLNVAL = 0x20;
     private static final int POLLRDHUP = 0x2000;
     private static final long FIONREAD = 0x541B;
+    private static final int MSG_PEEK = 0x2;
+    private static final int MSG_DONTWAIT = 0x40;
+    private static final int MSG_NOSIGNAL = 0x4000;
+    private static final int SOL_SOCKET = 1;
+    private static final int SO_ACCEPTCONN = 30;
+    private static final int EPOLLIN = 0x1;
+    private static final int EPOLLOUT = 0x4;
+    private static final int EPOLLERR = 0x8;
+    private static final int EPOLLHUP = 0x10;
+    private static final int EPOLLRDHUP = 0x2000;
+    private static final int EPOLLET = 1 << 31;
+    private static final boolean EPOLL_PACKED = Platform.getNativePlatform().getCPU() == Platform.CPU.X86_64;
+    private static final int EPOLL_EVENT_SIZE = EPOLL_PACKED ? 12 : 16;
+    private static final int EPOLL_DATA = EPOLL_PACKED ? 4 : 8;
+    private static final int EV_SYSFLAGS = 0xf000;
+    static final int EV_FORCEONESHOT = 0x100;
     private static final int EBADF = Errno.EBADF.intValue();
     private static final int ENOENT = Errno.ENOENT.intValue();
+    private static final int EINVAL = Errno.EINVAL.intValue();
+    private static final int EPIPE = Errno.EPIPE.intValue();
+    private static final int ENOTSOCK = Errno.ENOTSOCK.intValue();
     private static final int ECONNRESET = Errno.ECONNRESET.intValue();
+    private static final int ECONNABORTED = Errno.ECONNABORTED.intValue();
 
     private final KeventLayout layout;
+    private final Flavour flavour;
     private final Pointer wakeByte = Memory.allocateDirect(RT, 1, true);
     private final Map<Integer, Queue> queues = new HashMap<>();
     private final ThreadLocal<int[]> lastError = ThreadLocal.withInitial(() -> new int[1]);
+    /** Faults to inject: the next change matching one fails with its errno, without being applied. */
+    private final List<Fault> faults = new ArrayList<>();
 
-    EmulatedKqueue(KeventLayout layout) {
-        this.layout = layout;
+    public EmulatedKqueue(KeventLayout layout, Flavour flavour) {
+        this.layout = Objects.requireNonNull(layout);
+        this.flavour = Objects.requireNonNull(flavour);
     }
 
     /** errno of this thread's last failed call, as the backend's errno supplier reads it. */
@@ -132,64 +222,190 @@ public final class EmulatedKqueue implements KqueueLibrary {
         return lastError.get()[0];
     }
 
-    private void fail(int errno) {
+    private int fail(int errno) {
         lastError.get()[0] = errno;
+        return -1;
     }
 
-    /** One (ident, filter) registration. */
+    // ------------------------------------------------------------------ fault injection
+
+    /** A change to fail: its filter and the action bit it must carry (EV_ADD, EV_DELETE, ...). */
+    record Fault(short filter, int action, int errno) { }
+
+    /**
+     * Makes the next change with this filter and action fail with {@code errno}, reported the way
+     * the kernel reports a failed change (rule 2): as an EV_ERROR entry, or as the call's errno when
+     * no room is left. The change is not applied; the changes around it are.
+     */
+    public synchronized void failNext(short filter, int action, int errno) {
+        faults.add(new Fault(filter, action, errno));
+    }
+
+    private synchronized int injectedFault(short filter, int flags) {
+        for (int i = 0; i < faults.size(); i++) {
+            Fault f = faults.get(i);
+            if (f.filter() == filter && (flags & f.action()) != 0) {
+                faults.remove(i);
+                return f.errno();
+            }
+        }
+        return 0;
+    }
+
+    // ------------------------------------------------------------------ state
+
+    /** One (ident, filter) registration: a knote. */
     private static final class Knote {
         final int ident;
         final short filter;
+        /** The file it was added on (rule 9). */
+        final long dev;
+        final long ino;
+        final boolean socket;
+        final boolean listener;
+        /** Flags stored at creation (rule 8), plus EV_EOF once set (rule 11). */
+        int flags;
         long udata;
-        boolean enabled = true;
-        boolean clear;
-        boolean oneshot;
-        long lastBytes = -1; // EV_CLEAR: what was last reported
-        boolean lastReady;
-        boolean removed;
+        boolean disabled;
+        /** KN_ACTIVE: readiness seen and not yet consumed (an EV_CLEAR knote until delivered). */
+        boolean active;
+        boolean dropped;
 
-        Knote(int ident, short filter) {
+        Knote(int ident, short filter, long dev, long ino, boolean socket, boolean listener) {
             this.ident = ident;
             this.filter = filter;
+            this.dev = dev;
+            this.ino = ino;
+            this.socket = socket;
+            this.listener = listener;
         }
     }
 
-    /** One emulated kqueue: its knotes and its wake pipe. */
+    /**
+     * One emulated kqueue: its knotes, the pipe that is its fd and wakes its waiter, and an
+     * edge-triggered Linux epoll that hears the wakeups of the files behind its EV_CLEAR knotes.
+     */
     private static final class Queue {
         final int readFd;
         final int writeFd;
+        final int epfd;
+        /** fd -> the epoll mask it is registered with (EV_CLEAR knotes only). */
+        final Map<Integer, Integer> epollMasks = new HashMap<>();
+        final Pointer epollEvents = Memory.allocateDirect(RT, 64L * EPOLL_EVENT_SIZE, true);
+        final Pointer ctlEvent = Memory.allocateDirect(RT, EPOLL_EVENT_SIZE, true);
         final Map<Long, Knote> knotes = new HashMap<>();
         /** The same knotes in a list, so a wait iterates without allocating. */
         final List<Knote> all = new ArrayList<>();
-        // Buffers of the waiting thread (one at a time: the backend's poll lock), reused.
+        // The waiting thread's buffers (one waiter at a time: the backend's poll lock), reused.
         final List<Knote> watched = new ArrayList<>();
         Pointer pollfds = Memory.allocateDirect(RT, 8L * 64, true);
-        final Pointer scratch = Memory.allocateDirect(RT, 64, true);
+        /** Scratch memory of the waiting thread, and of the thread making changes (under the lock). */
+        final Pointer waitScratch = Memory.allocateDirect(RT, 64, true);
+        final Pointer changeScratch = Memory.allocateDirect(RT, 64, true);
 
-        Queue(int readFd, int writeFd) {
+        Queue(int readFd, int writeFd, int epfd) {
             this.readFd = readFd;
             this.writeFd = writeFd;
+            this.epfd = epfd;
         }
-    }
-
-    private static void remove(Queue q, Knote k) {
-        q.knotes.remove(key(k.ident, k.filter));
-        q.all.remove(k);
-        k.removed = true;
     }
 
     private static long key(int ident, short filter) {
         return ((long) ident << 8) | (filter & 0xff);
     }
 
+    private static void drop(Queue q, Knote k) {
+        q.knotes.remove(key(k.ident, k.filter));
+        q.all.remove(k);
+        k.dropped = true;
+        if ((k.flags & EV_CLEAR) != 0) {
+            hearWakeups(q, k.ident);
+        }
+    }
+
+    /**
+     * Keeps {@code fd}'s edge-triggered epoll registration in line with its EV_CLEAR knotes. Linux
+     * queues an EPOLLET event for each wakeup of the file (a new segment or skb arrived, room was
+     * made, the state changed), which is what FreeBSD's {@code sowakeup} and XNU's {@code knote_post}
+     * tell an EV_CLEAR knote: so the emulation learns of wakeups from Linux's own.
+     */
+    private static void hearWakeups(Queue q, int fd) {
+        int mask = 0;
+        Knote r = q.knotes.get(key(fd, EVFILT_READ));
+        Knote w = q.knotes.get(key(fd, EVFILT_WRITE));
+        if (r != null && (r.flags & EV_CLEAR) != 0) {
+            mask |= EPOLLIN | EPOLLRDHUP;
+        }
+        if (w != null && (w.flags & EV_CLEAR) != 0) {
+            mask |= EPOLLOUT;
+        }
+        Integer was = q.epollMasks.get(fd);
+        if (mask == 0) {
+            if (was != null) {
+                q.epollMasks.remove(fd);
+                LINUX.epoll_ctl(q.epfd, 2 /* DEL */, fd, q.ctlEvent); // ENOENT if closed meanwhile: fine
+            }
+            return;
+        }
+        q.ctlEvent.putInt(0, mask | EPOLLET);
+        q.ctlEvent.putLong(EPOLL_DATA, fd);
+        if (was == null || LINUX.epoll_ctl(q.epfd, 3 /* MOD */, fd, q.ctlEvent) < 0) {
+            LINUX.epoll_ctl(q.epfd, 1 /* ADD */, fd, q.ctlEvent);
+        }
+        q.epollMasks.put(fd, mask);
+    }
+
+    /** What a test can see of the kernel's state: one line per knote, sorted. */
+    public synchronized List<String> knotes(int kq) {
+        Queue q = queues.get(kq);
+        if (q == null) {
+            return List.of();
+        }
+        synchronized (q) {
+            List<String> out = new ArrayList<>();
+            for (Knote k : q.all) {
+                if (!stillOpen(k)) {
+                    continue; // dropped at close (rule 9), seen lazily
+                }
+                out.add(k.ident + "/" + (k.filter == EVFILT_READ ? "read" : "write")
+                        + (k.disabled ? " disabled" : " enabled")
+                        + ((k.flags & EV_CLEAR) != 0 ? " clear" : "") + ((k.flags & EV_ONESHOT) != 0 ? " oneshot" : "")
+                        + ((k.flags & EV_DISPATCH) != 0 ? " dispatch" : "") + " udata=" + Long.toHexString(k.udata));
+            }
+            out.sort(null);
+            return out;
+        }
+    }
+
+    private int lastQueue = -1;
+
+    /** The fd of the kqueue this emulation opened last. */
+    public synchronized int lastQueue() {
+        return lastQueue;
+    }
+
+    /** Number of emulated kqueues open: a test checks that a failed open left none. */
+    public synchronized int openQueues() {
+        return queues.size();
+    }
+
+    // ------------------------------------------------------------------ KqueueLibrary
+
     @Override
     public synchronized int kqueue() {
         int[] fds = new int[2];
-        if (LINUX.pipe2(fds, 0x80000 | 0x800) < 0) { // O_CLOEXEC | O_NONBLOCK
-            fail(RT.getLastError());
-            return -1;
+        if (LINUX.pipe2(fds, 0x80000 | 0x800) < 0) { // O_CLOEXEC | O_NONBLOCK (Linux)
+            return fail(RT.getLastError());
         }
-        queues.put(fds[0], new Queue(fds[0], fds[1]));
+        int epfd = LINUX.epoll_create1(0x80000); // EPOLL_CLOEXEC
+        if (epfd < 0) {
+            int e = RT.getLastError();
+            LINUX.close(fds[0]);
+            LINUX.close(fds[1]);
+            return fail(e);
+        }
+        queues.put(fds[0], new Queue(fds[0], fds[1], epfd));
+        lastQueue = fds[0];
         return fds[0];
     }
 
@@ -202,10 +418,10 @@ public final class EmulatedKqueue implements KqueueLibrary {
     public synchronized int close(int fd) {
         Queue q = queues.remove(fd);
         if (q == null) {
-            fail(EBADF); // never close a number this emulation does not own
-            return -1;
+            return fail(EBADF); // never close a number this emulation does not own
         }
         LINUX.close(q.writeFd);
+        LINUX.close(q.epfd);
         return LINUX.close(fd);
     }
 
@@ -216,170 +432,347 @@ public final class EmulatedKqueue implements KqueueLibrary {
             q = queues.get(kq);
         }
         if (q == null) {
-            fail(EBADF);
-            return -1;
+            return fail(EBADF);
+        }
+        if (flavour == Flavour.DARWIN && timeout != null && !validTimeout(timeout)) {
+            return fail(EINVAL); // rule 17: XNU checks it before anything else
         }
         int out = 0;
         if (nchanges > 0) {
+            int room = nevents;
             synchronized (q) {
                 for (int i = 0; i < nchanges; i++) {
-                    int err = applyChange(q, changelist, i);
-                    int flags = changelist.getShort((long) i * layout.size() + KeventLayout.FLAGS) & 0xffff;
-                    if ((err != 0 || (flags & EV_RECEIPT) != 0) && out < nevents) {
-                        copy(changelist, i, eventlist, out);
-                        eventlist.putShort((long) out * layout.size() + KeventLayout.FLAGS, (short) (flags | EV_ERROR));
-                        eventlist.putLong((long) out * layout.size() + KeventLayout.DATA, err);
-                        out++;
+                    long at = (long) i * layout.size();
+                    int flags = changelist.getShort(at + KeventLayout.FLAGS) & 0xffff & ~EV_SYSFLAGS; // rule 1
+                    int err = applyChange(q, changelist, i, flags);
+                    boolean receipt = (flags & EV_RECEIPT) != 0 && flavour != Flavour.NO_RECEIPTS;
+                    if (err == 0 && !receipt) {
+                        continue;
                     }
+                    if (out == room) { // rule 3
+                        if (flavour != Flavour.DARWIN) {
+                            return err != 0 ? fail(err) : 0;
+                        }
+                        if (err != 0) {
+                            return fail(err);
+                        }
+                        continue;
+                    }
+                    long to = (long) out * layout.size();
+                    copy(changelist, i, eventlist, out);
+                    int written = flavour == Flavour.DARWIN ? darwinRewrite(flags) | EV_ERROR : EV_ERROR; // rule 2
+                    eventlist.putShort(to + KeventLayout.FLAGS, (short) written);
+                    eventlist.putLong(to + KeventLayout.DATA, err);
+                    out++;
                 }
             }
-            synchronized (this) {
-                if (queues.get(kq) == q) { // not closed meanwhile: its write end is still ours
-                    LINUX.write(q.writeFd, wakeByte, 1); // wake a waiter so it sees the change
-                }
-            }
+            wake(kq, q);
             if (out > 0 || nevents == 0) {
-                return out;
+                return out; // rule 4
             }
         }
-        return nevents == 0 ? 0 : waitFor(q, eventlist, nevents, timeout);
+        if (nevents == 0) {
+            return 0;
+        }
+        if (timeout != null && !validTimeout(timeout)) {
+            return fail(EINVAL); // rule 17: FreeBSD checks it in kqueue_scan
+        }
+        return waitFor(q, eventlist, nevents, timeout);
+    }
+
+    private boolean validTimeout(Pointer ts) {
+        long sec = ts.getLong(0);
+        long nsec = ts.getLong(8);
+        if (sec < 0 || nsec < 0) {
+            return false;
+        }
+        if (flavour == Flavour.DARWIN) {
+            return nsec <= 1_000_000_000L && sec <= Integer.MAX_VALUE;
+        }
+        return nsec < 1_000_000_000L;
+    }
+
+    /** XNU's rewrite of a change's flags before it is echoed (rule 2). */
+    private static int darwinRewrite(int flags) {
+        if ((flags & EV_DELETE) != 0) {
+            flags &= ~EV_ADD;
+        }
+        if ((flags & EV_DISABLE) != 0) {
+            flags &= ~EV_ENABLE;
+        }
+        return flags;
+    }
+
+    private synchronized void wake(int kq, Queue q) {
+        if (queues.get(kq) == q) { // not closed meanwhile: its write end is still ours
+            LINUX.write(q.writeFd, wakeByte, 1); // rule 16
+        }
     }
 
     private void copy(Pointer from, int i, Pointer to, int j) {
-        byte[] b = new byte[layout.size()];
-        from.get((long) i * layout.size(), b, 0, b.length);
-        to.put((long) j * layout.size(), b, 0, b.length);
+        for (int b = 0; b < layout.size(); b += 8) {
+            to.putLong((long) j * layout.size() + b, from.getLong((long) i * layout.size() + b));
+        }
     }
 
-    /** Applies change {@code i}; returns 0 or the errno for it. */
-    private int applyChange(Queue q, Pointer list, int i) {
+    /** Applies change {@code i} (rules 5 to 9); returns 0 or its errno. */
+    private int applyChange(Queue q, Pointer list, int i, int flags) {
         long at = (long) i * layout.size();
-        int ident = (int) list.getLong(at + KeventLayout.IDENT);
+        long ident = list.getLong(at + KeventLayout.IDENT);
         short filter = list.getShort(at + KeventLayout.FILTER);
-        int flags = list.getShort(at + KeventLayout.FLAGS) & 0xffff;
         long udata = list.getLong(at + KeventLayout.UDATA);
-        long key = key(ident, filter);
-        Knote k = q.knotes.get(key);
-        if ((flags & EV_DELETE) != 0) {
-            if (k == null) {
-                return ENOENT;
-            }
-            remove(q, k);
-            return 0;
+        if (filter != EVFILT_READ && filter != EVFILT_WRITE) {
+            return EINVAL; // not a filter this emulation knows
         }
-        if ((flags & EV_ADD) != 0) {
-            if (ident < 0 || LINUX.fcntl(ident, 1 /* F_GETFD */, 0) < 0) {
-                return EBADF;
-            }
-            if (k == null) {
-                k = new Knote(ident, filter);
-                q.knotes.put(key, k);
-                q.all.add(k);
-            }
-            k.udata = udata;
-            k.clear = (flags & EV_CLEAR) != 0;
-            k.oneshot = (flags & EV_ONESHOT) != 0;
-            k.enabled = (flags & EV_DISABLE) == 0;
-            k.lastBytes = -1;
-            k.lastReady = false;
-            return 0;
+        int injected = injectedFault(filter, flags);
+        if (injected != 0) {
+            return injected;
+        }
+        int fd = ident > Integer.MAX_VALUE ? -1 : (int) ident;
+        boolean darwin = flavour == Flavour.DARWIN;
+        if (darwin) {
+            flags = darwinRewrite(flags);
+        } else if ((flags & (EV_ENABLE | EV_DISABLE)) == (EV_ENABLE | EV_DISABLE)) {
+            return EINVAL;
+        }
+        if (!darwin && !isOpen(fd)) {
+            return EBADF; // FreeBSD: fget first, for every action
+        }
+        Knote k = fd < 0 ? null : q.knotes.get(key(fd, filter));
+        if (k != null && !stillOpen(k)) {
+            drop(q, k); // the fd was closed since: its knote went with it (rule 9)
+            k = null;
         }
         if (k == null) {
-            return ENOENT;
+            if ((flags & EV_ADD) == 0) {
+                return ENOENT;
+            }
+            if (!isOpen(fd)) {
+                return EBADF; // XNU: fp_lookup for a new knote only
+            }
+            FileStat st = STAT.get();
+            POSIX.fstat(fd, st);
+            boolean socket = st.isSocket();
+            k = new Knote(fd, filter, st.dev(), st.ino(), socket, socket && isListening(fd, q.changeScratch));
+            k.flags = darwin ? flags : flags & ~(EV_ADD | EV_DELETE | EV_ENABLE | EV_DISABLE | EV_FORCEONESHOT);
+            k.udata = udata;
+            k.disabled = (flags & EV_DISABLE) != 0;
+            q.knotes.put(key(fd, filter), k);
+            q.all.add(k);
+            if ((k.flags & EV_CLEAR) != 0) {
+                hearWakeups(q, fd);
+            }
+            evaluateOnRegister(k, q.changeScratch);
+            return 0;
         }
-        if ((flags & EV_DISABLE) != 0) {
-            k.enabled = false;
-        } else if ((flags & EV_ENABLE) != 0) {
-            k.enabled = true;
+        if ((flags & EV_DELETE) != 0) {
+            drop(q, k); // rule 6
+            return 0;
         }
+        k.udata = udata; // rule 7
+        if (!darwin && (flags & EV_FORCEONESHOT) != 0) {
+            k.flags |= EV_ONESHOT;
+            k.active = true;
+        }
+        if ((flags & EV_ENABLE) != 0) {
+            k.disabled = false;
+        } else if ((flags & EV_DISABLE) != 0) {
+            k.disabled = true;
+        }
+        evaluateOnRegister(k, q.changeScratch);
         return 0;
     }
 
+    /** Rules 7 and 8: an enabled knote that is ready now is queued at once. */
+    private void evaluateOnRegister(Knote k, Pointer scratch) {
+        if (k.disabled) {
+            return;
+        }
+        int revents = pollOne(k, scratch);
+        Look look = look(k, revents, scratch);
+        if (look.ready) {
+            k.active = true;
+        }
+    }
+
+    private static boolean isOpen(int fd) {
+        return fd >= 0 && LINUX.fcntl(fd, 1 /* F_GETFD */, 0) >= 0;
+    }
+
+    private static final ThreadLocal<FileStat> STAT = ThreadLocal.withInitial(POSIX::allocateStat);
+
+    /** Whether {@code k}'s fd still names the file it was added on (rule 9). */
+    private static boolean stillOpen(Knote k) {
+        FileStat st = STAT.get();
+        return k.ident >= 0 && POSIX.fstat(k.ident, st) >= 0 && st.dev() == k.dev && st.ino() == k.ino;
+    }
+
+    private static boolean isListening(int fd, Pointer scratch) {
+        scratch.putInt(0, 0);
+        scratch.putInt(8, 4);
+        return LINUX.getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, scratch, scratch.slice(8)) == 0 && scratch.getInt(0) != 0;
+    }
+
+    // ------------------------------------------------------------------ filters (rules 12 to 15)
+
+    /** What one look at a knote's file says: the filter's verdict and its fields. */
+    private static final class Look {
+        boolean ready;
+        boolean eof;
+        int fflags;
+        long data;
+    }
+
+    private final ThreadLocal<Look> looks = ThreadLocal.withInitial(Look::new);
+
+    private int pollOne(Knote k, Pointer scratch) {
+        scratch.putInt(16, k.ident);
+        scratch.putShort(20, (short) (k.filter == EVFILT_READ ? POLLIN | POLLRDHUP : POLLOUT));
+        scratch.putShort(22, (short) 0);
+        return LINUX.poll(scratch.slice(16), 1, 0) > 0 ? scratch.getShort(22) & 0xffff : 0;
+    }
+
+    private Look look(Knote k, int revents, Pointer scratch) {
+        Look l = looks.get();
+        l.ready = false;
+        l.eof = false;
+        l.fflags = 0;
+        l.data = 0;
+        boolean error = (revents & POLLERR) != 0;
+        if (k.filter == EVFILT_READ) {
+            if (k.listener) {
+                boolean shut = (revents & (POLLHUP | POLLRDHUP)) != 0; // Linux: the listener was shut down
+                if (shut && flavour != Flavour.DARWIN) {
+                    l.eof = true; // FreeBSD: tcp_usr_shutdown set so_error = ECONNABORTED
+                    l.fflags = ECONNABORTED;
+                    l.ready = true;
+                } else {
+                    l.ready = !shut && (revents & POLLIN) != 0;
+                    l.data = l.ready ? 1 : 0;
+                }
+                return l;
+            }
+            l.data = readable(k, revents, scratch);
+            l.eof = (revents & (POLLRDHUP | POLLHUP)) != 0 || error;
+            l.fflags = error ? ECONNRESET : 0;
+            l.ready = l.eof || error || l.data > 0 || !k.socket && (revents & POLLIN) != 0;
+            return l;
+        }
+        if (k.listener) {
+            return l; // never writable
+        }
+        if (k.socket) {
+            l.eof = error || (revents & POLLHUP) != 0 || cannotSendMore(k.ident);
+        } else {
+            l.eof = error || (revents & POLLHUP) != 0; // pipe: the reader is gone
+        }
+        l.fflags = error && k.socket ? ECONNRESET : 0;
+        l.ready = l.eof || (revents & POLLOUT) != 0;
+        return l;
+    }
+
+    private static final Pointer PEEK = Memory.allocateDirect(RT, 1 << 16, false);
+
+    /**
+     * Bytes readable (up to 64 KiB) without consuming them: recv(MSG_PEEK|MSG_DONTWAIT), which is not
+     * variadic (jnr-ffi's variadic path, which ioctl needs, allocates per call, and the allocation
+     * tests count it); ioctl(FIONREAD) for a pipe, or for a socket in error, whose error a peek would
+     * consume.
+     */
+    private static long readable(Knote k, int revents, Pointer scratch) {
+        if (k.socket && (revents & POLLERR) == 0) {
+            long n;
+            synchronized (PEEK) {
+                n = LINUX.recv(k.ident, PEEK, 1 << 16, MSG_PEEK | MSG_DONTWAIT);
+            }
+            if (n >= 0 || RT.getLastError() != ENOTSOCK) {
+                return Math.max(n, 0);
+            }
+        }
+        return LINUX.ioctl(k.ident, FIONREAD, scratch) < 0 ? 0 : scratch.getInt(0);
+    }
+
+    /** Whether the socket can send no more: a zero-length send says EPIPE (nothing is sent). */
+    private static boolean cannotSendMore(int fd) {
+        return LINUX.send(fd, PEEK, 0, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && RT.getLastError() == EPIPE;
+    }
+
+    // ------------------------------------------------------------------ waiting (rules 10, 11, 16, 17)
+
     private int waitFor(Queue q, Pointer eventlist, int nevents, Pointer timeout) {
-        long deadline = timeout == null ? Long.MAX_VALUE
-                : System.nanoTime() + timeout.getLong(0) * 1_000_000_000L + timeout.getLong(8);
+        long deadline;
+        if (timeout == null || flavour != Flavour.DARWIN && timeout.getLong(0) > Integer.MAX_VALUE) {
+            deadline = Long.MAX_VALUE;
+        } else {
+            deadline = System.nanoTime() + timeout.getLong(0) * 1_000_000_000L + timeout.getLong(8);
+        }
         while (true) {
+            // Level and one-shot knotes are watched with poll(2); EV_CLEAR ones through the epoll.
             List<Knote> watched = q.watched;
             watched.clear();
+            boolean queued = false;
             synchronized (q) {
                 for (int i = 0; i < q.all.size(); i++) {
                     Knote k = q.all.get(i);
-                    if (k.enabled) {
-                        watched.add(k);
+                    if (!k.disabled) {
+                        if ((k.flags & EV_CLEAR) == 0) {
+                            watched.add(k);
+                        }
+                        queued |= k.active;
                     }
                 }
             }
-            int n = watched.size() + 1;
+            int n = watched.size() + 2;
             if (q.pollfds.size() < 8L * n) {
                 q.pollfds = Memory.allocateDirect(RT, 16L * n, true);
             }
             Pointer fds = q.pollfds;
             fds.putInt(0, q.readFd);
             fds.putShort(4, (short) POLLIN);
+            fds.putShort(6, (short) 0);
+            fds.putInt(8, q.epfd);
+            fds.putShort(12, (short) POLLIN);
+            fds.putShort(14, (short) 0);
             for (int i = 0; i < watched.size(); i++) {
                 Knote k = watched.get(i);
-                fds.putInt(8L * (i + 1), k.ident);
-                fds.putShort(8L * (i + 1) + 4, (short) (k.filter == EVFILT_READ ? POLLIN | POLLRDHUP : POLLOUT));
+                long at = 8L * (i + 2);
+                fds.putInt(at, k.ident);
+                fds.putShort(at + 4, (short) (k.filter == EVFILT_READ ? POLLIN | POLLRDHUP : POLLOUT));
+                fds.putShort(at + 6, (short) 0);
             }
             long left = deadline - System.nanoTime();
-            boolean saturated = false;
-            for (int i = 0; i < watched.size(); i++) {
-                saturated |= watched.get(i).clear && watched.get(i).lastReady;
-            }
-            int millis = deadline == Long.MAX_VALUE ? -1 : (int) Math.max(0, Math.min((left + 999_999) / 1_000_000, Integer.MAX_VALUE));
-            if (saturated) {
-                millis = millis < 0 ? 10 : Math.min(millis, 10);
-            }
-            int ready = LINUX.poll(fds, n, millis);
-            if (ready < 0) {
-                fail(RT.getLastError());
-                return -1; // EINTR and friends: the caller retries
+            int millis = queued ? 0 : deadline == Long.MAX_VALUE ? -1
+                    : (int) Math.max(0, Math.min((left + 999_999) / 1_000_000, Integer.MAX_VALUE));
+            if (LINUX.poll(fds, n, millis) < 0) {
+                return fail(RT.getLastError()); // EINTR: the caller retries
             }
             if ((fds.getShort(6) & POLLIN) != 0) {
-                while (LINUX.read(q.readFd, q.scratch, 64) > 0) {
-                    // changes arrived: rebuild
+                while (LINUX.read(q.readFd, q.waitScratch, 64) > 0) {
+                    // changes arrived (rule 16): look again
                 }
             }
             int out = 0;
             synchronized (q) {
+                if ((fds.getShort(14) & POLLIN) != 0) {
+                    takeWakeups(q);
+                }
                 for (int i = 0; i < watched.size() && out < nevents; i++) {
                     Knote k = watched.get(i);
-                    int revents = fds.getShort(8L * (i + 1) + 6) & 0xffff;
-                    if (k.removed || !k.enabled) {
-                        continue; // changed meanwhile
-                    }
-                    if ((revents & POLLNVAL) != 0) {
-                        remove(q, k); // "deleted on the last close"
+                    int revents = fds.getShort(8L * (i + 2) + 6) & 0xffff;
+                    if (k.dropped || k.disabled
+                            || revents == 0 && !(k.active && oneshotWithoutRecheck(k))) {
+                        k.active = false; // changed meanwhile, or re-checked and not ready
                         continue;
                     }
-                    boolean readyNow = revents != 0;
-                    if (!readyNow) {
-                        k.lastReady = false;
-                        continue;
+                    if (deliverOrDrop(q, k, revents, eventlist, out)) {
+                        out++;
                     }
-                    int flags = 0;
-                    if (k.filter == EVFILT_READ && (revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0
-                            || k.filter == EVFILT_WRITE && (revents & (POLLHUP | POLLERR)) != 0) {
-                        flags |= EV_EOF;
-                    }
-                    long bytes = k.filter == EVFILT_READ ? readable(k.ident, revents, q.scratch) : 0;
-                    if (k.clear && k.lastReady && bytes == k.lastBytes) {
-                        k.lastBytes = bytes;
-                        continue; // EV_CLEAR: no transition since the last report
-                    }
-                    k.lastReady = true;
-                    k.lastBytes = bytes;
-                    long at = (long) out * layout.size();
-                    eventlist.setMemory(at, layout.size(), (byte) 0);
-                    eventlist.putLong(at + KeventLayout.IDENT, k.ident);
-                    eventlist.putShort(at + KeventLayout.FILTER, k.filter);
-                    eventlist.putShort(at + KeventLayout.FLAGS, (short) flags);
-                    eventlist.putInt(at + KeventLayout.FFLAGS, (revents & POLLERR) != 0 ? ECONNRESET : 0);
-                    eventlist.putLong(at + KeventLayout.DATA, bytes);
-                    eventlist.putLong(at + KeventLayout.UDATA, k.udata);
-                    out++;
-                    if (k.oneshot) {
-                        remove(q, k); // "After the user retrieves the event ... it is deleted."
+                }
+                for (int i = q.all.size() - 1; i >= 0 && out < nevents; i--) { // backwards: drops are safe
+                    Knote k = q.all.get(i);
+                    if ((k.flags & EV_CLEAR) != 0 && k.active && !k.disabled
+                            && deliverOrDrop(q, k, pollOne(k, q.waitScratch), eventlist, out)) {
+                        out++;
                     }
                 }
             }
@@ -389,24 +782,74 @@ public final class EmulatedKqueue implements KqueueLibrary {
         }
     }
 
-    private static final Pointer PEEK = Memory.allocateDirect(RT, 1 << 16, false);
+    /** Marks the EV_CLEAR knotes whose files Linux woke since the last look as active. */
+    private void takeWakeups(Queue q) {
+        int got;
+        while ((got = LINUX.epoll_wait(q.epfd, q.epollEvents, 64, 0)) > 0) {
+            for (int i = 0; i < got; i++) {
+                long at = (long) i * EPOLL_EVENT_SIZE;
+                int bits = q.epollEvents.getInt(at);
+                int fd = (int) q.epollEvents.getLong(at + EPOLL_DATA);
+                if ((bits & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) {
+                    activate(q.knotes.get(key(fd, EVFILT_READ)));
+                }
+                if ((bits & (EPOLLOUT | EPOLLHUP | EPOLLERR)) != 0) {
+                    activate(q.knotes.get(key(fd, EVFILT_WRITE)));
+                }
+            }
+            if (got < 64) {
+                return;
+            }
+        }
+    }
+
+    private static void activate(Knote k) {
+        if (k != null && (k.flags & EV_CLEAR) != 0) {
+            k.active = true;
+        }
+    }
 
     /**
-     * Bytes readable (up to 64 KiB) without consuming them: recv(MSG_PEEK|MSG_DONTWAIT), which is not
-     * variadic (jnr-ffi's variadic path, which ioctl needs, allocates per call and would be counted by
-     * the allocation tests); ioctl(FIONREAD) only for what is no socket (a pipe).
+     * Rules 9 to 11 for a knote that may be delivered: dropped if its fd was closed, else delivered
+     * if its filter says ready (or, FreeBSD, if it is a queued one-shot); then one-shot drops,
+     * dispatch disables, clear deactivates.
      */
-    private static long readable(int fd, int revents, Pointer scratch) {
-        if ((revents & POLLERR) != 0) { // a peek would consume the socket error (SO_ERROR)
-            return LINUX.ioctl(fd, FIONREAD, scratch) < 0 ? 0 : scratch.getInt(0);
+    private boolean deliverOrDrop(Queue q, Knote k, int revents, Pointer eventlist, int out) {
+        if (!stillOpen(k)) {
+            drop(q, k); // closed (rule 9): silently gone
+            return false;
         }
-        long n;
-        synchronized (PEEK) {
-            n = LINUX.recv(fd, PEEK, 1 << 16, 0x2 | 0x40); // MSG_PEEK | MSG_DONTWAIT (Linux)
+        boolean wasActive = k.active;
+        Look l = look(k, revents, q.waitScratch);
+        if (!l.ready && !(wasActive && oneshotWithoutRecheck(k))) {
+            k.active = false; // re-checked, no longer ready: not delivered
+            return false;
         }
-        if (n >= 0 || RT.getLastError() != Errno.ENOTSOCK.intValue()) {
-            return Math.max(n, 0);
+        if (l.eof) {
+            k.flags |= EV_EOF; // sticky (rule 11)
         }
-        return LINUX.ioctl(fd, FIONREAD, scratch) < 0 ? 0 : scratch.getInt(0);
+        long at = (long) out * layout.size();
+        eventlist.setMemory(at, layout.size(), (byte) 0);
+        eventlist.putLong(at + KeventLayout.IDENT, k.ident);
+        eventlist.putShort(at + KeventLayout.FILTER, k.filter);
+        eventlist.putShort(at + KeventLayout.FLAGS, (short) k.flags);
+        eventlist.putInt(at + KeventLayout.FFLAGS, l.fflags);
+        eventlist.putLong(at + KeventLayout.DATA, l.data);
+        eventlist.putLong(at + KeventLayout.UDATA, k.udata);
+        if ((k.flags & EV_ONESHOT) != 0) {
+            drop(q, k);
+        } else if ((k.flags & EV_DISPATCH) != 0) {
+            k.disabled = true;
+            k.active = false;
+        } else {
+            k.active = (k.flags & EV_CLEAR) == 0; // a level knote stays queued
+        }
+        return true;
     }
+
+    /** FreeBSD's {@code kqueue_scan} delivers a queued EV_ONESHOT knote without asking the filter again. */
+    private boolean oneshotWithoutRecheck(Knote k) {
+        return (k.flags & EV_ONESHOT) != 0 && flavour != Flavour.DARWIN;
+    }
+
 }

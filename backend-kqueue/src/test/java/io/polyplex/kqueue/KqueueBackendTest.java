@@ -9,7 +9,7 @@ import static io.polyplex.kqueue.KqueueBackend.EV_DISABLE;
 import static io.polyplex.kqueue.KqueueBackend.EV_ENABLE;
 import static io.polyplex.kqueue.KqueueBackend.EV_EOF;
 import static io.polyplex.kqueue.KqueueBackend.EV_ERROR;
-import static io.polyplex.kqueue.KqueueBackend.EV_ONESHOT;
+import static io.polyplex.kqueue.KqueueBackend.EV_DISPATCH;
 import static io.polyplex.kqueue.KqueueBackend.EV_RECEIPT;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -76,6 +76,7 @@ class KqueueBackendTest {
         final Map<String, Integer> failures = new HashMap<>(); // "filter/flag" -> errno
         final List<Kev> nextWait = new ArrayList<>();
         int waitErrno; // non-zero: the next wait fails with it
+        int changeErrno; // non-zero: the next change call fails as a whole with it
         int errno;
         final KqueueLibrary lib = mock(KqueueLibrary.class);
 
@@ -87,6 +88,11 @@ class KqueueBackendTest {
                 Pointer cl = inv.getArgument(1);
                 int n = inv.getArgument(2);
                 Pointer el = inv.getArgument(3);
+                if (n > 0 && changeErrno != 0) {
+                    errno = changeErrno;
+                    changeErrno = 0;
+                    return -1;
+                }
                 if (n > 0) {
                     for (int i = 0; i < n; i++) {
                         Kev c = Kev.read(cl, layout, i);
@@ -210,7 +216,7 @@ class KqueueBackendTest {
     private static void cycle(KqueueBackend b, int fd) throws Exception {
         b.register(fd, 7, io.polyplex.spi.Backend.READ, io.polyplex.spi.Backend.LEVEL);
         b.reregister(fd, 7, io.polyplex.spi.Backend.WRITE, io.polyplex.spi.Backend.LEVEL, io.polyplex.spi.Backend.READ, io.polyplex.spi.Backend.LEVEL);
-        b.deregister(fd);
+        b.deregister(fd, 7, io.polyplex.spi.Backend.WRITE, io.polyplex.spi.Backend.LEVEL);
     }
 
     @ParameterizedTest
@@ -229,26 +235,42 @@ class KqueueBackendTest {
             long token = c.get(0).udata();
             assertEquals(fd, (int) token, "the token carries the fd in its low half");
 
+            // Within one trigger, only the filter whose state differs is touched.
             q.subscribeWrite(s);
             c = k.take(fd);
-            assertEquals(2, c.size(), c.toString());
-            assertChange(c.get(0), fd, EVFILT_READ, EV_ADD | EV_ENABLE);
-            assertChange(c.get(1), fd, EVFILT_WRITE, EV_ADD | EV_ENABLE);
-            assertEquals(token, c.get(1).udata());
+            assertEquals(1, c.size(), c.toString());
+            assertChange(c.get(0), fd, EVFILT_WRITE, EV_ADD | EV_ENABLE);
+            assertEquals(token, c.get(0).udata());
 
             q.disableWrite(s);
             c = k.take(fd);
-            assertChange(c.get(0), fd, EVFILT_READ, EV_ADD | EV_ENABLE);
-            assertChange(c.get(1), fd, EVFILT_WRITE, EV_DISABLE);
+            assertEquals(1, c.size(), c.toString());
+            assertChange(c.get(0), fd, EVFILT_WRITE, EV_DISABLE);
+            assertEquals(token, c.get(0).udata(), "a disable carries the token too (DragonFly and XNU overwrite udata)");
 
+            // A new trigger: EV_CLEAR is fixed at a knote's creation, so both filters are deleted and
+            // the wanted ones added again, in one changelist.
             q.subscribe(s, SocketEvent.READ, Trigger.EDGE);
             c = k.take(fd);
-            assertChange(c.get(0), fd, EVFILT_READ, EV_ADD | EV_ENABLE | EV_CLEAR);
+            assertEquals(3, c.size(), c.toString());
+            assertChange(c.get(0), fd, EVFILT_READ, EV_DELETE);
+            assertChange(c.get(1), fd, EVFILT_READ, EV_ADD | EV_ENABLE | EV_CLEAR);
+            assertChange(c.get(2), fd, EVFILT_WRITE, EV_DELETE);
 
+            // Native one-shot is EV_DISPATCH: disabled after delivery and kept, re-armed by EV_ENABLE.
             q.subscribe(s, SocketEvent.READ | SocketEvent.WRITE, Trigger.ONE_SHOT);
             c = k.take(fd);
-            assertChange(c.get(0), fd, EVFILT_READ, EV_ADD | EV_ENABLE | EV_ONESHOT);
-            assertChange(c.get(1), fd, EVFILT_WRITE, EV_ADD | EV_ENABLE | EV_ONESHOT);
+            assertEquals(4, c.size(), c.toString());
+            assertChange(c.get(0), fd, EVFILT_READ, EV_DELETE);
+            assertChange(c.get(1), fd, EVFILT_READ, EV_ADD | EV_ENABLE | EV_DISPATCH);
+            assertChange(c.get(2), fd, EVFILT_WRITE, EV_DELETE);
+            assertChange(c.get(3), fd, EVFILT_WRITE, EV_ADD | EV_ENABLE | EV_DISPATCH);
+
+            q.subscribe(s, SocketEvent.READ | SocketEvent.WRITE, Trigger.LEVEL);
+            c = k.take(fd);
+            assertEquals(4, c.size(), c.toString());
+            assertChange(c.get(1), fd, EVFILT_READ, EV_ADD | EV_ENABLE);
+            assertChange(c.get(3), fd, EVFILT_WRITE, EV_ADD | EV_ENABLE);
 
             q.remove(s);
             c = k.take(fd);
@@ -312,6 +334,39 @@ class KqueueBackendTest {
         }
     }
 
+    /**
+     * A change call never waits (every change carries EV_RECEIPT and there is room for every
+     * receipt: FreeBSD {@code kqueue_kevent}, XNU {@code kevent_internal}), so it cannot be
+     * interrupted; if it fails anyway, whatever the errno, that is an error, never a success whose
+     * receipts were not read.
+     */
+    @ParameterizedTest
+    @MethodSource("layouts")
+    void aChangeCallThatFailsIsAnErrorEvenWithEintr(KeventLayout layout) throws Exception {
+        Kernel k = new Kernel(layout);
+        try (EventQueue<Fd> q = k.open()) {
+            Fd s = realFd();
+            k.changeErrno = NativeErrors.EINTR;
+            NativeIOException e = assertThrows(NativeIOException.class, () -> q.subscribeRead(s));
+            assertEquals("kevent(changes, fd=" + s.fd() + "): EINTR (Interrupted system call)", e.getMessage());
+            assertFalse(q.isSubscribedRead(s));
+        }
+    }
+
+    /** EV_EOF is the peer's close only on the read filter (FreeBSD and XNU {@code filt_sowrite}). */
+    @org.junit.jupiter.api.Test
+    void eofOnTheWriteFilterIsNotThePeersClose() {
+        int econnreset = jnr.constants.platform.Errno.ECONNRESET.intValue();
+        assertEquals(SocketEvent.READ, KqueueBackend.bits(EVFILT_READ, EV_ADD | EV_RECEIPT, 0));
+        assertEquals(SocketEvent.READ | SocketEvent.PEER_CLOSED, KqueueBackend.bits(EVFILT_READ, EV_EOF | EV_DISPATCH, 0));
+        assertEquals(SocketEvent.READ | SocketEvent.PEER_CLOSED | SocketEvent.ERROR,
+                KqueueBackend.bits(EVFILT_READ, EV_EOF, econnreset));
+        // Our own shutdown(SHUT_WR): this side can send no more; nothing about the peer.
+        assertEquals(SocketEvent.WRITE, KqueueBackend.bits(EVFILT_WRITE, EV_EOF | EV_CLEAR, 0));
+        // A reset or a refused connect: the socket error, on the write filter too.
+        assertEquals(SocketEvent.WRITE | SocketEvent.ERROR, KqueueBackend.bits(EVFILT_WRITE, EV_EOF, econnreset));
+    }
+
     @ParameterizedTest
     @MethodSource("layouts")
     void eintrDuringAWaitIsRetriedAndNeverEndsItEarly(KeventLayout layout) throws Exception {
@@ -335,16 +390,26 @@ class KqueueBackendTest {
         }
     }
 
+    /**
+     * FreeBSD's layout is the one of the kevent its loaded libc resolves by name, not the kernel's:
+     * a jail with a FreeBSD 11 userland on a 14 host has only kevent@FBSD_1.0, the 32-byte struct.
+     */
     @org.junit.jupiter.api.Test
-    void layoutsAreChosenFromTheOsAndVersionAndUnknownOnesRefused() {
-        assertSame(KeventLayout.KEVENT32, KeventLayout.forPlatform(jnr.ffi.Platform.OS.DARWIN, "24.1", 64).orElseThrow());
-        assertSame(KeventLayout.KEVENT32, KeventLayout.forPlatform(jnr.ffi.Platform.OS.FREEBSD, "11.4-RELEASE", 64).orElseThrow());
-        assertSame(KeventLayout.KEVENT64, KeventLayout.forPlatform(jnr.ffi.Platform.OS.FREEBSD, "14.1-RELEASE", 64).orElseThrow());
-        assertSame(KeventLayout.KEVENT32, KeventLayout.forPlatform(jnr.ffi.Platform.OS.OPENBSD, "7.5", 64).orElseThrow());
-        assertTrue(KeventLayout.forPlatform(jnr.ffi.Platform.OS.NETBSD, "10.0", 64).isEmpty());
-        assertTrue(KeventLayout.forPlatform(jnr.ffi.Platform.OS.DARWIN, "24.1", 32).isEmpty());
-        assertTrue(KeventLayout.forPlatform(jnr.ffi.Platform.OS.LINUX, "6.1", 64).isEmpty());
-        assertTrue(new KqueueProvider().unsupportedReason().orElseThrow().toLowerCase(java.util.Locale.ROOT).contains("linux"),
-                "on this Linux machine kqueue reports why it does not run");
+    void layoutsAreChosenFromTheLoadedLibcNotTheKernelRelease() {
+        java.util.function.Supplier<java.util.Optional<String>> notAsked = () -> {
+            throw new AssertionError("only FreeBSD has two kevents");
+        };
+        jnr.ffi.Platform.OS freebsd = jnr.ffi.Platform.OS.FREEBSD;
+        assertSame(KeventLayout.KEVENT32, KeventLayout.forPlatform(jnr.ffi.Platform.OS.DARWIN, 64, notAsked).orElseThrow());
+        assertSame(KeventLayout.KEVENT32, KeventLayout.forPlatform(jnr.ffi.Platform.OS.OPENBSD, 64, notAsked).orElseThrow());
+        assertSame(KeventLayout.KEVENT32, KeventLayout.forPlatform(jnr.ffi.Platform.OS.DRAGONFLY, 64, notAsked).orElseThrow());
+        assertSame(KeventLayout.KEVENT64, KeventLayout.forPlatform(freebsd, 64, () -> java.util.Optional.of("FBSD_1.5")).orElseThrow());
+        assertSame(KeventLayout.KEVENT32, KeventLayout.forPlatform(freebsd, 64, () -> java.util.Optional.of("FBSD_1.0")).orElseThrow(),
+                "a FreeBSD 11 libc (a jail on a newer kernel) takes the 32-byte struct");
+        assertTrue(KeventLayout.forPlatform(freebsd, 64, java.util.Optional::empty).isEmpty(), "neither: refused");
+        assertTrue(KeventLayout.unknownReason(freebsd, 64).contains("kevent@FBSD_1.5"));
+        assertTrue(KeventLayout.forPlatform(jnr.ffi.Platform.OS.NETBSD, 64, notAsked).isEmpty());
+        assertTrue(KeventLayout.forPlatform(jnr.ffi.Platform.OS.DARWIN, 32, notAsked).isEmpty());
+        assertTrue(KeventLayout.forPlatform(jnr.ffi.Platform.OS.LINUX, 64, notAsked).isEmpty());
     }
 }

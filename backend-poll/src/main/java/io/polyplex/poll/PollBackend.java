@@ -90,7 +90,7 @@ final class PollBackend implements Backend {
 
     /** Removes {@code fd}; one never added (or already gone) is a no-op. */
     @Override
-    public void deregister(int fd) {
+    public void deregister(int fd, long token, int oldOps, int oldTrigger) {
         watched.remove(fd);
     }
 

@@ -217,8 +217,8 @@ class SelectBackendTest {
             assertEquals(1, backend.poll(0));
             assertEquals(8, backend.readyToken(0));
             assertEquals(Backend.READ, backend.readyOps(0));
-            backend.deregister(fd);
-            backend.deregister(fd); // unknown now: a no-op
+            backend.deregister(fd, 8, Backend.READ, Backend.LEVEL);
+            backend.deregister(fd, 8, Backend.READ, Backend.LEVEL); // unknown now: a no-op
             assertEquals(0, backend.poll(0));
             // Negative, closed, too large: refused without touching the set.
             assertTrue(assertThrows(IOException.class, () -> backend.register(-1, 1, Backend.READ, Backend.LEVEL))

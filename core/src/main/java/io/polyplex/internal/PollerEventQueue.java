@@ -217,7 +217,7 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
             } else if (inKernel) {
                 // Nothing enabled: leave the kernel set entirely, so an unmaskable hang-up
                 // (EPOLLHUP, EPOLLERR) cannot make every wait return at once.
-                backend.deregister(fd);
+                deregister(fd, old);
                 inKernel = false;
             }
             updated = InterestTable.state(subscribed, disabled, mode, inKernel);
@@ -235,11 +235,21 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
         return mode == Backend.ONE_SHOT && !nativeOneShot ? Backend.LEVEL : mode;
     }
 
+    /** Takes {@code fd}, whose table state is {@code state}, out of the kernel set. */
+    private void deregister(int fd, int state) throws IOException {
+        try {
+            backend.deregister(fd, table.currentToken(fd), InterestTable.enabled(state),
+                    kernelMode(InterestTable.trigger(state)));
+        } catch (RegistrationLostException e) {
+            // The backend could not put back a partial removal and removed the rest: out, as asked.
+        }
+    }
+
     /** Forgets the previous occupant of {@code fd}, which the caller closed without remove. */
     private void evictStale(int fd) {
         if ((table.state(fd) & InterestTable.IN_KERNEL) != 0) {
             try {
-                backend.deregister(fd); // the new file behind fd is not in the set: a no-op
+                deregister(fd, table.state(fd)); // the new file behind fd is not in the set: a no-op
             } catch (IOException e) {
                 // The old registration is gone with its file; nothing is left to undo.
             }
@@ -274,7 +284,7 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
                 }
             }
             if ((table.state(fd) & InterestTable.IN_KERNEL) != 0) {
-                backend.deregister(fd);
+                deregister(fd, table.state(fd));
             }
             table.clear(fd);
         }
@@ -525,7 +535,7 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
         boolean inKernel = (state & InterestTable.IN_KERNEL) != 0;
         if (!nativeOneShot && inKernel) {
             try {
-                backend.deregister(fd);
+                deregister(fd, state);
                 inKernel = false;
             } catch (IOException e) {
                 // Leave it registered; the next change retries. Nothing else depends on it.

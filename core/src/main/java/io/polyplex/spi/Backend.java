@@ -71,9 +71,16 @@ public interface Backend extends AutoCloseable {
 
     /**
      * Removes {@code fd} from the kernel set. An fd the kernel no longer knows (closed by the caller:
-     * EBADF, ENOENT) is not an error: it is gone, which is what was asked.
+     * EBADF, ENOENT) is not an error: it is gone, which is what was asked. If the kernel refuses part
+     * of the removal, the backend puts back what it removed and throws; {@link
+     * RegistrationLostException} here means it could not, and removed the rest instead, so the fd is
+     * out of the set after all (core takes that as done).
+     *
+     * @param token the token the fd is registered with (to put back a partial removal)
+     * @param oldOps the directions the last change asked the kernel to watch (see {@link #reregister})
+     * @param oldTrigger the trigger mode of the last change
      */
-    void deregister(int fd) throws IOException;
+    void deregister(int fd, long token, int oldOps, int oldTrigger) throws IOException;
 
     /**
      * Waits for at most {@code timeoutNanos} (negative: no limit; 0: do not block), rounding up to

@@ -9,7 +9,9 @@ import org.junit.jupiter.api.Nested;
  * The whole conformance suite. A backend module runs it unchanged by extending this class and
  * implementing {@link #open}; every contract is a {@link Nested} class that opens its queues
  * through that one hook. A contract's tests adapt only to what the queue announces in {@code
- * capabilities()}, never to the backend's name.
+ * capabilities()}, never to the backend's name. The subclass says where it runs with a JUnit
+ * condition (epoll: Linux; kqueue: macOS and the BSDs); where it runs, a backend that refuses to
+ * open fails every test.
  */
 public abstract class ConformanceSuite {
 

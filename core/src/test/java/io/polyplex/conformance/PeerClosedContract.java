@@ -103,6 +103,39 @@ public abstract class PeerClosedContract extends ContractBase {
         }
     }
 
+    /**
+     * Our own shutdown(SHUT_WR) is not the peer's close: the socket stays writable (a send fails
+     * with EPIPE) and no event says PEER_CLOSED, while the peer can still send to us. (kqueue sets
+     * EV_EOF on the write filter then: FreeBSD and XNU {@code filt_sowrite}.)
+     */
+    private void assertOwnShutdownIsNoPeerClose(NativeSocketChannel ours, NativeSocketChannel peer) throws Exception {
+        queue.subscribeReadWrite(ours);
+        NativeSockets.shutdownOutput(ours.getFD());
+        for (int i = 0; i < 3; i++) {
+            int ops = awaitEvent(ours, SocketEvent.WRITE);
+            assertEquals(0, ops & (SocketEvent.PEER_CLOSED | SocketEvent.ERROR),
+                    "our own SHUT_WR reported as " + SocketEvent.opsToString(ops));
+        }
+        assertThrows(IOException.class, () -> NativeSockets.send(ours.getFD(), java.nio.ByteBuffer.wrap(new byte[] {1})),
+                "a send after our own SHUT_WR must fail");
+        write(peer, "still here");
+        int ops = awaitEvent(ours, SocketEvent.READ);
+        assertEquals(0, ops & (SocketEvent.PEER_CLOSED | SocketEvent.ERROR), SocketEvent.opsToString(ops));
+        assertEquals("still here", readNow(ours));
+    }
+
+    @Test
+    void ourOwnTcpShutdownOfOutputIsNoPeerClose() throws Exception {
+        NativeSocketChannel[] t = tcpPair();
+        assertOwnShutdownIsNoPeerClose(t[0], t[1]);
+    }
+
+    @Test
+    void ourOwnUnixShutdownOfOutputIsNoPeerClose() throws Exception {
+        NativeSocketChannel[] p = pair();
+        assertOwnShutdownIsNoPeerClose(p[0], p[1]);
+    }
+
     @Test
     void peerClosedWithWriteInterestOnlyIsReportedOnTheWritePath() throws Exception {
         NativeSocketChannel[] t = tcpPair();

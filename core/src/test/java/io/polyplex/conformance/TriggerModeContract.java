@@ -79,6 +79,64 @@ public abstract class TriggerModeContract extends ContractBase {
         assertEquals(0, queue.poll(Duration.ofMillis(200)).size(), "edge for both reported again");
     }
 
+    /**
+     * Level to one-shot on a socket that stays readable: one event, then nothing, and the wait that
+     * follows sleeps rather than spins (a kernel that kept the level registration would report the
+     * disarmed socket on every wait, and core would drop each report and wait again at once).
+     */
+    @Test
+    void levelToOneShotOnALiveSocketDeliversOnceAndDoesNotSpin() throws Exception {
+        NativeSocketChannel[] p = pair();
+        queue.subscribeRead(p[0]);
+        write(p[1], "x");
+        awaitEvent(p[0], SocketEvent.READ);
+        awaitEvent(p[0], SocketEvent.READ); // level: again
+        queue.subscribe(p[0], SocketEvent.READ, Trigger.ONE_SHOT);
+        awaitEvent(p[0], SocketEvent.READ);
+        assertTrue(queue.isDisabledRead(p[0]), "one-shot not disarmed");
+        long wall = System.nanoTime();
+        long cpu = cpuNanos();
+        assertEquals(0, queue.poll(Duration.ofMillis(500)).size(), "a disarmed one-shot was reported again");
+        assertNoSpin(cpuNanos() - cpu, System.nanoTime() - wall, "waiting with a disarmed one-shot");
+    }
+
+    /** Edge to level on a socket with unread data: the data is reported again, and again. */
+    @Test
+    void edgeToLevelOnALiveSocketReportsTheUnreadDataAgain() throws Exception {
+        assumeTrue(queue.capabilities().contains(Capability.EDGE_TRIGGERED), "no edge-triggered mode here");
+        NativeSocketChannel[] p = pair();
+        queue.subscribe(p[0], SocketEvent.READ, Trigger.EDGE);
+        write(p[1], "x");
+        awaitEvent(p[0], SocketEvent.READ);
+        assertEquals(0, queue.poll(Duration.ofMillis(200)).size(), "edge reported twice");
+        queue.subscribe(p[0], SocketEvent.READ, Trigger.LEVEL);
+        awaitEvent(p[0], SocketEvent.READ);
+        awaitEvent(p[0], SocketEvent.READ);
+        awaitEvent(p[0], SocketEvent.READ);
+        assertEquals("x", readNow(p[0]));
+    }
+
+    /** Level to edge on a socket with unread data: at most one more report, then quiet. */
+    @Test
+    void levelToEdgeOnALiveSocketStopsRepeating() throws Exception {
+        assumeTrue(queue.capabilities().contains(Capability.EDGE_TRIGGERED), "no edge-triggered mode here");
+        NativeSocketChannel[] p = pair();
+        queue.subscribeRead(p[0]);
+        write(p[1], "x");
+        awaitEvent(p[0], SocketEvent.READ);
+        awaitEvent(p[0], SocketEvent.READ);
+        queue.subscribe(p[0], SocketEvent.READ, Trigger.EDGE);
+        int reports = 0;
+        for (int i = 0; i < 5; i++) {
+            reports += queue.poll(Duration.ofMillis(100)).size();
+        }
+        assertTrue(reports <= 1, reports + " reports of one arrival after the switch to edge");
+        write(p[1], "y"); // a new arrival is reported once
+        awaitEvent(p[0], SocketEvent.READ);
+        assertEquals(0, queue.poll(Duration.ofMillis(200)).size(), "edge reported twice");
+        assertEquals("xy", readNow(p[0]));
+    }
+
     @Test
     void oneShotDeliversOnceThenDisablesUntilResubscribed() throws Exception {
         if (!queue.capabilities().contains(Capability.ONE_SHOT)) {

@@ -98,7 +98,7 @@ class PollerEventQueueTest {
         assertEquals("EBADF", e.errnoName());
         assertFalse(queue.isSubscribedRead(s));
         queue.remove(s); // nothing to remove: no call
-        verify(backend, never()).deregister(17);
+        verify(backend, never()).deregister(eq(17), anyLong(), anyInt(), anyInt());
     }
 
     @Test
@@ -163,7 +163,7 @@ class PollerEventQueueTest {
         ArgumentCaptor<Long> token = ArgumentCaptor.forClass(Long.class);
         order.verify(backend).register(eq(9), token.capture(), eq(Backend.READ | Backend.WRITE), eq(Backend.LEVEL));
         order.verify(backend).reregister(9, token.getValue(), Backend.WRITE, Backend.LEVEL, Backend.READ | Backend.WRITE, Backend.LEVEL);
-        order.verify(backend).deregister(9);
+        order.verify(backend).deregister(eq(9), eq(token.getValue()), eq(Backend.WRITE), eq(Backend.LEVEL));
         order.verify(backend).register(eq(9), anyLong(), eq(Backend.WRITE), eq(Backend.LEVEL));
     }
 
@@ -193,7 +193,7 @@ class PollerEventQueueTest {
         assertEquals(1, queue.poll(Duration.ZERO, (x, ops) -> got.add(x)));
         assertSame(s, got.get(0));
         assertTrue(queue.isDisabledRead(s));
-        verify(backend).deregister(4); // disarmed by leaving the kernel set
+        verify(backend).deregister(eq(4), eq(token.getValue()), eq(Backend.READ), eq(Backend.LEVEL)); // disarmed by leaving the kernel set
     }
 
     @Test
@@ -227,7 +227,7 @@ class PollerEventQueueTest {
         assertEquals(1, queue.poll(Duration.ZERO, (x, o) -> ops.add(o)));
         assertEquals(List.of(SocketEvent.READ | SocketEvent.ERROR), ops);
         assertFalse(queue.isSubscribedRead(s));
-        verify(backend).deregister(8);
+        verify(backend).deregister(eq(8), anyLong(), anyInt(), anyInt());
         assertEquals(0, queue.poll(Duration.ZERO, (x, o) -> ops.add(o)), "reported twice");
     }
 
