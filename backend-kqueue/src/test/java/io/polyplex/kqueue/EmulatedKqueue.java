@@ -120,13 +120,14 @@ import jnr.posix.POSIXFactory;
  *
  * <p>Approximations, honestly. The socket error is reported as ECONNRESET whenever poll(2) says
  * POLLERR (reading the real one, SO_ERROR, would clear it). "Can send no more" is a zero-length
- * non-blocking send that fails with EPIPE. EV_CLEAR's wakeups are seen only when a wait looks: more
- * bytes readable, a socket newly readable, writable, at end of file or in error; and while an
- * EV_CLEAR knote stays ready the wait looks again every 10 ms instead of sleeping in the kernel. A
- * FreeBSD EV_ONESHOT knote is only known active from what a wait saw (the kernel would also deliver
- * one that became ready and unready between two waits). {@code data} of EVFILT_WRITE is 0 (the
- * backend does not read it). None of the backend's code is used here: only the constants, which
- * {@code KqueueConstantsTest} checks against the headers.
+ * non-blocking send that fails with EPIPE (it sends nothing). A listener is one that was listening
+ * when its knote was added. An EV_CLEAR knote hears of wakeups from an edge-triggered Linux epoll on
+ * its file: Linux wakes a socket's waiters where FreeBSD's {@code sowakeup} and XNU's {@code
+ * knote_post} would (new data, room made, a state change), though not always with the same
+ * granularity. A FreeBSD EV_ONESHOT knote is known active only from what a wait saw (the kernel
+ * would also deliver one that became ready and unready between two waits). {@code data} of
+ * EVFILT_WRITE is 0 (the backend does not read it). None of the backend's code is used here, only
+ * its constants, which the backend's tests check against the headers.
  */
 public final class EmulatedKqueue implements KqueueLibrary {
 
