@@ -1,28 +1,13 @@
 package io.polyplex.kqueue;
 
-import io.polyplex.EventQueue;
-import io.polyplex.EventQueues;
-import io.polyplex.conformance.ConformanceSuite;
-import java.io.IOException;
-import java.util.function.ToIntFunction;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
 
-/**
- * The conformance suite on the kqueue backend over the emulated kernel in FreeBSD's flavour, with
- * FreeBSD 12's 64-byte {@code struct kevent}.
- */
+/** The conformance suite over the emulated kernel: FreeBSD's rules with FreeBSD 12's 64-byte {@code struct kevent}. */
 @EnabledOnOs(value = OS.LINUX, disabledReason = "the emulated kqueue kernel runs on Linux's poll and epoll")
-class EmulatedFreeBsdConformanceTest extends ConformanceSuite {
+class EmulatedFreeBsdConformanceTest extends EmulatedKernelSuite {
 
-    @Override
-    protected <S> EventQueue<S> open(ToIntFunction<? super S> fdOf) throws IOException {
-        EmulatedKqueue kernel = new EmulatedKqueue(KeventLayout.KEVENT64, EmulatedKqueue.Flavour.FREEBSD);
-        return EventQueues.open(new KqueueProvider(kernel, KeventLayout.KEVENT64, kernel::lastError), fdOf);
-    }
-
-    @Override
-    protected boolean kernelIsJavaCode() {
-        return true;
+    EmulatedFreeBsdConformanceTest() {
+        super(EmulatedKqueue.Flavour.FREEBSD, KeventLayout.KEVENT64);
     }
 }

@@ -40,7 +40,7 @@ class VariadicBindingsTest {
                 import jnr.ffi.Pointer;
                 import jnr.ffi.annotations.Variadic;
                 public interface Bad {
-                    int fcntl(int fd, int cmd, int arg);
+                    public int fcntl(int fd, int cmd, int arg);
                     @Variadic(fixedCount = 3) int ioctl(int fd, long request, Pointer arg);
                     @Variadic(fixedCount = 2) int open(String path, int flags, int mode);
                     int openat(int dir, String path, int flags, int... mode);
@@ -52,7 +52,7 @@ class VariadicBindingsTest {
         Files.writeString(dir.resolve("Loaded.java"), """
                 package x;
                 public interface Loaded {
-                    int fcntl(int fd, int cmd, long arg);
+                    public int fcntl(int fd, int cmd, long arg);
                 }
                 """);
         Files.writeString(dir.resolve("Loader.java"), """
