@@ -215,8 +215,12 @@ final class KqueueBackend implements Backend {
             boolean had = (oldOps & dir) != 0;
             if (recreate) {
                 put(changes, n++, fd, filter, EV_DELETE, token);
+                if (had) {
+                    put(changes, n++, fd, filter, EV_ADD | EV_ENABLE | mode, token);
+                }
+            } else {
+                put(changes, n++, fd, filter, had ? EV_ADD | EV_ENABLE | mode : EV_DISABLE, token);
             }
-            put(changes, n++, fd, filter, had ? EV_ADD | EV_ENABLE | mode : EV_DISABLE, token);
         }
         return n;
     }
@@ -226,18 +230,22 @@ final class KqueueBackend implements Backend {
         return trigger == EDGE ? EV_CLEAR : trigger == ONE_SHOT ? EV_DISPATCH : 0;
     }
 
-    /** Deletes both filters of {@code fd}; what the receipts say does not matter. */
-    private void deleteBoth(int fd) {
+    /** Writes the deletes of both filters of {@code fd}; returns how many (2). */
+    private int deletes(int fd) {
         put(changes, 0, fd, EVFILT_READ, EV_DELETE, 0);
         put(changes, 1, fd, EVFILT_WRITE, EV_DELETE, 0);
-        lib.kevent(kq, changes, 2, receipts, 2, zeroTimeout);
+        return 2;
+    }
+
+    /** Deletes both filters of {@code fd}; what the receipts say does not matter. */
+    private void deleteBoth(int fd) {
+        int n = deletes(fd);
+        lib.kevent(kq, changes, n, receipts, n, zeroTimeout);
     }
 
     @Override
     public void deregister(int fd, long token, int oldOps, int oldTrigger) throws IOException {
-        put(changes, 0, fd, EVFILT_READ, EV_DELETE, 0);
-        put(changes, 1, fd, EVFILT_WRITE, EV_DELETE, 0);
-        int failed = submit(2);
+        int failed = submit(deletes(fd));
         if (failed >= 0) {
             putBack(fd, token, oldOps, oldTrigger, false, failure(failed, fd)); // the other delete may be done
         }

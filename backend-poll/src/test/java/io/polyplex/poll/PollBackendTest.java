@@ -160,6 +160,21 @@ class PollBackendTest {
         }
     }
 
+    /**
+     * The poll bits and {@code struct pollfd} against the headers (kernel-facts.md): the same on
+     * Linux, macOS and the BSDs, but POLLRDHUP, which is Linux's and requested only there.
+     */
+    @Test
+    void pollBitsAndStructPollfdAreTheHeadersOnes() {
+        assertEquals(0x1, PollBackend.POLLIN);
+        assertEquals(0x4, PollBackend.POLLOUT);
+        assertEquals(0x8, PollBackend.POLLERR);
+        assertEquals(0x10, PollBackend.POLLHUP);
+        assertEquals(0x20, PollBackend.POLLNVAL);
+        assertEquals(0x2000, PollBackend.POLLRDHUP);
+        assertEquals(8, PollBackend.POLLFD_SIZE); // int fd @0, short events @4, short revents @6
+    }
+
     @Test
     void pollReventsTranslation() {
         assertEquals(PollBackend.INVALID, PollBackend.translate(PollBackend.POLLNVAL | PollBackend.POLLIN));
@@ -175,7 +190,8 @@ class PollBackendTest {
     @Test
     void kernelPeerClosedIsAnnouncedOnlyWhereThereIsPollRdHup() {
         assertTrue(PollProvider.capabilitiesFor(jnr.ffi.Platform.OS.LINUX).contains(io.polyplex.Capability.KERNEL_PEER_CLOSED));
-        for (jnr.ffi.Platform.OS os : new jnr.ffi.Platform.OS[] {jnr.ffi.Platform.OS.DARWIN, jnr.ffi.Platform.OS.FREEBSD}) {
+        for (jnr.ffi.Platform.OS os : new jnr.ffi.Platform.OS[] {jnr.ffi.Platform.OS.DARWIN, jnr.ffi.Platform.OS.FREEBSD,
+                jnr.ffi.Platform.OS.OPENBSD, jnr.ffi.Platform.OS.DRAGONFLY}) {
             assertEquals(Set.of(io.polyplex.Capability.UNLIMITED_FDS), PollProvider.capabilitiesFor(os));
         }
     }
