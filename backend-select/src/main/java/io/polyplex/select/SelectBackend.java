@@ -76,6 +76,8 @@ final class SelectBackend implements Backend {
     private final Pointer writeSet;
     private final Pointer timeval;
     private final Pointer zeroTimeval;
+    /** One {@code struct pollfd} for {@link #bitsOf}'s error probe (polling thread only). */
+    private final Pointer errorProbe;
 
     // The sets built from the current snapshot, and select's answer read back.
     private final byte[] readBits;
@@ -102,6 +104,7 @@ final class SelectBackend implements Backend {
         this.writeSet = Memory.allocateDirect(runtime, bytes, true);
         this.timeval = Memory.allocateDirect(runtime, 16, true);
         this.zeroTimeval = Memory.allocateDirect(runtime, 16, true);
+        this.errorProbe = Memory.allocateDirect(runtime, 8, true);
         this.readBits = new byte[bytes];
         this.writeBits = new byte[bytes];
         this.readResult = new byte[bytes];
@@ -233,11 +236,34 @@ final class SelectBackend implements Backend {
         }
     }
 
-    /** The ready bits of snapshot entry {@code i} after a wait, read from the result sets. */
+    /**
+     * The ready bits of snapshot entry {@code i} after a wait, read from the result sets. select(2)
+     * reports a socket in error (a reset, a refused connect) only as readable and writable: a
+     * readable one core probes for the error and the close (recv MSG_PEEK); one only writable is
+     * asked here with a poll(2) that wants nothing, whose POLLERR and POLLHUP say it without
+     * consuming the error, so that a socket watched for WRITE alone is reported as epoll and poll
+     * report it (WRITE|ERROR, and PEER_CLOSED on a hang-up).
+     */
     private int bitsOf(int i) {
         int fd = watched.fd(i);
-        return (layout.isSet(readResult, fd) ? READ : 0) | (layout.isSet(writeResult, fd) ? WRITE : 0);
+        boolean read = layout.isSet(readResult, fd);
+        boolean write = layout.isSet(writeResult, fd);
+        int ops = (read ? READ : 0) | (write ? WRITE : 0);
+        if (write && !read) {
+            errorProbe.putInt(0, fd);
+            errorProbe.putShort(4, (short) 0);
+            errorProbe.putShort(6, (short) 0);
+            if (lib.poll(errorProbe, 1, 0) > 0) {
+                int revents = errorProbe.getShort(6);
+                ops |= ((revents & POLLERR) != 0 ? ERROR : 0) | ((revents & POLLHUP) != 0 ? PEER_CLOSED : 0);
+            }
+        }
+        return ops;
     }
+
+    /** poll(2) bits: the same on every POSIX system (kernel-facts.md). */
+    static final int POLLERR = 0x8;
+    static final int POLLHUP = 0x10;
 
     /**
      * select failed with EBADF: some fd in the set was closed without deregister. Reports each such

@@ -1,6 +1,7 @@
 package io.polyplex.select;
 
 import jnr.ffi.Pointer;
+import jnr.ffi.types.size_t;
 
 /**
  * select(2), bound with jnr-ffi. Only primitives and direct-memory pointers, so the call takes
@@ -10,4 +11,10 @@ import jnr.ffi.Pointer;
 public interface SelectLibrary {
 
     int select(int nfds, Pointer readfds, Pointer writefds, Pointer exceptfds, Pointer timeout);
+
+    /**
+     * poll(2) of one fd asking for nothing: the one way POSIX offers to see a socket's error or
+     * hang-up (POLLERR, POLLHUP, always reported) without consuming it; select(2) has no such bit.
+     */
+    int poll(Pointer fds, @size_t long nfds, int timeoutMillis);
 }

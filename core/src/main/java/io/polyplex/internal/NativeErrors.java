@@ -18,6 +18,8 @@ public final class NativeErrors {
     public static final int EEXIST = value(Errno.EEXIST, 17);
     public static final int EINVAL = value(Errno.EINVAL, 22);
     public static final int ENOTSOCK = value(Errno.ENOTSOCK, 88);
+    public static final int EINPROGRESS = value(Errno.EINPROGRESS, 115);
+    public static final int ENOTCONN = value(Errno.ENOTCONN, 107);
 
     private NativeErrors() {}
 

@@ -131,16 +131,77 @@ public final class NativeSockets {
                 throw NativeErrors.exception(call + " interrupted, then poll(POLLOUT", fd, e);
             }
         }
+        int error = socketError(lib, fd, call + " interrupted, then getsockopt(SO_ERROR");
+        if (error != 0) {
+            throw NativeErrors.exception(call, fd, error);
+        }
+    }
+
+    /** The socket's pending error (SO_ERROR), which reading clears; 0 if none. */
+    private static int socketError(SocketLibrary lib, int fd, String call) throws IOException {
         Pointer value = Memory.allocateDirect(SocketLibrary.RUNTIME, 4, true);
         Pointer size = Memory.allocateDirect(SocketLibrary.RUNTIME, 4, true);
         size.putInt(0, 4);
         if (lib.getsockopt(fd, SocketLevel.SOL_SOCKET.intValue(), SocketOption.SO_ERROR.intValue(), value, size) < 0) {
-            throw NativeErrors.exception(call + " interrupted, then getsockopt(SO_ERROR", fd,
-                    SocketLibrary.RUNTIME.getLastError());
+            throw NativeErrors.exception(call, fd, SocketLibrary.RUNTIME.getLastError());
         }
-        if (value.getInt(0) != 0) {
-            throw NativeErrors.exception(call, fd, value.getInt(0));
+        return value.getInt(0);
+    }
+
+    /**
+     * Starts connecting a new non-blocking TCP socket to {@code remote} and returns it at once,
+     * connected already (loopback can be that quick) or with the connection under way, as java.nio's
+     * {@code SocketChannel.connect} does in non-blocking mode. Watch it for WRITE, which is reported
+     * once the attempt has ended either way (with ERROR if it failed), then ask {@link
+     * #finishConnect} how it ended. The channel owns the fd; close it if the attempt is abandoned.
+     *
+     * @throws IOException if the attempt cannot even start, or fails at once (some systems refuse a
+     *     connection to a closed loopback port right away with ECONNREFUSED), naming the address and
+     *     the fd; nothing is left open then
+     */
+    public static NativeSocketChannel startConnect(InetSocketAddress remote) throws IOException {
+        Objects.requireNonNull(remote, "remote");
+        InetAddress ip = resolve(remote);
+        int fd = openSocket(family(ip), Sock.SOCK_STREAM.intValue(), "socket(" + text(remote));
+        try {
+            Pointer sa = Memory.allocateDirect(SocketLibrary.RUNTIME, SOCKADDR_MAX, true);
+            int len = encode(ip, remote.getPort(), sa);
+            if (LIB.connect(fd, sa, len) < 0) {
+                int errno = SocketLibrary.RUNTIME.getLastError();
+                // EINTR: the attempt goes on in the background (POSIX connect(2)), as with EINPROGRESS.
+                if (errno != NativeErrors.EINPROGRESS && errno != NativeErrors.EINTR) {
+                    throw NativeErrors.exception("connect(" + text(remote), fd, errno);
+                }
+            }
+            return nonBlocking(new NativeSocketChannel(fd));
+        } catch (IOException | RuntimeException e) {
+            LIB.close(fd);
+            throw e;
         }
+    }
+
+    /**
+     * How a connection from {@link #startConnect} ended: true if it is established, false if it is
+     * still under way; the attempt's error (ECONNREFUSED, ETIMEDOUT, ...) is thrown, naming the fd,
+     * and read from the socket (SO_ERROR), so a second call no longer sees it.
+     */
+    public static boolean finishConnect(NativeSocketChannel ch) throws IOException {
+        int fd = ch.getFD();
+        int error = socketError(LIB, fd, "getsockopt(SO_ERROR");
+        if (error != 0) {
+            throw NativeErrors.exception("connect(", fd, error);
+        }
+        Pointer sa = Memory.allocateDirect(SocketLibrary.RUNTIME, SOCKADDR_MAX, true);
+        Pointer len = Memory.allocateDirect(SocketLibrary.RUNTIME, 4, true);
+        len.putInt(0, SOCKADDR_MAX);
+        if (LIB.getpeername(fd, sa, len) == 0) {
+            return true;
+        }
+        int errno = SocketLibrary.RUNTIME.getLastError();
+        if (errno == NativeErrors.ENOTCONN) {
+            return false;
+        }
+        throw NativeErrors.exception("getpeername(", fd, errno);
     }
 
     /**

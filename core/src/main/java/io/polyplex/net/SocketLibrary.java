@@ -34,6 +34,8 @@ public interface SocketLibrary {
 
     int getsockname(int fd, Pointer addr, Pointer len);
 
+    int getpeername(int fd, Pointer addr, Pointer len);
+
     int setsockopt(int fd, int level, int name, Pointer value, int len);
 
     int getsockopt(int fd, int level, int name, Pointer value, Pointer len);
