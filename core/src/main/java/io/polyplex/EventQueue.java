@@ -52,6 +52,14 @@ import java.util.Set;
  * (the kernel object and the wakeup pipe) as soon as no thread is inside {@code poll}, and never
  * closes the caller's sockets.
  *
+ * <h2>Interrupts</h2>
+ * As with java.nio's {@code Selector.select}, interrupting a thread that is blocked in {@code poll}
+ * (in the kernel, or waiting for its turn) makes that poll return promptly, with the events that are
+ * ready at once or with none; the thread's interrupt status stays set, and a thread already
+ * interrupted does not block at all. A loop that polls on such a thread must check {@link
+ * Thread#interrupted()} itself. Other threads' polls, and later ones, are not affected (the wakeup is
+ * internal: it is not a {@link #wakeup()}).
+ *
  * <h2>Peer closed and errors</h2>
  * When the peer closes or shuts down its write side, the event has {@link SocketEvent#PEER_CLOSED}
  * set without any data being consumed: bytes the peer sent before closing can still be read. Socket
@@ -131,9 +139,9 @@ public interface EventQueue<S> extends Closeable {
      * Waits for events and returns them as a new list (convenient, allocates; see {@link
      * #poll(Duration, SocketEventHandler)} for the zero-garbage form).
      *
-     * @param timeout {@code null} waits until an event, a wakeup or a close; {@link Duration#ZERO}
-     *     does not block; otherwise the call never returns before the timeout has passed unless an
-     *     event, a wakeup or a close arrived
+     * @param timeout {@code null} waits until an event, a wakeup, a close or an interrupt of this
+     *     thread; {@link Duration#ZERO} does not block; otherwise the call never returns before the
+     *     timeout has passed unless an event, a wakeup, a close or an interrupt of this thread arrived
      * @throws ClosedEventQueueException if the queue is or becomes closed
      * @throws IllegalArgumentException if {@code timeout} is negative
      */

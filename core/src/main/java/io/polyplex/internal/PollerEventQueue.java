@@ -56,6 +56,8 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
     private final PeerProbe peerProbe;
     private final Backend backend;
     private final SelfPipe wakeupPipe;
+    /** Makes an interrupt of a thread blocked in the kernel wait end that wait. */
+    private final InterruptHook interruptHook;
     private final ToIntFunction<? super S> fdOf;
 
     private final ReentrantLock pollLock = new ReentrantLock();
@@ -111,6 +113,7 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
         }
         this.backend = b;
         this.wakeupPipe = pipe;
+        this.interruptHook = new InterruptHook(pipe);
         this.changesNeedWakeup = b.changesNeedWakeup();
         this.peerProbe = capabilities.contains(Capability.KERNEL_PEER_CLOSED) ? null : new PeerProbe();
     }
@@ -367,15 +370,19 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
         }
     }
 
+    /**
+     * Takes the poll lock, waiting at most the timeout; false if the time ran out or the thread was
+     * interrupted meanwhile (its interrupt status is kept: see {@link EventQueue#poll}).
+     */
     private boolean acquirePollLock(long timeoutNanos) {
-        if (timeoutNanos == INFINITE) {
-            pollLock.lock();
-            return true;
-        }
         if (pollLock.tryLock()) {
             return true;
         }
         try {
+            if (timeoutNanos == INFINITE) {
+                pollLock.lockInterruptibly();
+                return true;
+            }
             return pollLock.tryLock(timeoutNanos, TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -389,15 +396,21 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
         while (true) {
             ensureOpen();
             int n;
-            if (changesNeedWakeup) {
-                waiting = true; // only poll and select need to hear of changes made during the wait
+            if (remaining == 0) {
+                n = backend.poll(0); // does not block: neither changes nor interrupts need to reach it
+            } else {
+                interruptHook.enter();
+                if (changesNeedWakeup) {
+                    waiting = true; // only poll and select need to hear of changes made during the wait
+                }
                 try {
                     n = backend.poll(remaining);
                 } finally {
-                    waiting = false;
+                    if (changesNeedWakeup) {
+                        waiting = false;
+                    }
+                    interruptHook.exit();
                 }
-            } else {
-                n = backend.poll(remaining);
             }
             ensureOpen();
             drained = false;
@@ -408,7 +421,7 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
             if (delivered > 0 || woken) {
                 return delivered;
             }
-            if (timeoutNanos == 0 || closed) {
+            if (timeoutNanos == 0 || closed || Thread.currentThread().isInterrupted()) {
                 return 0;
             }
             if (timeoutNanos != INFINITE) {

@@ -102,6 +102,10 @@ public final class BlockingAcceptor implements Closeable {
     /**
      * Blocks until a client connects and returns it, or returns {@code null} once the acceptor is
      * shut down. Safe to call from any number of threads at once.
+     *
+     * @throws java.io.InterruptedIOException if the calling thread is interrupted while it waits (or
+     *     was already), as its wait then ends; its interrupt status stays set, and the acceptor and
+     *     the other threads go on
      */
     public NativeSocketChannel accept() throws IOException {
         inside.incrementAndGet();
@@ -110,6 +114,9 @@ public final class BlockingAcceptor implements Closeable {
                 NativeSocketChannel client = tryAccept();
                 if (client != null) {
                     return client;
+                }
+                if (Thread.currentThread().isInterrupted()) {
+                    throw new java.io.InterruptedIOException("accept on fd " + server.getFD() + " interrupted");
                 }
                 try {
                     queue.poll(null, IGNORE);

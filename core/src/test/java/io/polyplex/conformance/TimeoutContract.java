@@ -20,12 +20,110 @@ import org.junit.jupiter.api.Test;
  * wait) yet reports what is ready; a positive timeout never returns early, whatever wakes the wait
  * internally (lesson 10: retry with the time that remains, never return early); several pollers
  * each keep their own timeout; huge timeouts are accepted (no EINVAL, no overflow into "do not
- * block"); an idle wait sleeps in the kernel instead of spinning.
+ * block"); an idle wait sleeps in the kernel instead of spinning; an interrupt of the polling thread
+ * ends its poll promptly, keeping the interrupt status, on every path (as java.nio's Selector).
  *
  * <p>"Never early" is asserted exactly (elapsed {@code >=} timeout, measured with {@link
  * System#nanoTime()}); "promptly" only with generous bounds.
  */
 public abstract class TimeoutContract extends ContractBase {
+
+    /** What a poll on another thread did when interrupted: events, time taken, interrupt status. */
+    private record Interrupted(int events, long millis, boolean stillInterrupted) { }
+
+    /** Starts a poll of {@code timeout} on a new thread that reports how it ended. */
+    private Thread interruptiblePoll(Duration timeout, AtomicReference<Interrupted> result,
+                                     AtomicReference<Throwable> failure, CountDownLatch started) {
+        return start(() -> {
+            started.countDown();
+            long t0 = System.nanoTime();
+            int n = queue.poll(timeout, (s, ops) -> { });
+            result.set(new Interrupted(n, millisSince(t0), Thread.currentThread().isInterrupted()));
+        }, failure);
+    }
+
+    /**
+     * Interrupting a thread blocked in the kernel ends its poll promptly, with its interrupt status
+     * kept, as with java.nio's Selector (see EventQueue, "Interrupts"): its 60 s timeout is cut short.
+     */
+    @Test
+    void anInterruptEndsAKernelWaitAndKeepsTheInterruptStatus() throws Exception {
+        AtomicReference<Interrupted> result = new AtomicReference<>();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        CountDownLatch started = new CountDownLatch(1);
+        Thread t = interruptiblePoll(Duration.ofSeconds(60), result, failure, started);
+        assertTrue(started.await(EVENTUALLY.toMillis(), TimeUnit.MILLISECONDS));
+        Thread.sleep(200); // most likely in the kernel by now; if not, it enters interrupted
+        t.interrupt();
+        assertEnds(t, "the interrupted poll");
+        assertNull(failure.get());
+        assertEquals(0, result.get().events());
+        assertTrue(result.get().stillInterrupted(), "the interrupt status was cleared");
+    }
+
+    /** A thread waiting for its turn (another holds the poll, inside a handler) is ended by an interrupt too. */
+    @Test
+    void anInterruptEndsAWaitForTheTurnAndNotTheOtherPoller() throws Exception {
+        NativeSocketChannel[] p = pair();
+        queue.subscribeRead(p[0]);
+        CountDownLatch inHandler = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread holder = start(() -> queue.poll(null, (s, ops) -> {
+            inHandler.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }), failure);
+        write(p[1], "x");
+        assertTrue(inHandler.await(EVENTUALLY.toMillis(), TimeUnit.MILLISECONDS), "the holder got no event");
+        AtomicReference<Interrupted> result = new AtomicReference<>();
+        CountDownLatch started = new CountDownLatch(1);
+        Thread waiter = interruptiblePoll(null, result, failure, started);
+        assertTrue(started.await(EVENTUALLY.toMillis(), TimeUnit.MILLISECONDS));
+        Thread.sleep(200); // most likely waiting for the turn by now
+        waiter.interrupt();
+        assertEnds(waiter, "the interrupted wait for the turn");
+        assertNull(failure.get());
+        assertTrue(result.get().stillInterrupted());
+        assertTrue(holder.isAlive(), "the other poller was ended too");
+        release.countDown();
+        assertEnds(holder, "the holder");
+        assertNull(failure.get());
+    }
+
+    /** An interrupt is not a wakeup: the next poll, on another thread, still waits its full time. */
+    @Test
+    void anInterruptIsNoWakeupForOthers() throws Exception {
+        AtomicReference<Interrupted> result = new AtomicReference<>();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        CountDownLatch started = new CountDownLatch(1);
+        Thread t = interruptiblePoll(Duration.ofSeconds(60), result, failure, started);
+        assertTrue(started.await(EVENTUALLY.toMillis(), TimeUnit.MILLISECONDS));
+        Thread.sleep(100);
+        t.interrupt();
+        assertEnds(t, "the interrupted poll");
+        long t0 = System.nanoTime();
+        assertEquals(0, queue.poll(Duration.ofMillis(300)).size());
+        assertTrue(System.nanoTime() - t0 >= 300_000_000L, "a later poll was cut short by the interrupt");
+    }
+
+    @Test
+    void anAlreadyInterruptedThreadDoesNotBlock() throws Exception {
+        AtomicReference<Interrupted> result = new AtomicReference<>();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread t = start(() -> {
+            Thread.currentThread().interrupt();
+            long t0 = System.nanoTime();
+            int n = queue.poll(null, (s, ops) -> { });
+            result.set(new Interrupted(n, millisSince(t0), Thread.currentThread().isInterrupted()));
+        }, failure);
+        assertEnds(t, "a poll(null) on an interrupted thread");
+        assertNull(failure.get());
+        assertTrue(result.get().stillInterrupted());
+    }
 
     @Test
     void zeroTimeoutNeverBlocksYetReportsWhatIsReady() throws Exception {

@@ -50,6 +50,57 @@ class BlockingAcceptorTest {
         return EventQueues.backends().stream().filter(BackendInfo::supported).map(BackendInfo::name);
     }
 
+    /**
+     * An interrupted accept ends with InterruptedIOException, its thread's interrupt status kept,
+     * while the acceptor and the other accepting thread go on (the poll under it returns on an
+     * interrupt, as java.nio's select does: without this, the loop would spin on the interrupted
+     * thread).
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void anInterruptedAcceptThrowsAndTheOthersGoOn(String backend) throws Exception {
+        NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8);
+        InetSocketAddress at = NativeSockets.localAddress(server.getFD());
+        BlockingAcceptor acceptor = new BlockingAcceptor(server, backend);
+        java.util.concurrent.atomic.AtomicReference<Throwable> interrupted = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicBoolean statusKept = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicReference<NativeSocketChannel> other = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread victim = new Thread(() -> {
+            try {
+                acceptor.accept();
+            } catch (Throwable e) {
+                interrupted.set(e);
+                statusKept.set(Thread.currentThread().isInterrupted());
+            }
+        });
+        Thread survivor = new Thread(() -> {
+            try {
+                other.set(acceptor.accept());
+            } catch (Throwable e) {
+                interrupted.compareAndSet(null, e);
+            }
+        });
+        victim.start();
+        survivor.start();
+        try {
+            Thread.sleep(200); // most likely both waiting by now
+            victim.interrupt();
+            victim.join(EVENTUALLY_MS);
+            assertFalse(victim.isAlive(), "the interrupted accept did not end");
+            assertTrue(interrupted.get() instanceof java.io.InterruptedIOException, String.valueOf(interrupted.get()));
+            assertTrue(statusKept.get(), "the interrupt status was cleared");
+            try (Socket client = new Socket(at.getAddress(), at.getPort())) {
+                survivor.join(EVENTUALLY_MS);
+                assertFalse(survivor.isAlive(), "the other thread no longer accepts");
+                assertTrue(other.get() != null, "the other thread got no client");
+                other.get().close();
+            }
+        } finally {
+            acceptor.shutdown();
+            assertTrue(acceptor.awaitTermination(Duration.ofMillis(EVENTUALLY_MS)));
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("backends")
     void eightThreadsBlockedInAcceptAllEndOnShutdownAndThePortIsReleased(String backend) throws Exception {
