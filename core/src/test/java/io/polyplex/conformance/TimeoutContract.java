@@ -110,6 +110,47 @@ public abstract class TimeoutContract extends ContractBase {
         assertTrue(System.nanoTime() - t0 >= 300_000_000L, "a later poll was cut short by the interrupt");
     }
 
+    /**
+     * A real EINTR: a handled signal (SIGPIPE, which the JVM ignores) sent to the polling thread
+     * again and again ends its kernel wait each time (epoll_wait, poll, select and kevent are never
+     * restarted); the poll goes on with the time that remains, never returns early, and no error
+     * reaches the caller.
+     */
+    @Test
+    void signalsToThePollingThreadNeverEndItsWaitEarly() throws Exception {
+        java.util.concurrent.atomic.AtomicLong thread = new java.util.concurrent.atomic.AtomicLong();
+        CountDownLatch started = new CountDownLatch(1);
+        CountDownLatch mayExit = new CountDownLatch(1); // keeps the pthread alive while signals go to it
+        java.util.concurrent.atomic.AtomicLong waitedNanos = new java.util.concurrent.atomic.AtomicLong(-1);
+        java.util.concurrent.atomic.AtomicInteger events = new java.util.concurrent.atomic.AtomicInteger(-1);
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread t = start(() -> {
+            thread.set(Signals.self());
+            started.countDown();
+            long t0 = System.nanoTime();
+            try {
+                events.set(queue.poll(Duration.ofMillis(1500), (s, ops) -> { }));
+            } finally {
+                waitedNanos.set(System.nanoTime() - t0);
+                mayExit.await();
+            }
+        }, failure);
+        assertTrue(started.await(EVENTUALLY.toMillis(), TimeUnit.MILLISECONDS));
+        try {
+            Thread.sleep(100);
+            for (int i = 0; i < 15 && waitedNanos.get() < 0; i++) {
+                Signals.send(thread.get(), Signals.SIGPIPE);
+                Thread.sleep(50);
+            }
+        } finally {
+            mayExit.countDown();
+        }
+        assertEnds(t, "the signalled poll");
+        assertNull(failure.get(), "EINTR reached the caller: " + failure.get());
+        assertEquals(0, events.get());
+        assertTrue(waitedNanos.get() >= 1_500_000_000L, "returned after " + waitedNanos.get() + " ns of 1.5 s");
+    }
+
     @Test
     void anAlreadyInterruptedThreadDoesNotBlock() throws Exception {
         AtomicReference<Interrupted> result = new AtomicReference<>();

@@ -115,22 +115,59 @@ class NativeSocketsTest {
         assertTrue(badHost.getMessage().contains("no-such-host.invalid"), badHost.getMessage());
     }
 
+    /** abort resets: the peer's first read fails with ECONNRESET (a plain close would give end of stream). */
     @Test
-    void abortResetsThePeerAndSendNeverRaisesSigpipe() throws Exception {
-        try (NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8)) {
-            NativeSocketChannel client = NativeSockets.connect(NativeSockets.localAddress(server.getFD()));
+    void abortResetsThePeer() throws Exception {
+        try (NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8);
+             NativeSocketChannel client = NativeSockets.connect(NativeSockets.localAddress(server.getFD()))) {
             NativeSocketChannel accepted = acceptSoon(server);
             NativeSockets.abort(accepted);
             assertFalse(accepted.isOpen());
-            // Writing to a reset peer fails with an exception (EPIPE/ECONNRESET), the JVM lives on.
-            IOException e = assertThrows(IOException.class, () -> {
-                for (int i = 0; i < 1000; i++) {
-                    NativeSockets.send(client.getFD(), ByteBuffer.allocate(1024));
-                    Thread.sleep(1);
+            ByteBuffer b = ByteBuffer.allocateDirect(64);
+            long deadline = System.nanoTime() + 20_000_000_000L;
+            NativeIOException e = null;
+            while (e == null && System.nanoTime() < deadline) {
+                try {
+                    int n = NativeSockets.recv(client.getFD(), b);
+                    assertTrue(n == 0, "the peer's first read saw " + (n < 0 ? "end of stream: a close, not a reset" : n + " bytes"));
+                    Thread.sleep(1); // the RST is not there yet
+                } catch (NativeIOException reset) {
+                    e = reset;
+                }
+            }
+            assertTrue(e != null, "no reset within 20 s");
+            assertEquals("ECONNRESET", e.errnoName(), e.getMessage());
+            assertTrue(e.getMessage().startsWith("recv(fd=" + client.getFD() + "): ECONNRESET"), e.getMessage());
+        }
+    }
+
+    /**
+     * A send to a vanished peer fails with EPIPE or ECONNRESET and raises no SIGPIPE: with SIGPIPE
+     * blocked on this thread, nothing is pending afterwards. (The JVM ignores SIGPIPE itself, so
+     * only a blocked signal shows whether one was raised.)
+     */
+    @Test
+    void sendToAVanishedPeerRaisesNoSigpipe() throws Exception {
+        try (NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8);
+             NativeSocketChannel client = NativeSockets.connect(NativeSockets.localAddress(server.getFD()))) {
+            acceptSoon(server).close();
+            java.util.concurrent.atomic.AtomicReference<IOException> failure = new java.util.concurrent.atomic.AtomicReference<>();
+            boolean raised = io.polyplex.conformance.Signals.raisedWhileBlocked(io.polyplex.conformance.Signals.SIGPIPE, () -> {
+                for (int i = 0; i < 1000 && failure.get() == null; i++) {
+                    try {
+                        NativeSockets.send(client.getFD(), ByteBuffer.allocate(1024));
+                        Thread.sleep(1);
+                    } catch (IOException e) {
+                        failure.set(e);
+                    } catch (InterruptedException e) {
+                        throw new AssertionError(e);
+                    }
                 }
             });
-            assertTrue(e.getMessage().contains("EPIPE") || e.getMessage().contains("ECONNRESET"), e.getMessage());
-            client.close();
+            assertTrue(failure.get() != null, "sends to a closed peer kept succeeding");
+            assertTrue(failure.get().getMessage().contains("EPIPE") || failure.get().getMessage().contains("ECONNRESET"),
+                    failure.get().getMessage());
+            assertFalse(raised, "send raised SIGPIPE");
         }
     }
 
