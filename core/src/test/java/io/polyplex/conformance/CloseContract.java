@@ -83,7 +83,7 @@ public abstract class CloseContract extends ContractBase {
             assertTrue(outcomes.get(i).get() instanceof ClosedEventQueueException,
                     "poller " + i + " ended with " + outcomes.get(i).get());
         }
-        assertTrue(p[0].isOpen(), "close() closed the caller's socket");
+        assertOpenInTheKernel("after close()", p[0]);
     }
 
     @Test
@@ -107,7 +107,7 @@ public abstract class CloseContract extends ContractBase {
         for (int i = 0; i < calls.size(); i++) {
             assertThrows(ClosedEventQueueException.class, calls.get(i), "call #" + i + " after close");
         }
-        assertTrue(s.isOpen(), "close() closed the caller's socket");
+        assertOpenInTheKernel("after close()", s);
     }
 
     @Test
@@ -117,7 +117,7 @@ public abstract class CloseContract extends ContractBase {
         write(p[1], "first");
         awaitEvent(p[0], SocketEvent.READ);
         queue.close();
-        assertTrue(p[0].isOpen() && p[1].isOpen());
+        assertOpenInTheKernel("after close()", p);
         write(p[1], " still here");
         assertEquals("first still here", readNow(p[0]));
         // ...and another queue can watch them at once.
@@ -254,7 +254,7 @@ public abstract class CloseContract extends ContractBase {
             }
             assertThrows(ClosedEventQueueException.class, () -> q.subscribeRead(p[0]));
         }
-        assertTrue(p[0].isOpen());
+        assertOpenInTheKernel("after the rounds", p[0]);
     }
 
     @Test

@@ -217,6 +217,22 @@ public abstract class ContractBase {
         return names.length;
     }
 
+    /**
+     * Asserts that the caller's sockets are still open in the kernel, each fd still naming a
+     * socket, not just that their channels say so ({@code Channel.isOpen()} is a Java flag that a
+     * native close(2) behind the channel's back would not clear).
+     */
+    protected static void assertOpenInTheKernel(String what, NativeSocketChannel... sockets) {
+        jnr.posix.POSIX posix = jnr.posix.POSIXFactory.getNativePOSIX();
+        for (NativeSocketChannel s : sockets) {
+            int fd = s.getFD();
+            assertTrue(s.isOpen(), what + ": the channel of fd " + fd + " says it is closed");
+            jnr.posix.FileStat st = posix.allocateStat();
+            assertTrue(io.polyplex.internal.Descriptors.isOpen(fd) && posix.fstat(fd, st) == 0 && st.isSocket(),
+                    what + ": fd " + fd + " is no longer an open socket in the kernel");
+        }
+    }
+
     protected static boolean isOpen(Channel c) {
         return c.isOpen();
     }

@@ -50,7 +50,7 @@ public abstract class FdLeakContract extends ContractBase {
         q.close();
         assertNoNewFds(before, "fds open before the queue vs after its close");
         for (NativeSocketChannel[] p : pairs) {
-            assertTrue(p[0].isOpen() && p[1].isOpen(), "close() closed a caller's socket");
+            assertOpenInTheKernel("after close()", p);
         }
     }
 
@@ -86,7 +86,7 @@ public abstract class FdLeakContract extends ContractBase {
         assertFalse(q.isOpen());
         assertThrows(ClosedEventQueueException.class, () -> q.poll(Duration.ZERO));
         assertNoNewFds(before, "fds open before vs after");
-        assertTrue(p[0].isOpen());
+        assertOpenInTheKernel("after close() from a handler", p[0]);
     }
 
     /**
@@ -127,7 +127,7 @@ public abstract class FdLeakContract extends ContractBase {
             Thread.sleep(10);
         }
         assertNoNewFds(before, "fds of a queue closed under blocked pollers, after they left");
-        assertTrue(p[0].isOpen());
+        assertOpenInTheKernel("after close() under blocked pollers", p[0]);
     }
 
     @Test
