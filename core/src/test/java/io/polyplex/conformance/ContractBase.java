@@ -329,6 +329,25 @@ public abstract class ContractBase {
         return t;
     }
 
+    /**
+     * Waits until {@code t} is blocked in its backend's kernel wait (a {@code poll} frame of a
+     * {@code *Backend} class on its stack), failing after {@link #EVENTUALLY}: a test that makes a
+     * change "while another thread is blocked" then knows it was.
+     */
+    protected static void awaitBlockedInTheKernel(Thread t) throws InterruptedException {
+        long deadline = System.nanoTime() + EVENTUALLY.toNanos();
+        while (System.nanoTime() < deadline) {
+            assertTrue(t.isAlive(), t.getName() + " ended instead of blocking");
+            for (StackTraceElement f : t.getStackTrace()) {
+                if (f.getMethodName().equals("poll") && f.getClassName().endsWith("Backend")) {
+                    return;
+                }
+            }
+            Thread.sleep(5);
+        }
+        fail(t.getName() + " never blocked in the kernel within " + EVENTUALLY);
+    }
+
     /** Joins {@code t} within {@link #EVENTUALLY}, failing if it is still running. */
     protected static void assertEnds(Thread t, String what) throws InterruptedException {
         t.join(EVENTUALLY.toMillis());

@@ -42,7 +42,7 @@ public abstract class CrossThreadContract extends ContractBase {
             result.set(queue.poll(timeout));
         }, failure);
         assertTrue(polling.await(EVENTUALLY.toMillis(), TimeUnit.MILLISECONDS));
-        Thread.sleep(200);
+        awaitBlockedInTheKernel(poller); // so the change below meets a wait already blocked
         assertTrue(poller.isAlive(), "the poll returned before anything was subscribed: " + result.get());
         if (write) {
             queue.subscribeWrite(p[0]);
@@ -93,10 +93,11 @@ public abstract class CrossThreadContract extends ContractBase {
             }
         });
         poller.start();
-        Thread.sleep(200);
+        awaitBlockedInTheKernel(poller); // disabled with data waiting: it must block, not report
+        assertEquals(0, delivered.get(), "the poll returned while read was disabled");
         queue.subscribeRead(p[0]);
         poller.join(EVENTUALLY.toMillis());
-        assertFalse(poller.isAlive());
+        assertFalse(poller.isAlive(), "the blocked poll did not see read re-enabled");
         assertEquals(1, delivered.get());
     }
 
