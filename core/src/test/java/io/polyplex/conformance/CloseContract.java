@@ -10,6 +10,7 @@ import io.polyplex.ClosedEventQueueException;
 import io.polyplex.EventQueue;
 import io.polyplex.SocketEvent;
 import io.polyplex.Trigger;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -128,9 +129,9 @@ public abstract class CloseContract extends ContractBase {
     }
 
     /**
-     * Lesson 5: a wakeup after close never writes into a closed, possibly reused, fd. The queue's
-     * fds are noted while it is open; after close, pipes are opened until every one of those numbers
-     * is taken again (each pipe's write end being the likeliest target of a stray wakeup write).
+     * Lesson 5: a wakeup after close never writes into a closed fd's number once another file owns
+     * it. The queue's fds are noted while it is open; after close, socket pairs take those numbers
+     * back ({@link FdReuse}), so a stray wakeup write would land in one.
      */
     @Test
     void wakeupAfterCloseNeverWritesIntoAReusedFd() throws Exception {
@@ -142,10 +143,7 @@ public abstract class CloseContract extends ContractBase {
         q.wakeup();
         assertEquals(0, q.poll(EVENTUALLY).size()); // the wakeup channel works while open
         q.close();
-        List<NativeSocketChannel[]> pipes = new ArrayList<>();
-        for (int i = 0; i < queueFds.size() + 2; i++) {
-            pipes.add(pipe());
-        }
+        FdReuse.Reused reused = reuse(queueFds);
         for (int i = 0; i < 100; i++) {
             try {
                 q.wakeup();
@@ -153,21 +151,46 @@ public abstract class CloseContract extends ContractBase {
                 // the documented outcome
             }
         }
-        for (NativeSocketChannel[] pipe : pipes) {
-            assertEquals("", readNow(pipe[0]), "a wakeup after close wrote into reused fd " + pipe[1].getFD()
-                    + " (the queue had " + queueFds + ")");
-        }
+        assertNothingWrittenInto(reused, "after close");
         assertThrows(ClosedEventQueueException.class, () -> q.poll(Duration.ZERO));
     }
 
     /**
+     * Socket pairs on the numbers just closed, closed after the test; fails if they took none of
+     * them (other files took every one first).
+     */
+    private FdReuse.Reused reuse(Set<Integer> numbers) throws IOException {
+        FdReuse.Reused r = FdReuse.take(numbers);
+        for (NativeSocketChannel[] p : r.pairs()) {
+            closeLater(p[0]);
+            closeLater(p[1]);
+        }
+        assertFalse(r.taken().isEmpty(), "other files took every one of " + numbers + " first");
+        return r;
+    }
+
+    /** Asserts that no end of the pairs has anything to read: nothing was written into them. */
+    private static void assertNothingWrittenInto(FdReuse.Reused r, String when) throws IOException {
+        for (NativeSocketChannel[] p : r.pairs()) {
+            for (NativeSocketChannel end : p) {
+                assertEquals("", readNow(end), when + ": something wrote into reused fd "
+                        + (end == p[0] ? p[1] : p[0]).getFD() + " (numbers taken back: " + r.taken() + ")");
+            }
+        }
+    }
+
+    /**
      * Lesson 5, the racing half: threads calling wakeup() while the queue closes see only success
-     * or ClosedEventQueueException, and pipes opened right after close stay empty.
+     * or ClosedEventQueueException, and pipes put on the queue's old fd numbers right after close
+     * stay empty.
      */
     @Test
     void wakeupsRacingCloseEndOnlyInTheDocumentedException() throws Exception {
         for (int round = 0; round < 50; round++) {
+            Set<Integer> before = fdNumbers();
             EventQueue<NativeSocketChannel> q = open(NativeSelectableChannel::getFD);
+            Set<Integer> queueFds = fdNumbers();
+            queueFds.removeAll(before);
             CountDownLatch go = new CountDownLatch(1);
             AtomicReference<Throwable> unexpected = new AtomicReference<>();
             Thread[] wakers = new Thread[3];
@@ -189,20 +212,15 @@ public abstract class CloseContract extends ContractBase {
             go.countDown();
             Thread.sleep(1);
             q.close();
-            NativeSocketChannel[] a = pipe();
-            NativeSocketChannel[] b = pipe();
+            FdReuse.Reused reused = reuse(queueFds);
             for (Thread t : wakers) {
                 assertEnds(t, "round " + round + ": a waker");
             }
             assertNull(unexpected.get(), "round " + round + ": " + unexpected.get());
             assertFalse(q.isOpen());
             assertThrows(ClosedEventQueueException.class, () -> q.poll(Duration.ZERO));
-            assertEquals("", readNow(a[0]), "round " + round + ": a wakeup wrote into a reused fd");
-            assertEquals("", readNow(b[0]), "round " + round + ": a wakeup wrote into a reused fd");
-            a[0].close();
-            a[1].close();
-            b[0].close();
-            b[1].close();
+            assertNothingWrittenInto(reused, "round " + round);
+            reused.close();
         }
     }
 
