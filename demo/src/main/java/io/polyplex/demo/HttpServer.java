@@ -350,8 +350,25 @@ public final class HttpServer implements Runnable {
             case "/" -> respond(c, 200, "OK", "hello from polyplex (" + queue.backend() + ")\n", h.keepAlive());
             case "/big" -> big(c, HttpMessages.param(h.query(), "kb", 64), h.keepAlive());
             case "/slow" -> slow(c, HttpMessages.param(h.query(), "ms", 1000), h.keepAlive());
+            case "/stats" -> respond(c, 200, "OK", stats(), h.keepAlive());
             default -> respond(c, 404, "Not Found", "no such path\n", h.keepAlive());
         }
+    }
+
+    /**
+     * The loop's counters as one line of {@code key=value} pairs: what the tests (to know a slow
+     * request is being worked on before they hang up) and the soak run (to sample) read.
+     */
+    private String stats() {
+        int slowNow = 0;
+        for (Conn x : open) {
+            if (x.slow != null) {
+                slowNow++;
+            }
+        }
+        return "connections=" + connections.get() + " open=" + open.size() + " requests=" + requests
+                + " slowInFlight=" + slowNow + " cancelledSlow=" + cancelledSlow + " abortedWrites=" + abortedWrites
+                + " refusedBusy=" + refusedBusy + "\n";
     }
 
     private void big(Conn c, int kb, boolean keepAlive) throws IOException {

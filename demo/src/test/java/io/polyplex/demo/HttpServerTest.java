@@ -62,6 +62,41 @@ class HttpServerTest {
         return new HttpServer.Options("127.0.0.1", 0, backend, acceptThreads, edge, 1000, Duration.ofSeconds(60));
     }
 
+    /** The server's counter {@code key} from /stats, asked over {@code client}'s pooled connection. */
+    private static long stat(HttpClient client, URI base, String key) throws Exception {
+        String body = client.send(HttpRequest.newBuilder(base.resolve("/stats")).timeout(Duration.ofSeconds(20)).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\b" + key + "=(\\d+)").matcher(body);
+        assertTrue(m.find(), "no " + key + " in /stats: " + body);
+        return Long.parseLong(m.group(1));
+    }
+
+    /** Waits (at most 20 s) until the server's counter {@code key} reaches {@code value}. */
+    private static void awaitStat(HttpClient client, URI base, String key, long value) throws Exception {
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        long now = stat(client, base, key);
+        while (now < value && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+            now = stat(client, base, key);
+        }
+        assertEquals(value, now, key + " in /stats");
+    }
+
+    /** Reads one keep-alive response with a Content-Length from {@code s} and returns its body. */
+    private static String responseBody(Socket s) throws Exception {
+        InputStream in = s.getInputStream();
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int b = in.read();
+            assertTrue(b >= 0, "end of stream in a response head: " + head);
+            head.append((char) b);
+        }
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)").matcher(head);
+        assertTrue(m.find(), head.toString());
+        byte[] body = in.readNBytes(Integer.parseInt(m.group(1)));
+        return new String(body, StandardCharsets.ISO_8859_1);
+    }
+
     private static String status(Socket s) throws Exception {
         s.setSoTimeout(20_000);
         BufferedReader r = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.ISO_8859_1));
@@ -98,11 +133,12 @@ class HttpServerTest {
                     rude.setSoLinger(true, 0);
                 }
             }
-            // A client that hangs up while its slow request is being worked on.
+            // A client that hangs up while its slow request is being worked on (which /stats says).
             try (Socket impatient = new Socket(at.getAddress(), at.getPort())) {
                 impatient.getOutputStream().write("GET /slow?ms=60000 HTTP/1.1\r\nHost: t\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-                Thread.sleep(200);
+                awaitStat(client, base, "slowInFlight", 1);
             }
+            awaitStat(client, base, "cancelledSlow", 1);
             // Everyone else is still served, and a slow request that is waited for completes.
             HttpResponse<String> slow = client.send(HttpRequest.newBuilder(base.resolve("/slow?ms=100")).build(),
                     HttpResponse.BodyHandlers.ofString());
@@ -130,7 +166,12 @@ class HttpServerTest {
         HttpServer server = start(new HttpServer.Options("127.0.0.1", 0, null, 0, false, 2, Duration.ofMillis(500)));
         InetSocketAddress at = server.localAddress();
         try (Socket a = new Socket(at.getAddress(), at.getPort()); Socket b = new Socket(at.getAddress(), at.getPort())) {
-            Thread.sleep(100);
+            // Both served once, so both are counted before the third arrives.
+            for (Socket s : new Socket[] {a, b}) {
+                s.getOutputStream().write("GET / HTTP/1.1\r\nHost: t\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                s.setSoTimeout(20_000);
+                assertTrue(responseBody(s).startsWith("hello from polyplex"));
+            }
             try (Socket c = new Socket(at.getAddress(), at.getPort())) {
                 assertTrue(status(c).startsWith("HTTP/1.1 503"), "the third connection is refused");
             }
@@ -178,11 +219,19 @@ class HttpServerTest {
                 s.setSoTimeout(30_000);
                 clients.add(s);
             }
-            // Five of them have a response in flight when the signal arrives.
+            // Five of them have a response in flight when the signal arrives: /stats, asked on
+            // connection 49, says so first.
             for (int i = 0; i < 5; i++) {
                 clients.get(i).getOutputStream().write("GET /slow?ms=1000 HTTP/1.1\r\nHost: t\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
             }
-            Thread.sleep(300);
+            Socket statsConn = clients.get(49);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            String stats = "";
+            while (!stats.contains("slowInFlight=5") && System.nanoTime() < deadline) {
+                statsConn.getOutputStream().write("GET /stats HTTP/1.1\r\nHost: t\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                stats = responseBody(statsConn);
+            }
+            assertTrue(stats.contains("slowInFlight=5"), "the five slow requests never were all in flight: " + stats);
             child.destroy(); // SIGTERM
             for (int i = 0; i < 5; i++) {
                 assertEquals("HTTP/1.1 200 OK", status(clients.get(i)), "in-flight response " + i + " was not finished");
