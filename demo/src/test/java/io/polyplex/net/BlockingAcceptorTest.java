@@ -270,9 +270,31 @@ class BlockingAcceptorTest {
             // A spinning acceptor burns its whole window; a waiting one almost nothing.
             assertTrue(cpuMillis * 4 < windowMillis, "acceptor used " + cpuMillis + " ms CPU in " + windowMillis + " ms");
 
-            in.write("free\n");
+            // The hard case: no spare and no free descriptor, so a client in the backlog can be
+            // neither accepted nor refused, and the listener stays readable. The acceptor must back
+            // off, not spin, with that client waiting the whole window; served once fds are free.
+            in.write("starve\n");
             in.flush();
-            assertEquals("freed", out.readLine());
+            assertEquals("starved false", out.readLine());
+            try (Socket waiting = new Socket("127.0.0.1", port)) {
+                waiting.getOutputStream().write('w');
+                in.write("measure\n");
+                in.flush();
+                line = out.readLine();
+                assertTrue(line != null && line.startsWith("cpu "), "child said: " + line);
+                parts = line.split(" ");
+                cpuMillis = Long.parseLong(parts[1]);
+                windowMillis = Long.parseLong(parts[2]);
+                assertTrue(cpuMillis * 4 < windowMillis, "with a client waiting and no fd to take it, the acceptor used "
+                        + cpuMillis + " ms CPU in " + windowMillis + " ms");
+                assertEquals(refusals, Long.parseLong(parts[3]), "a client was refused without a spare");
+                assertEquals(echoes, Long.parseLong(parts[4]), "a client was served without a free fd");
+                in.write("free\n");
+                in.flush();
+                assertEquals("freed", out.readLine());
+                waiting.setSoTimeout((int) EVENTUALLY_MS);
+                assertEquals('w', waiting.getInputStream().read(), "the waiting client was not served once fds were free");
+            }
             try (Socket s = new Socket("127.0.0.1", port)) {
                 s.setSoTimeout((int) EVENTUALLY_MS);
                 s.getOutputStream().write('x');

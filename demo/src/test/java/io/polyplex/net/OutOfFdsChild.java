@@ -25,7 +25,9 @@ import jnr.posix.POSIXFactory;
  *       descriptor freed since;
  *   <li>{@code lose}: the acceptor gives up its spare, leaving one descriptor free, as if another
  *       thread had taken it at a refusal and closed it since;
- *   <li>{@code measure}: report the acceptor thread's CPU time over a quiet window, the clients
+ *   <li>{@code starve}: the acceptor loses its spare and the freed descriptor is hoarded too, so
+ *       it can neither accept nor refuse a client;
+ *   <li>{@code measure}: report the acceptor thread's CPU time over a 2 s window, the clients
  *       refused and the clients served so far;
  *   <li>{@code free}: give the descriptors back;
  *   <li>{@code quit}.
@@ -75,6 +77,13 @@ public final class OutOfFdsChild {
                     long cpu = (mx.getThreadCpuTime(loop.getId()) - cpu0) / 1_000_000;
                     long window = (System.nanoTime() - t0) / 1_000_000;
                     System.out.println("cpu " + cpu + " " + window + " " + acceptor.refusedForLackOfFds() + " " + served.get());
+                }
+                case "starve" -> {
+                    acceptor.loseSpare();
+                    for (int fd; (fd = posix.open("/dev/null", OpenFlags.O_RDONLY.intValue(), 0)) >= 0; ) {
+                        hoard.add(fd);
+                    }
+                    System.out.println("starved " + acceptor.holdsSpare());
                 }
                 case "lose" -> {
                     acceptor.loseSpare();
