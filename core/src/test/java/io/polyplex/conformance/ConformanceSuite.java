@@ -109,6 +109,14 @@ public abstract class ConformanceSuite {
     }
 
     @Nested
+    class Handlers extends HandlerContract {
+        @Override
+        protected <S> EventQueue<S> open(ToIntFunction<? super S> fdOf) throws IOException {
+            return ConformanceSuite.this.open(fdOf);
+        }
+    }
+
+    @Nested
     class FdLeaks extends FdLeakContract {
         @Override
         protected <S> EventQueue<S> open(ToIntFunction<? super S> fdOf) throws IOException {
