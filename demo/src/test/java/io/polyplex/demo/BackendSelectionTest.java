@@ -67,6 +67,42 @@ class BackendSelectionTest {
         }
     }
 
+    /** The documented preference: epoll, kqueue, poll, select, whatever ServiceLoader's order. */
+    @Test
+    void backendsAreListedInTheDocumentedOrder() {
+        List<String> names = EventQueues.backends().stream().map(BackendInfo::name).collect(Collectors.toList());
+        assertEquals(List.of("epoll", "kqueue", "poll", "select"), names);
+    }
+
+    /** A padded property value is trimmed; a blank one means no override. */
+    @Test
+    void aPaddedOrBlankPropertyValue() throws Exception {
+        String last = EventQueues.backends().stream().filter(BackendInfo::supported)
+                .map(BackendInfo::name).reduce((a, b) -> b).orElseThrow();
+        System.setProperty(EventQueues.BACKEND_PROPERTY, "  " + last + "\t");
+        try (EventQueue<NativeSelectableChannel> q = EventQueues.open(NativeSelectableChannel::getFD)) {
+            assertEquals(last, q.backend());
+        }
+        String best = EventQueues.backends().stream().filter(BackendInfo::supported)
+                .map(BackendInfo::name).findFirst().orElseThrow();
+        System.setProperty(EventQueues.BACKEND_PROPERTY, "   ");
+        try (EventQueue<NativeSelectableChannel> q = EventQueues.open(NativeSelectableChannel::getFD)) {
+            assertEquals(best, q.backend(), "a blank property was not taken as no override");
+        }
+    }
+
+    /** A property naming a backend that does not run here fails, saying why; it does not fall back. */
+    @Test
+    void aPropertyNamingABackendThatDoesNotRunHereSaysWhy() {
+        BackendInfo unsupported = EventQueues.backends().stream().filter(b -> !b.supported()).findFirst().orElse(null);
+        org.junit.jupiter.api.Assumptions.assumeTrue(unsupported != null, "every backend runs here");
+        System.setProperty(EventQueues.BACKEND_PROPERTY, unsupported.name());
+        UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
+                () -> EventQueues.open(NativeSelectableChannel::getFD));
+        assertTrue(e.getMessage().contains(unsupported.name()) && e.getMessage().contains(unsupported.unsupportedReason().orElseThrow()),
+                e.getMessage());
+    }
+
     @Test
     void anUnknownNameListsWhatIsAvailable() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
