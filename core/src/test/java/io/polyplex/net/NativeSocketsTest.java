@@ -115,6 +115,74 @@ class NativeSocketsTest {
         assertTrue(badHost.getMessage().contains("no-such-host.invalid"), badHost.getMessage());
     }
 
+    /** The fds this process has open that were not open in {@code before}, leaving out files opened by path. */
+    private static java.util.Set<Integer> newFds(java.util.Set<Integer> before) {
+        java.util.Set<Integer> now = new java.util.HashSet<>();
+        java.io.File dir = new java.io.File("/proc/self/fd").isDirectory() ? new java.io.File("/proc/self/fd") : new java.io.File("/dev/fd");
+        for (String n : java.util.Objects.requireNonNull(dir.list())) {
+            int fd = Integer.parseInt(n);
+            if (!before.contains(fd) && io.polyplex.internal.Descriptors.isOpen(fd)) {
+                now.add(fd);
+            }
+        }
+        now.removeIf(fd -> {
+            try {
+                return java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/fd", "" + fd)).toString().startsWith("/");
+            } catch (IOException | UnsupportedOperationException e) {
+                return false;
+            }
+        });
+        return now;
+    }
+
+    private static java.util.Set<Integer> fdsNow() {
+        return newFds(java.util.Set.of());
+    }
+
+    /**
+     * A call that fails closes what it opened, and its message names the call, the address and the
+     * socket's fd: bind of an address in use, connect refused, a non-blocking connect refused.
+     */
+    @Test
+    void aFailedCallClosesWhatItOpenedAndNamesCallAddressAndFd() throws Exception {
+        try (NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8)) {
+            InetSocketAddress at = NativeSockets.localAddress(server.getFD());
+            java.util.Set<Integer> before = fdsNow();
+            NativeIOException inUse = assertThrows(NativeIOException.class, () -> NativeSockets.listen(at, 8));
+            assertTrue(inUse.getMessage().matches("bind\\(127\\.0\\.0\\.1:" + at.getPort() + ", fd=\\d+\\): EADDRINUSE .*"),
+                    inUse.getMessage());
+            assertTrue(inUse.fd() >= 0);
+            assertEquals(java.util.Set.of(), newFds(before), "listen left its socket open after failing");
+            server.close();
+            NativeIOException refused = assertThrows(NativeIOException.class, () -> NativeSockets.connect(at));
+            assertTrue(refused.getMessage().matches("connect\\(127\\.0\\.0\\.1:" + at.getPort() + ", fd=\\d+\\): ECONNREFUSED .*"),
+                    refused.getMessage());
+            assertEquals(java.util.Set.of(), newFds(before), "connect left its socket open after failing");
+        }
+    }
+
+    /** peek, like recv, reports a reset as ECONNRESET, naming the fd. */
+    @Test
+    void peekReportsAReset() throws Exception {
+        try (NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8);
+             NativeSocketChannel client = NativeSockets.connect(NativeSockets.localAddress(server.getFD()))) {
+            NativeSockets.abort(acceptSoon(server));
+            long deadline = System.nanoTime() + 20_000_000_000L;
+            NativeIOException e = null;
+            while (e == null && System.nanoTime() < deadline) {
+                try {
+                    assertEquals(-1, NativeSockets.peek(client.getFD()), "peek saw data or an end of stream, not a reset");
+                    Thread.sleep(1);
+                } catch (NativeIOException reset) {
+                    e = reset;
+                }
+            }
+            assertTrue(e != null, "no reset within 20 s");
+            assertEquals("ECONNRESET", e.errnoName());
+            assertTrue(e.getMessage().startsWith("recv(MSG_PEEK, fd=" + client.getFD() + "): ECONNRESET"), e.getMessage());
+        }
+    }
+
     /** abort resets: the peer's first read fails with ECONNRESET (a plain close would give end of stream). */
     @Test
     void abortResetsThePeer() throws Exception {
