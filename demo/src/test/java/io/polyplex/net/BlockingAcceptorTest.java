@@ -50,6 +50,89 @@ class BlockingAcceptorTest {
         return EventQueues.backends().stream().filter(BackendInfo::supported).map(BackendInfo::name);
     }
 
+    /** Accepted channels are non-blocking and close-on-exec, in the kernel and in the channel's own view. */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void acceptedChannelsAreNonBlockingAndCloseOnExec(String backend) throws Exception {
+        NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8);
+        InetSocketAddress at = NativeSockets.localAddress(server.getFD());
+        try (BlockingAcceptor acceptor = new BlockingAcceptor(server, backend);
+             Socket client = new Socket(at.getAddress(), at.getPort());
+             NativeSocketChannel c = acceptor.accept()) {
+            jnr.posix.POSIX posix = jnr.posix.POSIXFactory.getNativePOSIX();
+            assertEquals(1, posix.fcntl(c.getFD(), jnr.constants.platform.Fcntl.F_GETFD) & 1, "FD_CLOEXEC");
+            int nonblock = jnr.constants.platform.OpenFlags.O_NONBLOCK.intValue();
+            assertEquals(nonblock, posix.fcntl(c.getFD(), jnr.constants.platform.Fcntl.F_GETFL) & nonblock, "O_NONBLOCK");
+            assertFalse(c.isBlocking(), "the channel believes it blocks");
+        }
+    }
+
+    /** A client that connected but was never accepted is reset when shutdown closes the listener. */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void clientsLeftInTheBacklogAreResetAtShutdown(String backend) throws Exception {
+        NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8);
+        InetSocketAddress at = NativeSockets.localAddress(server.getFD());
+        BlockingAcceptor acceptor = new BlockingAcceptor(server, backend);
+        try (Socket waiting = new Socket(at.getAddress(), at.getPort())) {
+            acceptor.shutdown(); // nobody ever called accept()
+            assertTrue(acceptor.awaitTermination(Duration.ofMillis(EVENTUALLY_MS)));
+            waiting.setSoTimeout((int) EVENTUALLY_MS);
+            SocketException reset = org.junit.jupiter.api.Assertions.assertThrows(SocketException.class,
+                    () -> waiting.getInputStream().read(), "the client in the backlog was not reset");
+            assertTrue(reset.getMessage().toLowerCase(java.util.Locale.ROOT).contains("reset"), reset.getMessage());
+        }
+    }
+
+    /** An accept error other than running out of descriptors is thrown, naming the call and the fd. */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void otherAcceptErrorsAreThrown(String backend) throws Exception {
+        NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8);
+        InetSocketAddress at = NativeSockets.localAddress(server.getFD());
+        BlockingAcceptor acceptor = new BlockingAcceptor(server, backend);
+        jnr.posix.POSIX posix = jnr.posix.POSIXFactory.getNativePOSIX();
+        try (Socket client = new Socket(at.getAddress(), at.getPort())) {
+            // The listener's number now names a pipe: accept(2) fails with ENOTSOCK, which is no shortage.
+            int[] pipe = new int[2];
+            assertEquals(0, posix.pipe(pipe));
+            assertEquals(server.getFD(), posix.dup2(pipe[0], server.getFD()));
+            posix.close(pipe[0]);
+            posix.close(pipe[1]);
+            io.polyplex.NativeIOException e = org.junit.jupiter.api.Assertions.assertThrows(io.polyplex.NativeIOException.class,
+                    acceptor::accept);
+            assertEquals("ENOTSOCK", e.errnoName(), e.getMessage());
+            assertTrue(e.getMessage().contains("fd=" + server.getFD()), e.getMessage());
+        } finally {
+            acceptor.shutdown();
+        }
+    }
+
+    /** awaitTermination says false when its time runs out first, and never before that time. */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void awaitTerminationReturnsFalseWhenTheTimeRunsOut(String backend) throws Exception {
+        NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8);
+        BlockingAcceptor acceptor = new BlockingAcceptor(server, backend);
+        Thread inside = new Thread(() -> {
+            try {
+                acceptor.accept();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        inside.start();
+        try {
+            long t0 = System.nanoTime();
+            assertFalse(acceptor.awaitTermination(Duration.ofMillis(200)), "not even shut down, yet terminated");
+            assertTrue(System.nanoTime() - t0 >= 200_000_000L, "awaitTermination gave up early");
+        } finally {
+            acceptor.shutdown();
+            inside.join(EVENTUALLY_MS);
+        }
+        assertTrue(acceptor.awaitTermination(Duration.ofMillis(EVENTUALLY_MS)));
+    }
+
     /**
      * An interrupted accept ends with InterruptedIOException, its thread's interrupt status kept,
      * while the acceptor and the other accepting thread go on (the poll under it returns on an
@@ -177,19 +260,33 @@ class BlockingAcceptorTest {
     }
 
     /** SIGTERM runs the hook: every thread blocked in accept() leaves, then the listener closes. */
-    @ParameterizedTest
-    @MethodSource("backends")
-    void shutdownOnSignalEndsEveryAcceptThread(String backend) throws Exception {
+    static Stream<org.junit.jupiter.params.provider.Arguments> backendsAndSignals() {
+        return backends().flatMap(b -> Stream.of(org.junit.jupiter.params.provider.Arguments.of(b, "TERM"),
+                org.junit.jupiter.params.provider.Arguments.of(b, "INT")));
+    }
+
+    /**
+     * SIGTERM and SIGINT both run the hook that drains the acceptor. The child is started with
+     * SIGINT at its default disposition (GNU env's --default-signal, where there is one): a process
+     * started in the background inherits SIGINT ignored, and the JVM then installs no handler for it.
+     */
+    @ParameterizedTest(name = "{0} SIG{1}")
+    @MethodSource("backendsAndSignals")
+    void shutdownOnSignalEndsEveryAcceptThread(String backend, String signal) throws Exception {
         String javaBin = System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
-        Process child = new ProcessBuilder(javaBin, "--enable-native-access=ALL-UNNAMED", "-cp",
-                System.getProperty("java.class.path"), "io.polyplex.net.SignalledAcceptorChild", backend)
-                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        List<String> cmd = new ArrayList<>();
+        if (new ProcessBuilder("env", "--default-signal=INT", "true").start().waitFor() == 0) {
+            cmd.addAll(List.of("env", "--default-signal=INT"));
+        }
+        cmd.addAll(List.of(javaBin, "--enable-native-access=ALL-UNNAMED", "-cp",
+                System.getProperty("java.class.path"), "io.polyplex.net.SignalledAcceptorChild", backend));
+        Process child = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
             assertEquals("ready", out.readLine());
-            // SIGTERM; not Process.destroy(), which also closes our end of the child's stdout.
-            assertEquals(0, new ProcessBuilder("kill", "-TERM", Long.toString(child.pid())).start().waitFor());
+            // kill(1), not Process.destroy(), which also closes our end of the child's stdout.
+            assertEquals(0, new ProcessBuilder("kill", "-" + signal, Long.toString(child.pid())).start().waitFor());
             assertEquals("drained ended=8 listenerOpen=false", out.readLine());
-            assertTrue(child.waitFor(EVENTUALLY_MS, TimeUnit.MILLISECONDS), "the JVM did not exit after SIGTERM");
+            assertTrue(child.waitFor(EVENTUALLY_MS, TimeUnit.MILLISECONDS), "the JVM did not exit after SIG" + signal);
         } finally {
             child.destroyForcibly();
         }
