@@ -59,9 +59,15 @@ final class EpollBackend implements Backend {
         this.lib = lib;
         this.runtime = Runtime.getRuntime(lib);
         this.maxEvents = maxEvents;
-        int fd = lib.epoll_create1(EPOLL_CLOEXEC);
+        int fd;
+        int tries = 0;
+        int errno = 0;
+        while ((fd = lib.epoll_create1(EPOLL_CLOEXEC)) < 0
+                && NativeErrors.isTransient(errno = runtime.getLastError()) && ++tries < NativeErrors.TRANSIENT_RETRIES) {
+            // a transient failure: make it again
+        }
         if (fd < 0) {
-            throw NativeErrors.exception("epoll_create1(EPOLL_CLOEXEC", -1, runtime.getLastError());
+            throw NativeErrors.exception("epoll_create1(EPOLL_CLOEXEC", -1, errno);
         }
         this.epfd = fd;
         this.events = java.nio.ByteBuffer.allocateDirect(EVENT_SIZE * maxEvents).order(java.nio.ByteOrder.nativeOrder());
@@ -95,19 +101,36 @@ final class EpollBackend implements Backend {
         }
         ctlEvent.putInt(0, mask);
         ctlEvent.putLong(DATA_OFFSET, token);
-        if (lib.epoll_ctl(epfd, op, fd, ctlEvent) < 0) {
-            throw NativeErrors.exception(call, fd, runtime.getLastError());
+        int errno = ctl(op, fd);
+        if (errno == NativeErrors.EEXIST && op == EPOLL_CTL_ADD) {
+            // The kernel kept a registration core believes gone: a DEL that said EBADF (the fd
+            // closed) while the file lived on, e.g. through a dup. The MOD makes it ours again.
+            errno = ctl(EPOLL_CTL_MOD, fd);
+        }
+        if (errno != 0) {
+            throw NativeErrors.exception(call, fd, errno);
+        }
+    }
+
+    /** One epoll_ctl with {@link #ctlEvent}, made again after a transient errno; 0 or the errno. */
+    private int ctl(int op, int fd) {
+        for (int tries = 1; ; tries++) {
+            if (lib.epoll_ctl(epfd, op, fd, ctlEvent) == 0) {
+                return 0;
+            }
+            int errno = runtime.getLastError();
+            if (!NativeErrors.isTransient(errno) || tries >= NativeErrors.TRANSIENT_RETRIES) {
+                return errno;
+            }
         }
     }
 
     @Override
     public void deregister(int fd, long token, int oldOps, int oldTrigger) throws IOException {
         // Linux before 2.6.9 wanted a non-null event even for DEL; passing one costs nothing.
-        if (lib.epoll_ctl(epfd, EPOLL_CTL_DEL, fd, ctlEvent) < 0) {
-            int errno = runtime.getLastError();
-            if (errno != NativeErrors.ENOENT && errno != NativeErrors.EBADF) {
-                throw NativeErrors.exception("epoll_ctl(DEL", fd, errno);
-            }
+        int errno = ctl(EPOLL_CTL_DEL, fd);
+        if (errno != 0 && errno != NativeErrors.ENOENT && errno != NativeErrors.EBADF) {
+            throw NativeErrors.exception("epoll_ctl(DEL", fd, errno);
         }
     }
 
@@ -124,8 +147,8 @@ final class EpollBackend implements Backend {
         int n = lib.epoll_wait(epfd, eventsAddress, maxEvents, millis);
         if (n < 0) {
             int errno = runtime.getLastError();
-            if (errno == NativeErrors.EINTR) {
-                return 0;
+            if (NativeErrors.isTransient(errno)) {
+                return 0; // core waits again for the time left
             }
             throw NativeErrors.exception("epoll_wait(", epfd, errno);
         }

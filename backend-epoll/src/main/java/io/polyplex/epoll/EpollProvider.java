@@ -13,6 +13,18 @@ import jnr.ffi.Platform;
 /** The epoll backend (Linux 2.6.27+ for epoll_create1 and EPOLLRDHUP). Found by ServiceLoader. */
 public final class EpollProvider implements BackendProvider {
 
+    /** The binding to use; null: libc's, loaded on first use. A test substitutes one to inject faults. */
+    private final EpollLibrary library;
+
+    public EpollProvider() {
+        this(null);
+    }
+
+    EpollProvider(EpollLibrary library) {
+        this.library = library;
+    }
+
+
     private static final Set<Capability> CAPABILITIES = Set.copyOf(EnumSet.of(
             Capability.EDGE_TRIGGERED, Capability.ONE_SHOT, Capability.KERNEL_PEER_CLOSED,
             Capability.UNLIMITED_FDS, Capability.SCALABLE));
@@ -38,7 +50,7 @@ public final class EpollProvider implements BackendProvider {
 
     @Override
     public Backend open(int maxEvents) throws IOException {
-        return new EpollBackend(Holder.LIBRARY, maxEvents);
+        return new EpollBackend(library != null ? library : Holder.LIBRARY, maxEvents);
     }
 
     /** Loads libc's epoll calls on first use only, so listing backends on macOS loads nothing. */

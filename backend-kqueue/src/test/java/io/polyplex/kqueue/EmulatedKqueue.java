@@ -223,6 +223,11 @@ public final class EmulatedKqueue implements KqueueLibrary {
         return lastError.get()[0];
     }
 
+    /** Sets this thread's errno, as a fault-injecting wrapper of this kernel does. */
+    void setLastError(int errno) {
+        lastError.get()[0] = errno;
+    }
+
     private int fail(int errno) {
         lastError.get()[0] = errno;
         return -1;

@@ -20,6 +20,18 @@ import jnr.ffi.Platform;
  */
 public final class PollProvider implements BackendProvider {
 
+    /** The binding to use; null: libc's, loaded on first use. A test substitutes one to inject faults. */
+    private final PollLibrary library;
+
+    public PollProvider() {
+        this(null);
+    }
+
+    PollProvider(PollLibrary library) {
+        this.library = library;
+    }
+
+
     @Override
     public String name() {
         return "poll";
@@ -53,7 +65,7 @@ public final class PollProvider implements BackendProvider {
 
     @Override
     public Backend open(int maxEvents) throws IOException {
-        return new PollBackend(Holder.LIBRARY, OsConstants.CURRENT.pollRdhup(), maxEvents);
+        return new PollBackend(library != null ? library : Holder.LIBRARY, OsConstants.CURRENT.pollRdhup(), maxEvents);
     }
 
     private static final class Holder {

@@ -18,6 +18,18 @@ import jnr.ffi.Platform;
  */
 public final class SelectProvider implements BackendProvider {
 
+    /** The binding to use; null: libc's, loaded on first use. A test substitutes one to inject faults. */
+    private final SelectLibrary library;
+
+    public SelectProvider() {
+        this(null);
+    }
+
+    SelectProvider(SelectLibrary library) {
+        this.library = library;
+    }
+
+
     @Override
     public String name() {
         return "select";
@@ -39,7 +51,7 @@ public final class SelectProvider implements BackendProvider {
 
     @Override
     public Backend open(int maxEvents) throws IOException {
-        return new SelectBackend(Holder.LIBRARY, FdSetLayout.platform(), maxEvents);
+        return new SelectBackend(library != null ? library : Holder.LIBRARY, FdSetLayout.platform(), maxEvents);
     }
 
     /** Loads libc's select on first use only, so listing backends loads nothing. */

@@ -45,6 +45,20 @@ public final class NativeErrors {
         return e != null && e.defined() && e != Errno.__UNKNOWN_CONSTANT__ ? e.description() : "unknown error";
     }
 
+    /**
+     * How many times a call that does not wait (epoll_ctl, pipe2, fcntl, a kevent that only
+     * changes) is made again after a transient errno before that errno is reported. Such calls
+     * return EINTR or EAGAIN rarely (a signal during a page fault, a momentary shortage), and a
+     * repeat is harmless: each is idempotent or failed without effect. The bound keeps a kernel that
+     * says EAGAIN for good from turning a call into a spin.
+     */
+    public static final int TRANSIENT_RETRIES = 8;
+
+    /** Whether {@code errno} says the call may simply be made again (EINTR, EAGAIN, EWOULDBLOCK). */
+    public static boolean isTransient(int errno) {
+        return errno == EINTR || wouldBlock(errno);
+    }
+
     /** Whether {@code errno} means "try again later" (EAGAIN or EWOULDBLOCK). */
     public static boolean wouldBlock(int errno) {
         return errno == EAGAIN || errno == EWOULDBLOCK;

@@ -17,8 +17,23 @@ final class PeerProbe {
     private static final int MSG_PEEK = OsConstants.CURRENT.msgPeek();
     private static final int MSG_DONTWAIT = OsConstants.CURRENT.msgDontwait();
 
-    private final LibC libc = LibC.INSTANCE;
+    private static final int ECONNRESET = jnr.constants.platform.Errno.ECONNRESET.intValue();
+    private static final int ETIMEDOUT = jnr.constants.platform.Errno.ETIMEDOUT.intValue();
+    private static final int EPIPE = jnr.constants.platform.Errno.EPIPE.intValue();
+    private static final int ECONNREFUSED = jnr.constants.platform.Errno.ECONNREFUSED.intValue();
+    private static final int EHOSTUNREACH = jnr.constants.platform.Errno.EHOSTUNREACH.intValue();
+    private static final int ENETUNREACH = jnr.constants.platform.Errno.ENETUNREACH.intValue();
+    private static final int ECONNABORTED = jnr.constants.platform.Errno.ECONNABORTED.intValue();
+    private static final int ENETRESET = jnr.constants.platform.Errno.ENETRESET.intValue();
+    private static final int EHOSTDOWN = jnr.constants.platform.Errno.EHOSTDOWN.intValue();
+    private static final int ENETDOWN = jnr.constants.platform.Errno.ENETDOWN.intValue();
+
+    private final LibC libc;
     private final Pointer oneByte = Memory.allocateDirect(LibC.RUNTIME, 1, false);
+
+    PeerProbe(LibC libc) {
+        this.libc = libc;
+    }
 
     /**
      * The extra bits for a readable {@code fd}: {@link SocketEvent#PEER_CLOSED} at end of stream,
@@ -34,10 +49,16 @@ final class PeerProbe {
             return SocketEvent.PEER_CLOSED;
         }
         int errno = LibC.errno();
-        if (NativeErrors.wouldBlock(errno) || errno == NativeErrors.EINTR || errno == NativeErrors.ENOTSOCK
-                || errno == NativeErrors.EBADF) {
-            return 0;
-        }
-        return SocketEvent.PEER_CLOSED | SocketEvent.ERROR; // ECONNRESET, ETIMEDOUT, ...
+        // Only the errors a socket keeps (so_error) and an end of stream mean the peer is gone;
+        // anything else (EINTR, EAGAIN, ENOMEM, ENOTSOCK for a pipe, EBADF for an fd closed since)
+        // says nothing about the peer, and the event stays a plain READ.
+        return peerGone(errno) ? SocketEvent.PEER_CLOSED | SocketEvent.ERROR : 0;
+    }
+
+    /** Errors recv reports from the socket's pending error: the connection is dead. */
+    private static boolean peerGone(int errno) {
+        return errno == ECONNRESET || errno == ETIMEDOUT || errno == EPIPE || errno == ECONNREFUSED
+                || errno == EHOSTUNREACH || errno == ENETUNREACH || errno == ECONNABORTED || errno == ENETRESET
+                || errno == EHOSTDOWN || errno == ENETDOWN;
     }
 }

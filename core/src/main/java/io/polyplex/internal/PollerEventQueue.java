@@ -90,6 +90,15 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
 
     public PollerEventQueue(BackendProvider provider, ToIntFunction<? super S> fdOf, int maxEvents)
             throws IOException {
+        this(provider, fdOf, maxEvents, LibC.INSTANCE);
+    }
+
+    /**
+     * As above, with core's own libc calls (the self-pipe, the peer-closed probe) made through
+     * {@code libc}: the seam a test uses to inject system-call failures.
+     */
+    public PollerEventQueue(BackendProvider provider, ToIntFunction<? super S> fdOf, int maxEvents, LibC libc)
+            throws IOException {
         this.name = provider.name();
         this.capabilities = capabilitiesOf(provider);
         this.nativeOneShot = provider.capabilities().contains(Capability.ONE_SHOT);
@@ -102,7 +111,7 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
         Backend b = provider.open(maxEvents);
         SelfPipe pipe = null;
         try {
-            pipe = new SelfPipe();
+            pipe = new SelfPipe(libc);
             b.register(pipe.readFd(), WAKEUP_TOKEN, Backend.READ, Backend.LEVEL);
         } catch (IOException | RuntimeException | Error e) {
             if (pipe != null) {
@@ -115,7 +124,7 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
         this.wakeupPipe = pipe;
         this.interruptHook = new InterruptHook(pipe);
         this.changesNeedWakeup = b.changesNeedWakeup();
-        this.peerProbe = capabilities.contains(Capability.KERNEL_PEER_CLOSED) ? null : new PeerProbe();
+        this.peerProbe = capabilities.contains(Capability.KERNEL_PEER_CLOSED) ? null : new PeerProbe(libc);
     }
 
     /**

@@ -24,7 +24,7 @@ import jnr.ffi.Pointer;
  */
 public final class SelfPipe implements AutoCloseable {
 
-    private final LibC libc = LibC.INSTANCE;
+    private final LibC libc;
     private final int readFd;
     private final int writeFd;
     private final Object lock = new Object();
@@ -42,15 +42,21 @@ public final class SelfPipe implements AutoCloseable {
 
     /** Opens a new pipe; its fds belong to this object until {@link #close()}. */
     public SelfPipe() throws IOException {
+        this(LibC.INSTANCE);
+    }
+
+    /** Opens a new pipe through {@code libc} (a test substitutes a wrapper that injects faults). */
+    public SelfPipe(LibC libc) throws IOException {
+        this.libc = libc;
         int[] fds = new int[2];
         int cloexec = OpenFlags.O_CLOEXEC.intValue();
         int nonblock = OpenFlags.O_NONBLOCK.intValue();
         if (LibC.HAS_PIPE2) {
-            if (libc.pipe2(fds, cloexec | nonblock) < 0) {
+            if (retrying(() -> libc.pipe2(fds, cloexec | nonblock)) < 0) {
                 throw NativeErrors.exception("pipe2(", -1, LibC.errno());
             }
         } else {
-            if (libc.pipe(fds) < 0) {
+            if (retrying(() -> libc.pipe(fds)) < 0) {
                 throw NativeErrors.exception("pipe(", -1, LibC.errno());
             }
             try {
@@ -71,10 +77,26 @@ public final class SelfPipe implements AutoCloseable {
     }
 
     private void setFlag(int fd, Fcntl get, Fcntl set, int flag) throws IOException {
-        int old = libc.fcntl(fd, get.intValue(), 0);
-        if (old < 0 || libc.fcntl(fd, set.intValue(), old | flag) < 0) {
+        int old = retrying(() -> libc.fcntl(fd, get.intValue(), 0));
+        if (old < 0) {
+            throw NativeErrors.exception("fcntl(" + get.name(), fd, LibC.errno());
+        }
+        if (retrying(() -> libc.fcntl(fd, set.intValue(), old | flag)) < 0) {
             throw NativeErrors.exception("fcntl(" + set.name(), fd, LibC.errno());
         }
+    }
+
+    /**
+     * Makes a call that does not wait again while it fails with a transient errno, at most {@link
+     * NativeErrors#TRANSIENT_RETRIES} times; its result (errno is left as the last try set it).
+     * Only used while opening, so the lambda costs nothing that matters.
+     */
+    private static int retrying(java.util.function.IntSupplier call) {
+        int r = call.getAsInt();
+        for (int tries = 1; r < 0 && tries < NativeErrors.TRANSIENT_RETRIES && NativeErrors.isTransient(LibC.errno()); tries++) {
+            r = call.getAsInt();
+        }
+        return r;
     }
 
     /** The end to register with the backend for readability. */
@@ -118,13 +140,39 @@ public final class SelfPipe implements AutoCloseable {
         writeByte();
     }
 
-    /** Writes the byte outside the lock, then lets a waiting {@link #close()} go on. */
+    /**
+     * Writes the byte outside the lock, then lets a waiting {@link #close()} go on. EINTR is made
+     * again; EAGAIN is too, a few times, and then taken to mean what it means on a pipe, that it is
+     * full and so already readable. Any other errno (the pipe cannot fail so unless its fd was
+     * closed behind our back) means no byte went in: {@code pending} is cleared so that the next
+     * signal writes again instead of believing the pipe readable for ever. The wakeup that failed
+     * is lost; it cannot throw, because {@link io.polyplex.EventQueue#wakeup()} never does.
+     */
     private void writeByte() {
+        boolean written = false;
         try {
-            // A full pipe (EAGAIN) already wakes every reader; nothing else can fail on a pipe we own.
-            libc.write(writeFd, oneByte, 1);
+            for (int tries = 1; ; tries++) {
+                if (libc.write(writeFd, oneByte, 1) == 1) {
+                    written = true;
+                    break;
+                }
+                int errno = LibC.errno();
+                if (errno == NativeErrors.EINTR) {
+                    continue;
+                }
+                if (NativeErrors.wouldBlock(errno)) {
+                    if (tries < NativeErrors.TRANSIENT_RETRIES) {
+                        continue;
+                    }
+                    written = true; // full: readable already
+                }
+                break;
+            }
         } finally {
             synchronized (lock) {
+                if (!written && !closed) {
+                    pending = false;
+                }
                 if (--writers == 0 && closed) {
                     lock.notifyAll();
                 }

@@ -84,8 +84,8 @@ public interface Backend extends AutoCloseable {
 
     /**
      * Waits for at most {@code timeoutNanos} (negative: no limit; 0: do not block), rounding up to
-     * the kernel's unit, and returns the number of ready events, 0 on timeout. EINTR returns 0:
-     * core retries with the time that remains.
+     * the kernel's unit, and returns the number of ready events, 0 on timeout. A transient errno
+     * (EINTR, EAGAIN) returns 0: core retries with the time that remains.
      */
     int poll(long timeoutNanos) throws IOException;
 
