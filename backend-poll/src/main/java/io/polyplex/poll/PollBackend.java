@@ -111,8 +111,8 @@ final class PollBackend implements Backend {
         int ready = lib.poll(pollfdsAddress, n, millis);
         if (ready < 0) {
             int errno = runtime.getLastError();
-            if (errno == NativeErrors.EINTR) {
-                return 0;
+            if (NativeErrors.isTransient(errno)) {
+                return 0; // core waits again for the time left
             }
             throw NativeErrors.exception("poll(nfds=" + n, -1, errno);
         }

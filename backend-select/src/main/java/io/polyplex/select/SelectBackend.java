@@ -168,8 +168,8 @@ final class SelectBackend implements Backend {
         int ready = lib.select(nfds, readSet, writeSet, null, timeout(timeoutNanos));
         if (ready < 0) {
             int errno = runtime.getLastError();
-            if (errno == NativeErrors.EINTR) {
-                return 0;
+            if (NativeErrors.isTransient(errno)) {
+                return 0; // core waits again for the time left
             }
             if (errno == NativeErrors.EBADF) {
                 return reportClosed(n);
