@@ -45,7 +45,7 @@ import jnr.ffi.Runtime;
  *       errno or 0, and a call that wrote any entry returns at once without waiting (FreeBSD {@code
  *       kqueue_kevent}, XNU {@code kevent_internal}), so with room for every receipt a change-only
  *       call cannot be interrupted (EINTR)</td><td>every change carries EV_RECEIPT and the receipt
- *       list has room for all; a failing call is an error, and a call that returns fewer receipts
+ *       list has room for all; a failing call is an error (after a transient errno, made again), and a call that returns fewer receipts
  *       than changes, or an entry without EV_ERROR, means a kernel that ignores EV_RECEIPT
  *       (DragonFly before 4.6): refused, since ready events would be taken for receipts</td></tr>
  *   <tr><td>EV_DELETE of a knote that is gone: ENOENT; of a closed fd: EBADF on FreeBSD, OpenBSD
@@ -110,12 +110,19 @@ final class KqueueBackend implements Backend {
         this.layout = layout;
         this.errno = errno;
         this.maxEvents = maxEvents;
-        int fd = lib.kqueue();
+        int fd;
+        for (int tries = 1; (fd = lib.kqueue()) < 0 && again(tries); tries++) {
+            // a transient failure: make it again
+        }
         if (fd < 0) {
             throw NativeErrors.exception("kqueue(", -1, errno.getAsInt());
         }
         // kqueue fds are not inherited by fork, but exec after vfork/posix_spawn must not see it.
-        if (lib.fcntl(fd, Fcntl.F_SETFD.intValue(), 1 /* FD_CLOEXEC */) < 0) {
+        int set;
+        for (int tries = 1; (set = lib.fcntl(fd, Fcntl.F_SETFD.intValue(), 1 /* FD_CLOEXEC */)) < 0 && again(tries); tries++) {
+            // a transient failure: make it again
+        }
+        if (set < 0) {
             int e = errno.getAsInt();
             lib.close(fd);
             throw NativeErrors.exception("fcntl(F_SETFD FD_CLOEXEC", fd, e);
@@ -239,8 +246,29 @@ final class KqueueBackend implements Backend {
 
     /** Deletes both filters of {@code fd}; what the receipts say does not matter. */
     private void deleteBoth(int fd) {
-        int n = deletes(fd);
-        lib.kevent(kq, changes, n, receipts, n, zeroTimeout);
+        apply(deletes(fd));
+    }
+
+    /**
+     * One change-only kevent call with a receipt for each of the {@code n} changes, made again
+     * after a transient errno. Safe to repeat: a call that returns -1 applied none of its changes
+     * (FreeBSD {@code kqueue_kevent} and XNU {@code kevent_internal} copy in the whole list before
+     * registering any of it when it fits one batch, and report a failed change as a receipt, not as
+     * the call's result), and a receipted change applied twice is the same change. EINTR cannot
+     * come from a call that never waits (see the table); EAGAIN is never documented. Both are
+     * retried all the same, a bounded number of times, because a user must never see them.
+     */
+    private int apply(int n) {
+        int got;
+        for (int tries = 1; (got = lib.kevent(kq, changes, n, receipts, n, zeroTimeout)) < 0 && again(tries); tries++) {
+            // a transient failure: make it again
+        }
+        return got;
+    }
+
+    /** Whether a call that failed on try {@code tries} should be made again: a transient errno, under the bound. */
+    private boolean again(int tries) {
+        return tries < NativeErrors.TRANSIENT_RETRIES && NativeErrors.isTransient(errno.getAsInt());
     }
 
     @Override
@@ -266,9 +294,8 @@ final class KqueueBackend implements Backend {
      * deletes, EBADF (the fd is already closed) are not failures.
      */
     private int submit(int n) throws IOException {
-        int got = lib.kevent(kq, changes, n, receipts, n, zeroTimeout);
+        int got = apply(n);
         if (got < 0) {
-            // Not EINTR: a call that writes a receipt for every change never waits (see the table).
             throw NativeErrors.exception("kevent(changes", (int) changes.getLong(IDENT), errno.getAsInt());
         }
         if (got != n) {
@@ -330,8 +357,8 @@ final class KqueueBackend implements Backend {
         int n = lib.kevent(kq, null, 0, events, maxEvents, ts);
         if (n < 0) {
             int e = errno.getAsInt();
-            if (e == NativeErrors.EINTR) {
-                return 0;
+            if (NativeErrors.isTransient(e)) {
+                return 0; // core waits again for the time left
             }
             throw NativeErrors.exception("kevent(wait", kq, e);
         }

@@ -76,7 +76,9 @@ class KqueueBackendTest {
         final Map<String, Integer> failures = new HashMap<>(); // "filter/flag" -> errno
         final List<Kev> nextWait = new ArrayList<>();
         int waitErrno; // non-zero: the next wait fails with it
-        int changeErrno; // non-zero: the next change call fails as a whole with it
+        int changeErrno; // non-zero: the next change calls fail as a whole with it
+        int changeFailures = 1; // how many change calls in a row fail with changeErrno
+        int changeCalls; // change calls made, failed or not
         int errno;
         final KqueueLibrary lib = mock(KqueueLibrary.class);
 
@@ -88,9 +90,14 @@ class KqueueBackendTest {
                 Pointer cl = inv.getArgument(1);
                 int n = inv.getArgument(2);
                 Pointer el = inv.getArgument(3);
+                if (n > 0) {
+                    changeCalls++;
+                }
                 if (n > 0 && changeErrno != 0) {
                     errno = changeErrno;
-                    changeErrno = 0;
+                    if (--changeFailures == 0) {
+                        changeErrno = 0;
+                    }
                     return -1;
                 }
                 if (n > 0) {
@@ -336,20 +343,56 @@ class KqueueBackendTest {
 
     /**
      * A change call never waits (every change carries EV_RECEIPT and there is room for every
-     * receipt: FreeBSD {@code kqueue_kevent}, XNU {@code kevent_internal}), so it cannot be
-     * interrupted; if it fails anyway, whatever the errno, that is an error, never a success whose
-     * receipts were not read.
+     * receipt: FreeBSD {@code kqueue_kevent}, XNU {@code kevent_internal}), so it should not be
+     * interrupted; if it fails as a whole with a transient errno anyway, it is made again (a call
+     * that returned -1 applied nothing), and the user never sees the errno.
      */
     @ParameterizedTest
     @MethodSource("layouts")
-    void aChangeCallThatFailsIsAnErrorEvenWithEintr(KeventLayout layout) throws Exception {
+    void aChangeCallThatFailsWithATransientErrnoIsMadeAgain(KeventLayout layout) throws Exception {
+        for (int transientErrno : new int[] {NativeErrors.EINTR, NativeErrors.EAGAIN}) {
+            Kernel k = new Kernel(layout);
+            try (EventQueue<Fd> q = k.open()) {
+                Fd s = realFd();
+                k.changeErrno = transientErrno;
+                k.changeFailures = 2;
+                k.changeCalls = 0;
+                q.subscribeRead(s);
+                assertTrue(q.isSubscribedRead(s));
+                assertEquals(3, k.changeCalls, "two failed calls, then the one that applied the change");
+            }
+        }
+    }
+
+    /**
+     * A transient errno that does not go away is reported after {@link
+     * NativeErrors#TRANSIENT_RETRIES} calls (never a spin), and any other whole-call failure at once;
+     * either way an error, never a success whose receipts were not read, and nothing changed.
+     */
+    @ParameterizedTest
+    @MethodSource("layouts")
+    void aChangeCallThatKeepsFailingIsAnError(KeventLayout layout) throws Exception {
         Kernel k = new Kernel(layout);
         try (EventQueue<Fd> q = k.open()) {
             Fd s = realFd();
             k.changeErrno = NativeErrors.EINTR;
+            k.changeFailures = Integer.MAX_VALUE;
+            k.changeCalls = 0;
             NativeIOException e = assertThrows(NativeIOException.class, () -> q.subscribeRead(s));
             assertEquals("kevent(changes, fd=" + s.fd() + "): EINTR (Interrupted system call)", e.getMessage());
+            assertEquals(NativeErrors.TRANSIENT_RETRIES, k.changeCalls);
             assertFalse(q.isSubscribedRead(s));
+
+            int enomem = jnr.constants.platform.Errno.ENOMEM.intValue();
+            k.changeErrno = enomem;
+            k.changeFailures = 1;
+            k.changeCalls = 0;
+            e = assertThrows(NativeIOException.class, () -> q.subscribeRead(s));
+            assertEquals("kevent(changes, fd=" + s.fd() + "): ENOMEM (Cannot allocate memory)", e.getMessage());
+            assertEquals(1, k.changeCalls, "no retry of an errno that is not transient");
+            assertFalse(q.isSubscribedRead(s));
+            q.subscribeRead(s); // and the next call works
+            assertTrue(q.isSubscribedRead(s));
         }
     }
 
