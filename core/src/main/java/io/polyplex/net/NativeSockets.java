@@ -1,26 +1,10 @@
 package io.polyplex.net;
 
-import io.polyplex.internal.NativeErrors;
-import io.polyplex.internal.OsConstants;
 import java.io.IOException;
-import java.net.Inet4Address;
-import java.net.Inet6Address;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
-import java.util.Objects;
-import jnr.constants.platform.AddressFamily;
-import jnr.constants.platform.Fcntl;
-import jnr.constants.platform.OpenFlags;
-import jnr.constants.platform.Shutdown;
-import jnr.constants.platform.Sock;
-import jnr.constants.platform.SocketLevel;
-import jnr.constants.platform.SocketOption;
 import jnr.enxio.channels.NativeServerSocketChannel;
 import jnr.enxio.channels.NativeSocketChannel;
-import jnr.ffi.Memory;
-import jnr.ffi.Pointer;
 
 /**
  * Native TCP and AF_UNIX sockets as jnr-enxio channels, ready for an {@link io.polyplex.EventQueue}.
@@ -33,25 +17,11 @@ import jnr.ffi.Pointer;
  *
  * <p>Errors are {@link io.polyplex.NativeIOException}s naming the call, the address where there is
  * one, the fd and the errno, e.g. {@code bind(127.0.0.1:8080, fd=7): EADDRINUSE (Address already in
- * use)}. Thread-safe: no shared mutable state.
+ * use)}. A transient errno (EINTR, EAGAIN) never reaches the caller: a call that does not wait is
+ * made again, and where EAGAIN means something (nobody to accept, a full send buffer, no data yet)
+ * the method's return value says so. Thread-safe: no shared mutable state.
  */
 public final class NativeSockets {
-
-    private static final SocketLibrary LIB = SocketLibrary.INSTANCE;
-    /** Per-OS numbers jnr-constants does not carry for every OS: see {@link OsConstants}. */
-    private static final OsConstants OS = OsConstants.CURRENT;
-    private static final boolean SOCKADDR_HAS_LEN = OS.sockaddrHasLength();
-    private static final int SOCK_NONBLOCK = OS.sockNonblock();
-    private static final int SOCK_CLOEXEC = OS.sockCloexec();
-    private static final boolean HAS_ACCEPT4 = OS.hasAccept4();
-    private static final int MSG_NOSIGNAL = OS.msgNosignal();
-    private static final int MSG_PEEK = OS.msgPeek();
-    private static final int MSG_DONTWAIT = OS.msgDontwait();
-    private static final int IPPROTO_TCP = 6;
-    private static final int TCP_NODELAY = 1;
-    private static final int FD_CLOEXEC = 1;
-    private static final int POLLOUT = 0x4; // Linux, macOS and the BSDs (<poll.h>)
-    private static final int SOCKADDR_MAX = 128;
 
     private NativeSockets() {}
 
@@ -62,25 +32,7 @@ public final class NativeSockets {
      * @throws IOException naming the address: unresolved host, EADDRINUSE, EACCES, ...
      */
     public static NativeServerSocketChannel listen(InetSocketAddress address, int backlog) throws IOException {
-        Objects.requireNonNull(address, "address");
-        InetAddress ip = resolve(address);
-        int fd = openSocket(family(ip), Sock.SOCK_STREAM.intValue(), "socket(" + text(address));
-        try {
-            setIntOption(fd, SocketLevel.SOL_SOCKET.intValue(), SocketOption.SO_REUSEADDR.intValue(), 1,
-                    "setsockopt(SO_REUSEADDR");
-            Pointer sa = Memory.allocateDirect(SocketLibrary.RUNTIME, SOCKADDR_MAX, true);
-            int len = encode(ip, address.getPort(), sa);
-            if (LIB.bind(fd, sa, len) < 0) {
-                throw error("bind(" + text(address), fd);
-            }
-            if (LIB.listen(fd, backlog) < 0) {
-                throw error("listen(" + text(address), fd);
-            }
-            return nonBlocking(new NativeServerSocketChannel(fd));
-        } catch (IOException | RuntimeException e) {
-            LIB.close(fd);
-            throw e;
-        }
+        return SocketCalls.SYSTEM.listen(address, backlog);
     }
 
     /**
@@ -88,64 +40,7 @@ public final class NativeSockets {
      * and returns it non-blocking.
      */
     public static NativeSocketChannel connect(InetSocketAddress remote) throws IOException {
-        Objects.requireNonNull(remote, "remote");
-        InetAddress ip = resolve(remote);
-        int fd = openSocket(family(ip), Sock.SOCK_STREAM.intValue(), "socket(" + text(remote));
-        try {
-            setBlocking(fd, true);
-            Pointer sa = Memory.allocateDirect(SocketLibrary.RUNTIME, SOCKADDR_MAX, true);
-            int len = encode(ip, remote.getPort(), sa);
-            connectBlocking(LIB, fd, sa, len, "connect(" + text(remote));
-            setBlocking(fd, false);
-            return nonBlocking(new NativeSocketChannel(fd));
-        } catch (IOException | RuntimeException e) {
-            LIB.close(fd);
-            throw e;
-        }
-    }
-
-    /**
-     * connect(2) on a blocking socket, through a signal. POSIX connect(2): when a blocking connect is
-     * interrupted "the connection request shall not be aborted, and the connection shall be
-     * established asynchronously", and the socket then polls writable. Calling connect(2) again
-     * is not the way to wait: FreeBSD's {@code kern_connectat} answers EALREADY while the handshake
-     * runs and EISCONN once it is done, XNU's {@code connectit} EISCONN even while it runs (EALREADY
-     * only for a non-blocking socket), OpenBSD's {@code sys_connect} as FreeBSD; only Linux waits
-     * again.
-     * So after EINTR this waits for writability with poll(2) and takes the outcome from SO_ERROR.
-     */
-    static void connectBlocking(SocketLibrary lib, int fd, Pointer sa, int len, String call) throws IOException {
-        if (lib.connect(fd, sa, len) == 0) {
-            return;
-        }
-        int errno = SocketLibrary.RUNTIME.getLastError();
-        if (errno != NativeErrors.EINTR) {
-            throw NativeErrors.exception(call, fd, errno);
-        }
-        Pointer pollfd = Memory.allocateDirect(SocketLibrary.RUNTIME, 8, true);
-        pollfd.putInt(0, fd);
-        pollfd.putShort(4, (short) POLLOUT);
-        while (lib.poll(pollfd, 1, -1) < 0) {
-            int e = SocketLibrary.RUNTIME.getLastError();
-            if (e != NativeErrors.EINTR) {
-                throw NativeErrors.exception(call + " interrupted, then poll(POLLOUT", fd, e);
-            }
-        }
-        int error = socketError(lib, fd, call + " interrupted, then getsockopt(SO_ERROR");
-        if (error != 0) {
-            throw NativeErrors.exception(call, fd, error);
-        }
-    }
-
-    /** The socket's pending error (SO_ERROR), which reading clears; 0 if none. */
-    private static int socketError(SocketLibrary lib, int fd, String call) throws IOException {
-        Pointer value = Memory.allocateDirect(SocketLibrary.RUNTIME, 4, true);
-        Pointer size = Memory.allocateDirect(SocketLibrary.RUNTIME, 4, true);
-        size.putInt(0, 4);
-        if (lib.getsockopt(fd, SocketLevel.SOL_SOCKET.intValue(), SocketOption.SO_ERROR.intValue(), value, size) < 0) {
-            throw NativeErrors.exception(call, fd, SocketLibrary.RUNTIME.getLastError());
-        }
-        return value.getInt(0);
+        return SocketCalls.SYSTEM.connect(remote);
     }
 
     /**
@@ -160,24 +55,7 @@ public final class NativeSockets {
      *     the fd; nothing is left open then
      */
     public static NativeSocketChannel startConnect(InetSocketAddress remote) throws IOException {
-        Objects.requireNonNull(remote, "remote");
-        InetAddress ip = resolve(remote);
-        int fd = openSocket(family(ip), Sock.SOCK_STREAM.intValue(), "socket(" + text(remote));
-        try {
-            Pointer sa = Memory.allocateDirect(SocketLibrary.RUNTIME, SOCKADDR_MAX, true);
-            int len = encode(ip, remote.getPort(), sa);
-            if (LIB.connect(fd, sa, len) < 0) {
-                int errno = SocketLibrary.RUNTIME.getLastError();
-                // EINTR: the attempt goes on in the background (POSIX connect(2)), as with EINPROGRESS.
-                if (errno != NativeErrors.EINPROGRESS && errno != NativeErrors.EINTR) {
-                    throw NativeErrors.exception("connect(" + text(remote), fd, errno);
-                }
-            }
-            return nonBlocking(new NativeSocketChannel(fd));
-        } catch (IOException | RuntimeException e) {
-            LIB.close(fd);
-            throw e;
-        }
+        return SocketCalls.SYSTEM.startConnect(remote);
     }
 
     /**
@@ -186,22 +64,7 @@ public final class NativeSockets {
      * and read from the socket (SO_ERROR), so a second call no longer sees it.
      */
     public static boolean finishConnect(NativeSocketChannel ch) throws IOException {
-        int fd = ch.getFD();
-        int error = socketError(LIB, fd, "getsockopt(SO_ERROR");
-        if (error != 0) {
-            throw NativeErrors.exception("connect(", fd, error);
-        }
-        Pointer sa = Memory.allocateDirect(SocketLibrary.RUNTIME, SOCKADDR_MAX, true);
-        Pointer len = Memory.allocateDirect(SocketLibrary.RUNTIME, 4, true);
-        len.putInt(0, SOCKADDR_MAX);
-        if (LIB.getpeername(fd, sa, len) == 0) {
-            return true;
-        }
-        int errno = SocketLibrary.RUNTIME.getLastError();
-        if (errno == NativeErrors.ENOTCONN) {
-            return false;
-        }
-        throw NativeErrors.exception("getpeername(", fd, errno);
+        return SocketCalls.SYSTEM.finishConnect(ch);
     }
 
     /**
@@ -210,97 +73,32 @@ public final class NativeSockets {
      * (EMFILE, ENFILE, ...) throws, naming the listening fd.
      */
     public static NativeSocketChannel accept(NativeServerSocketChannel server) throws IOException {
-        Objects.requireNonNull(server, "server");
-        int sfd = server.getFD();
-        while (true) {
-            int fd = HAS_ACCEPT4
-                    ? LIB.accept4(sfd, null, null, SOCK_NONBLOCK | SOCK_CLOEXEC)
-                    : LIB.accept(sfd, null, null);
-            if (fd >= 0) {
-                if (!HAS_ACCEPT4) {
-                    try {
-                        makeNonBlockingCloexec(fd);
-                        noSigPipe(fd);
-                    } catch (IOException e) {
-                        LIB.close(fd);
-                        throw e;
-                    }
-                }
-                return nonBlocking(new NativeSocketChannel(fd));
-            }
-            int errno = SocketLibrary.RUNTIME.getLastError();
-            if (NativeErrors.wouldBlock(errno)) {
-                return null;
-            }
-            if (errno != NativeErrors.EINTR && errno != ECONNABORTED) {
-                throw NativeErrors.exception(HAS_ACCEPT4 ? "accept4(" : "accept(", sfd, errno);
-            }
-        }
+        return SocketCalls.SYSTEM.accept(server);
     }
-
-    private static final int ECONNABORTED = jnr.constants.platform.Errno.ECONNABORTED.intValue();
 
     /** A connected AF_UNIX stream pair, both ends non-blocking and close-on-exec. */
     public static NativeSocketChannel[] socketPair() throws IOException {
-        int[] fds = new int[2];
-        int type = Sock.SOCK_STREAM.intValue() | SOCK_NONBLOCK | SOCK_CLOEXEC;
-        if (LIB.socketpair(AddressFamily.AF_UNIX.intValue(), type, 0, fds) < 0) {
-            throw error("socketpair(AF_UNIX", -1);
-        }
-        try {
-            if (SOCK_CLOEXEC == 0) {
-                makeNonBlockingCloexec(fds[0]);
-                makeNonBlockingCloexec(fds[1]);
-                noSigPipe(fds[0]);
-                noSigPipe(fds[1]);
-            }
-        } catch (IOException e) {
-            LIB.close(fds[0]);
-            LIB.close(fds[1]);
-            throw e;
-        }
-        return new NativeSocketChannel[] {nonBlocking(new NativeSocketChannel(fds[0])),
-                nonBlocking(new NativeSocketChannel(fds[1]))};
+        return SocketCalls.SYSTEM.socketPair();
     }
 
     /** The address a socket is bound to (getsockname), IPv4 or IPv6. */
     public static InetSocketAddress localAddress(int fd) throws IOException {
-        Pointer sa = Memory.allocateDirect(SocketLibrary.RUNTIME, SOCKADDR_MAX, true);
-        Pointer len = Memory.allocateDirect(SocketLibrary.RUNTIME, 4, true);
-        len.putInt(0, SOCKADDR_MAX);
-        if (LIB.getsockname(fd, sa, len) < 0) {
-            throw error("getsockname(", fd);
-        }
-        int family = SOCKADDR_HAS_LEN ? sa.getByte(1) & 0xff : sa.getShort(0) & 0xffff;
-        int port = ((sa.getByte(2) & 0xff) << 8) | (sa.getByte(3) & 0xff);
-        byte[] addr;
-        if (family == AddressFamily.AF_INET.intValue()) {
-            addr = new byte[4];
-            sa.get(4, addr, 0, 4);
-        } else if (family == AddressFamily.AF_INET6.intValue()) {
-            addr = new byte[16];
-            sa.get(8, addr, 0, 16);
-        } else {
-            throw new IOException("getsockname(fd=" + fd + "): not an IP socket (family " + family + ")");
-        }
-        return new InetSocketAddress(InetAddress.getByAddress(addr), port);
+        return SocketCalls.SYSTEM.localAddress(fd);
     }
 
     /** SO_SNDBUF (the kernel may round or double it). */
     public static void setSendBufferSize(int fd, int bytes) throws IOException {
-        setIntOption(fd, SocketLevel.SOL_SOCKET.intValue(), SocketOption.SO_SNDBUF.intValue(), bytes,
-                "setsockopt(SO_SNDBUF");
+        SocketCalls.SYSTEM.setSendBufferSize(fd, bytes);
     }
 
     /** SO_RCVBUF (the kernel may round or double it). */
     public static void setReceiveBufferSize(int fd, int bytes) throws IOException {
-        setIntOption(fd, SocketLevel.SOL_SOCKET.intValue(), SocketOption.SO_RCVBUF.intValue(), bytes,
-                "setsockopt(SO_RCVBUF");
+        SocketCalls.SYSTEM.setReceiveBufferSize(fd, bytes);
     }
 
     /** TCP_NODELAY on or off. */
     public static void setTcpNoDelay(int fd, boolean on) throws IOException {
-        setIntOption(fd, IPPROTO_TCP, TCP_NODELAY, on ? 1 : 0, "setsockopt(TCP_NODELAY");
+        SocketCalls.SYSTEM.setTcpNoDelay(fd, on);
     }
 
     /**
@@ -308,21 +106,12 @@ public final class NativeSockets {
      * of a FIN (its next read or write fails with ECONNRESET).
      */
     public static void abort(NativeSocketChannel ch) throws IOException {
-        Pointer linger = Memory.allocateDirect(SocketLibrary.RUNTIME, 8, true);
-        linger.putInt(0, 1);
-        linger.putInt(4, 0);
-        int fd = ch.getFD();
-        if (LIB.setsockopt(fd, SocketLevel.SOL_SOCKET.intValue(), SocketOption.SO_LINGER.intValue(), linger, 8) < 0) {
-            throw error("setsockopt(SO_LINGER", fd);
-        }
-        ch.close();
+        SocketCalls.SYSTEM.abort(ch);
     }
 
     /** Shuts down the write side: the peer reads end of stream after the data already sent. */
     public static void shutdownOutput(int fd) throws IOException {
-        if (LIB.shutdown(fd, Shutdown.SHUT_WR.intValue()) < 0) {
-            throw error("shutdown(SHUT_WR", fd);
-        }
+        SocketCalls.SYSTEM.shutdownOutput(fd);
     }
 
     /**
@@ -332,20 +121,7 @@ public final class NativeSockets {
      * @throws IOException EPIPE or ECONNRESET when the peer is gone, naming the fd
      */
     public static int send(int fd, ByteBuffer src) throws IOException {
-        int n = src.remaining();
-        if (n == 0) {
-            return 0;
-        }
-        long sent = LIB.send(fd, src, n, MSG_NOSIGNAL);
-        if (sent < 0) {
-            int errno = SocketLibrary.RUNTIME.getLastError();
-            if (NativeErrors.wouldBlock(errno) || errno == NativeErrors.EINTR) {
-                return 0;
-            }
-            throw NativeErrors.exception("send(", fd, errno);
-        }
-        src.position(src.position() + (int) sent);
-        return (int) sent;
+        return SocketCalls.SYSTEM.send(fd, src);
     }
 
     /**
@@ -356,27 +132,7 @@ public final class NativeSockets {
      * @throws IOException ECONNRESET and other socket errors, naming the fd
      */
     public static int recv(int fd, ByteBuffer dst) throws IOException {
-        int n = dst.remaining();
-        if (n == 0) {
-            return 0;
-        }
-        while (true) {
-            long got = LIB.recv(fd, dst, n, 0);
-            if (got > 0) {
-                dst.position(dst.position() + (int) got);
-                return (int) got;
-            }
-            if (got == 0) {
-                return -1;
-            }
-            int errno = SocketLibrary.RUNTIME.getLastError();
-            if (NativeErrors.wouldBlock(errno)) {
-                return 0;
-            }
-            if (errno != NativeErrors.EINTR) {
-                throw NativeErrors.exception("recv(", fd, errno);
-            }
-        }
+        return SocketCalls.SYSTEM.recv(fd, dst);
     }
 
     /**
@@ -387,146 +143,6 @@ public final class NativeSockets {
      * @throws IOException if the socket has an error (ECONNRESET, ...)
      */
     public static int peek(int fd) throws IOException {
-        Pointer b = Memory.allocateDirect(SocketLibrary.RUNTIME, 1, false);
-        while (true) {
-            long n = LIB.recv(fd, b, 1, MSG_PEEK | MSG_DONTWAIT);
-            if (n >= 0) {
-                return (int) n;
-            }
-            int errno = SocketLibrary.RUNTIME.getLastError();
-            if (NativeErrors.wouldBlock(errno)) {
-                return -1;
-            }
-            if (errno != NativeErrors.EINTR) {
-                throw NativeErrors.exception("recv(MSG_PEEK", fd, errno);
-            }
-        }
-    }
-
-    // ------------------------------------------------------------------ plumbing
-
-    /**
-     * A new channel believes it is in blocking mode whatever its fd says; tell it the truth, so that
-     * {@code isBlocking()} is right and a later {@code configureBlocking(true)} really blocks.
-     */
-    private static <C extends java.nio.channels.spi.AbstractSelectableChannel> C nonBlocking(C ch) throws IOException {
-        try {
-            ch.configureBlocking(false);
-            return ch;
-        } catch (IOException | RuntimeException e) {
-            ch.close();
-            throw e;
-        }
-    }
-
-    private static int openSocket(int family, int type, String call) throws IOException {
-        int fd = LIB.socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0) {
-            throw error(call, -1);
-        }
-        if (SOCK_CLOEXEC == 0) {
-            try {
-                makeNonBlockingCloexec(fd);
-                noSigPipe(fd);
-            } catch (IOException e) {
-                LIB.close(fd);
-                throw e;
-            }
-        }
-        return fd;
-    }
-
-    private static void makeNonBlockingCloexec(int fd) throws IOException {
-        int fdFlags = LIB.fcntl(fd, Fcntl.F_GETFD.intValue(), 0);
-        if (fdFlags < 0 || LIB.fcntl(fd, Fcntl.F_SETFD.intValue(), fdFlags | FD_CLOEXEC) < 0) {
-            throw error("fcntl(F_SETFD", fd);
-        }
-        setBlocking(fd, false);
-    }
-
-    private static void setBlocking(int fd, boolean blocking) throws IOException {
-        int nonblock = OpenFlags.O_NONBLOCK.intValue();
-        int flags = LIB.fcntl(fd, Fcntl.F_GETFL.intValue(), 0);
-        int wanted = blocking ? flags & ~nonblock : flags | nonblock;
-        if (flags < 0 || LIB.fcntl(fd, Fcntl.F_SETFL.intValue(), wanted) < 0) {
-            throw error("fcntl(F_SETFL", fd);
-        }
-    }
-
-    /** macOS and other systems without MSG_NOSIGNAL: ask the socket never to raise SIGPIPE. */
-    private static void noSigPipe(int fd) throws IOException {
-        if (MSG_NOSIGNAL == 0 && SocketOption.SO_NOSIGPIPE.defined()) {
-            setIntOption(fd, SocketLevel.SOL_SOCKET.intValue(), SocketOption.SO_NOSIGPIPE.intValue(), 1,
-                    "setsockopt(SO_NOSIGPIPE");
-        }
-    }
-
-    private static void setIntOption(int fd, int level, int name, int value, String call) throws IOException {
-        Pointer v = Memory.allocateDirect(SocketLibrary.RUNTIME, 4, false);
-        v.putInt(0, value);
-        if (LIB.setsockopt(fd, level, name, v, 4) < 0) {
-            throw error(call, fd);
-        }
-    }
-
-    private static InetAddress resolve(InetSocketAddress address) throws IOException {
-        if (!address.isUnresolved()) {
-            return address.getAddress();
-        }
-        try {
-            return InetAddress.getByName(address.getHostString());
-        } catch (UnknownHostException e) {
-            throw new IOException("cannot resolve host \"" + address.getHostString() + "\" (port "
-                    + address.getPort() + ")", e);
-        }
-    }
-
-    private static int family(InetAddress ip) {
-        return (ip instanceof Inet6Address ? AddressFamily.AF_INET6 : AddressFamily.AF_INET).intValue();
-    }
-
-    /** Writes a sockaddr_in / sockaddr_in6 for this OS into {@code sa}; returns its length. */
-    static int encode(InetAddress ip, int port, Pointer sa) {
-        return encode(ip, port, sa, SOCKADDR_HAS_LEN, family(ip));
-    }
-
-    /**
-     * Writes a {@code sockaddr_in} (16 bytes) or {@code sockaddr_in6} (28 bytes): on 4.4BSD's
-     * descendants a length byte and a one-byte family ({@code netinet/in.h}: sin_len, sin_family),
-     * on Linux a 16-bit family; then the port in network order at 2, the IPv4 address at 4, or the
-     * flow info at 4, the IPv6 address at 8 and the scope id at 24.
-     */
-    static int encode(InetAddress ip, int port, Pointer sa, boolean hasLength, int family) {
-        boolean v6 = ip instanceof Inet6Address;
-        int len = v6 ? 28 : 16;
-        sa.setMemory(0, len, (byte) 0);
-        if (hasLength) {
-            sa.putByte(0, (byte) len);
-            sa.putByte(1, (byte) family);
-        } else {
-            sa.putShort(0, (short) family);
-        }
-        sa.putByte(2, (byte) (port >>> 8));
-        sa.putByte(3, (byte) port);
-        byte[] addr = ip.getAddress();
-        if (v6) {
-            sa.put(8, addr, 0, 16);
-            sa.putInt(24, ((Inet6Address) ip).getScopeId());
-        } else {
-            assert ip instanceof Inet4Address;
-            sa.put(4, addr, 0, 4);
-        }
-        return len;
-    }
-
-    private static String text(InetSocketAddress a) {
-        String host = a.isUnresolved() ? a.getHostString()
-                : a.getAddress() instanceof Inet6Address ? "[" + a.getAddress().getHostAddress() + "]"
-                : a.getAddress().getHostAddress();
-        return host + ":" + a.getPort();
-    }
-
-    private static IOException error(String call, int fd) {
-        return NativeErrors.exception(call, fd, SocketLibrary.RUNTIME.getLastError());
+        return SocketCalls.SYSTEM.peek(fd);
     }
 }

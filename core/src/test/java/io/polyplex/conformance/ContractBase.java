@@ -179,7 +179,7 @@ public abstract class ContractBase {
      * file or jar the JVM reads while the test runs): a queue only ever opens anonymous kernel
      * objects (epoll, kqueue, pipes), and counting the JVM's own reads made the checks flaky.
      */
-    protected static java.util.Set<Integer> newFds(java.util.Set<Integer> before) {
+    public static java.util.Set<Integer> newFds(java.util.Set<Integer> before) {
         java.util.Set<Integer> now = fdNumbers();
         now.removeAll(before);
         now.removeIf(ContractBase::isOpenedByPath);
@@ -257,7 +257,7 @@ public abstract class ContractBase {
     }
 
     /** The fd numbers this process has open now. */
-    protected static java.util.Set<Integer> fdNumbers() {
+    public static java.util.Set<Integer> fdNumbers() {
         File dir = new File("/proc/self/fd");
         if (!dir.isDirectory()) {
             dir = new File("/dev/fd");

@@ -41,6 +41,17 @@ public final class Faults {
      */
     private static final java.util.Set<String> RELEASE_ANYWAY = java.util.Set.of("close");
 
+    /**
+     * Calls whose EINTR comes after the work has started, so an interrupted one is made for real
+     * and then reported as EINTR. connect: POSIX connect(2), "If connect() is interrupted by a
+     * signal ... the connection request shall not be aborted, and the connection shall be
+     * established asynchronously"; a connect that fails with EINTR without having started exists
+     * on no kernel.
+     */
+    private static final java.util.Set<String> STARTED_BEFORE_EINTR = java.util.Set.of("connect");
+
+    private static final int EINTR = jnr.constants.platform.Errno.EINTR.intValue();
+
     private final Map<String, Integer> counts = new HashMap<>();
     private final List<Call> calls = new ArrayList<>();
     private String failFunction;
@@ -107,7 +118,8 @@ public final class Faults {
                 synchronized (this) {
                     errno = failErrno;
                 }
-                if (RELEASE_ANYWAY.contains(method.getName())) {
+                if (RELEASE_ANYWAY.contains(method.getName())
+                        || errno == EINTR && STARTED_BEFORE_EINTR.contains(method.getName())) {
                     method.invoke(real, args);
                 }
                 setErrno.accept(errno);

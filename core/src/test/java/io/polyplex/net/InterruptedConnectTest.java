@@ -71,7 +71,7 @@ class InterruptedConnectTest {
 
     private static Pointer sockaddr(InetSocketAddress at, int[] len) {
         Pointer sa = Memory.allocateDirect(SocketLibrary.RUNTIME, 128, true);
-        len[0] = NativeSockets.encode(at.getAddress(), at.getPort(), sa);
+        len[0] = SocketCalls.encode(at.getAddress(), at.getPort(), sa);
         return sa;
     }
 
@@ -83,7 +83,7 @@ class InterruptedConnectTest {
             try (NativeSocketChannel client = new NativeSocketChannel(fd)) {
                 AtomicInteger connects = new AtomicInteger();
                 int[] len = new int[1];
-                NativeSockets.connectBlocking(interruptedOnce(connects), fd, sockaddr(at, len), len[0], "connect(test");
+                SocketCalls.connectBlocking(interruptedOnce(connects), fd, sockaddr(at, len), len[0], "connect(test");
                 assertEquals(1, connects.get(), "connect(2) was called again after EINTR");
                 // Really connected: a byte goes through to the accepted side.
                 NativeSocketChannel accepted = null;
@@ -116,7 +116,7 @@ class InterruptedConnectTest {
             int[] len = new int[1];
             Pointer sa = sockaddr(at, len);
             NativeIOException e = assertThrows(NativeIOException.class,
-                    () -> NativeSockets.connectBlocking(interruptedOnce(connects), fd, sa, len[0], "connect(127.0.0.1:" + at.getPort()));
+                    () -> SocketCalls.connectBlocking(interruptedOnce(connects), fd, sa, len[0], "connect(127.0.0.1:" + at.getPort()));
             assertEquals("connect(127.0.0.1:" + at.getPort() + ", fd=" + fd + "): ECONNREFUSED (Connection refused)",
                     e.getMessage());
             assertEquals(1, connects.get(), "connect(2) was called again after EINTR");

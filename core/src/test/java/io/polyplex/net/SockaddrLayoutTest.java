@@ -25,7 +25,7 @@ class SockaddrLayoutTest {
     private static byte[] encode(InetAddress ip, int port, boolean hasLength, int family) {
         Pointer sa = Memory.allocateDirect(Runtime.getSystemRuntime(), 64, true);
         sa.setMemory(0, 64, (byte) 0x55); // garbage that must not survive
-        int len = NativeSockets.encode(ip, port, sa, hasLength, family);
+        int len = SocketCalls.encode(ip, port, sa, hasLength, family);
         byte[] out = new byte[len];
         sa.get(0, out, 0, len);
         return out;
