@@ -123,4 +123,12 @@ public abstract class ConformanceSuite {
             return ConformanceSuite.this.open(fdOf);
         }
     }
+
+    @Nested
+    class ModelCheck extends ModelCheckContract {
+        @Override
+        protected <S> EventQueue<S> open(ToIntFunction<? super S> fdOf) throws IOException {
+            return ConformanceSuite.this.open(fdOf);
+        }
+    }
 }
