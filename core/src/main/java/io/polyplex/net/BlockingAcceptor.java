@@ -74,6 +74,7 @@ public final class BlockingAcceptor implements Closeable {
      * spareLock for writes; volatile so the accept path can notice it is missing without the lock.
      */
     private volatile int spareFd = -1;
+    private final SocketCalls sockets;
     private volatile long refusedForLackOfFds;
 
     /** Watches {@code server} with the best backend for this OS. */
@@ -86,6 +87,12 @@ public final class BlockingAcceptor implements Closeable {
      * must be listening; it is switched to non-blocking mode.
      */
     public BlockingAcceptor(NativeServerSocketChannel server, String backend) throws IOException {
+        this(server, backend, SocketCalls.SYSTEM);
+    }
+
+    /** As above, with accept(2) made through {@code sockets} (a test injects faults there). */
+    BlockingAcceptor(NativeServerSocketChannel server, String backend, SocketCalls sockets) throws IOException {
+        this.sockets = sockets;
         this.server = Objects.requireNonNull(server, "server");
         server.configureBlocking(false);
         this.queue = backend == null ? EventQueues.open(NativeServerSocketChannel::getFD)
@@ -140,7 +147,7 @@ public final class BlockingAcceptor implements Closeable {
                 // spend the last free descriptor on a client, or the next shortage finds no reserve.
                 retakeSpare();
             }
-            return NativeSockets.accept(server);
+            return sockets.accept(server);
         } catch (NativeIOException e) {
             if (e.errno() != EMFILE && e.errno() != ENFILE) {
                 throw e;
@@ -166,7 +173,7 @@ public final class BlockingAcceptor implements Closeable {
                 posix.close(spareFd);
                 spareFd = -1;
                 try {
-                    NativeSocketChannel doomed = NativeSockets.accept(server);
+                    NativeSocketChannel doomed = sockets.accept(server);
                     if (doomed != null) {
                         doomed.close();
                         refused = true;
