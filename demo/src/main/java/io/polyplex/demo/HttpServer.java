@@ -293,9 +293,15 @@ public final class HttpServer implements Runnable {
             try {
                 NativeSockets.send(ch.getFD(), ascii("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
                         + "Connection: close\r\n\r\n"));
-                ch.close();
             } catch (IOException e) {
-                // refused either way
+                // the client is gone already (reset while waiting to be accepted): refused either way
+            } finally {
+                // Closed even when the refusal could not be sent: skipping it leaked one fd per such client.
+                try {
+                    ch.close();
+                } catch (IOException e) {
+                    // nothing to do
+                }
             }
             return;
         }
