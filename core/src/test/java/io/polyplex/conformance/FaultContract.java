@@ -262,6 +262,45 @@ public abstract class FaultContract {
                 r.problems.add("a wakeup did not end a poll: the self-pipe is stuck");
             }
         });
+        // A poll with no limit (the list form), ended by a wakeup from another thread: the other
+        // way the queue waits. Run on a thread of its own, so a stuck one is reported, not hung on.
+        Thread waker = new Thread(() -> {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                return;
+            }
+            boolean stillArmed = r.faults.fired() == null;
+            q.wakeup();
+            if (stillArmed && r.faults.fired() != null) {
+                q.wakeup(); // this wakeup's write may have been the one failed: lost, so the next must work
+            }
+        }, "fault-waker");
+        java.util.concurrent.FutureTask<Void> endless = new java.util.concurrent.FutureTask<>(() -> {
+            r.step("poll(no limit) ended by another thread's wakeup", () -> {
+                for (io.polyplex.SocketEvent<NativeSocketChannel> e : q.poll(null)) {
+                    observe(r, e.socket(), e.readyOps());
+                }
+            });
+            return null;
+        });
+        Thread poller = new Thread(endless, "fault-poller");
+        poller.start();
+        waker.start();
+        try {
+            endless.get(20, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            r.problems.add("a poll with no limit was not ended by a wakeup within 20 s");
+            q.close(); // ends it
+        } catch (InterruptedException | java.util.concurrent.ExecutionException e) {
+            r.problems.add("poll(no limit): " + e);
+        }
+        try {
+            waker.join();
+            poller.join(20_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /**
