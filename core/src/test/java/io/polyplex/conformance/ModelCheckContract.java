@@ -65,7 +65,7 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 600, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 public abstract class ModelCheckContract extends ContractBase {
 
-    static final int CI_RUNS = 8;
+    static final int CI_RUNS = 50;
     static final int LIVENESS_POLLS = 8;
 
     @Test
