@@ -14,7 +14,7 @@ import java.util.Locale;
  * issue as a ratio of two numbers from the same run), the full results table, {@code results.json}
  * and {@code chart.svg}. The ratios are computed here and nowhere else.
  */
-final class Report {
+public final class Report {
 
     /** Where and when the numbers were taken. */
     record Machine(String cpu, int cpus, String os, String jdk, Instant date, boolean smoke, boolean pinned) {
@@ -306,13 +306,15 @@ final class Report {
         return Double.isNaN(v) || Double.isInfinite(v) ? "null" : String.format(Locale.ROOT, "%.6f", v);
     }
 
-    private static String str(String s) {
+    /** {@code s} as a JSON string literal (quoted, escaped); the soak's report writes its strings with it too. */
+    public static String str(String s) {
         StringBuilder b = new StringBuilder("\"");
         for (char c : s.toCharArray()) {
             switch (c) {
                 case '"' -> b.append("\\\"");
                 case '\\' -> b.append("\\\\");
                 case '\n' -> b.append("\\n");
+                case '\r' -> b.append("\\r");
                 case '\t' -> b.append("\\t");
                 default -> {
                     if (c < 0x20) {

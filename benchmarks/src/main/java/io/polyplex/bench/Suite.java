@@ -104,8 +104,8 @@ public final class Suite {
         return new Settings(smoke, results, floor, e2e, smoke ? 1 : seconds, connections, pinned);
     }
 
-    /** The Polyplex backends this OS supports, in the order of the tables. */
-    private static List<String> backends() {
+    /** The Polyplex backends this OS supports, in the order of the tables (the soak runs the same list). */
+    public static List<String> backends() {
         List<String> names = new ArrayList<>();
         for (String n : new String[] {"epoll", "kqueue", "poll", "select"}) {
             for (BackendInfo b : EventQueues.backends()) {

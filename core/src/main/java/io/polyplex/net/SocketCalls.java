@@ -247,13 +247,7 @@ final class SocketCalls {
                     : lib.accept(sfd, null, null);
             if (fd >= 0) {
                 if (!HAS_ACCEPT4) {
-                    try {
-                        makeNonBlockingCloexec(fd);
-                        noSigPipe(fd);
-                    } catch (IOException e) {
-                        lib.close(fd);
-                        throw e;
-                    }
+                    prepareOrClose(fd);
                 }
                 return nonBlocking(new NativeSocketChannel(fd));
             }
@@ -458,15 +452,23 @@ final class SocketCalls {
             throw error(call, -1);
         }
         if (SOCK_CLOEXEC == 0) {
-            try {
-                makeNonBlockingCloexec(fd);
-                noSigPipe(fd);
-            } catch (IOException e) {
-                lib.close(fd);
-                throw e;
-            }
+            prepareOrClose(fd);
         }
         return fd;
+    }
+
+    /**
+     * Where the OS cannot create a socket non-blocking and close-on-exec at once: sets both with
+     * fcntl, and SO_NOSIGPIPE where there is no MSG_NOSIGNAL; closes {@code fd} if that fails.
+     */
+    private void prepareOrClose(int fd) throws IOException {
+        try {
+            makeNonBlockingCloexec(fd);
+            noSigPipe(fd);
+        } catch (IOException e) {
+            lib.close(fd);
+            throw e;
+        }
     }
 
     private void makeNonBlockingCloexec(int fd) throws IOException {

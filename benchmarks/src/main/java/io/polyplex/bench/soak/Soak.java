@@ -1,7 +1,5 @@
 package io.polyplex.bench.soak;
 
-import io.polyplex.BackendInfo;
-import io.polyplex.EventQueues;
 import java.io.File;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
@@ -236,15 +234,7 @@ public final class Soak {
 
     /** The backends that run on this OS, in the order of the README's table. */
     static List<String> backendsHere() {
-        List<String> names = new ArrayList<>();
-        for (String n : new String[] {"epoll", "kqueue", "poll", "select"}) {
-            for (BackendInfo b : EventQueues.backends()) {
-                if (b.name().equals(n) && b.supported()) {
-                    names.add(n);
-                }
-            }
-        }
-        return names;
+        return io.polyplex.bench.Suite.backends();
     }
 
     /** The class path this JVM runs on (the shaded benchmark jar, which holds the demo too), for the server. */
