@@ -48,14 +48,16 @@ final class ProcessProbe {
     private final Path commands;
     private long lastThreadsFromJcmd = -1;
 
-    /** {@code work}: a directory for jcmd's command file. */
-    ProcessProbe(long pid, Path work) throws IOException {
+    /** Probes process {@code pid}; jcmd's command file goes to the temporary directory, deleted at exit. */
+    ProcessProbe(long pid) throws IOException {
         this.pid = pid;
         this.proc = Path.of("/proc", Long.toString(pid));
         this.hasProc = Files.isDirectory(proc.resolve("fd")) && statusField("Threads:") >= 0;
         Path j = Path.of(System.getProperty("java.home"), "bin", "jcmd");
         this.jcmd = Files.isExecutable(j) ? j : null;
-        this.commands = work.resolve("soak-jcmd-" + pid + ".txt");
+        // In the temporary directory, not the results: it is the probe's scratch, gone at exit.
+        this.commands = Files.createTempFile("soak-jcmd-" + pid + "-", ".txt");
+        commands.toFile().deleteOnExit();
         Files.writeString(commands, "GC.run\nGC.heap_info\n" + (hasProc ? "" : "PerfCounter.print\n"),
                 StandardCharsets.US_ASCII);
     }

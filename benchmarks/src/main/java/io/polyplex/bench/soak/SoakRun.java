@@ -80,7 +80,7 @@ final class SoakRun {
         ServerProcess server = ServerProcess.start(command, Soak.HOST, s.results().resolve(stem + "-server.log"),
                 Duration.ofSeconds(30));
         try {
-            ProcessProbe probe = new ProcessProbe(server.pid(), s.results());
+            ProcessProbe probe = new ProcessProbe(server.pid());
             sources = probe.sources();
             InetSocketAddress at = server.address;
             ReentrantLock gate = new ReentrantLock(true);
