@@ -87,7 +87,7 @@ final class SoakReport {
                 + ", \"os\": " + str(System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
                 + System.getProperty("os.arch")) + ", \"jdk\": " + str(System.getProperty("java.vm.vendor") + " "
                 + System.getProperty("java.runtime.version")) + "}");
-        field(b, 1, "server", "{\"command\": " + strings(o.serverCommand()) + ", \"maxConnections\": "
+        field(b, 1, "server", "{\"command\": " + strings(relative(o.serverCommand())) + ", \"maxConnections\": "
                 + s.maxConnections() + ", \"idleTimeoutMs\": " + s.idleTimeoutMs() + ", \"drainMs\": " + s.drainMs()
                 + ", \"heapMb\": " + s.heapMb() + ", \"edge\": " + s.edge() + ", \"acceptThreads\": " + s.acceptThreads()
                 + "}");
@@ -202,6 +202,19 @@ final class SoakReport {
             q.add(str(x));
         }
         return "[" + String.join(", ", q) + "]";
+    }
+
+    /**
+     * The command with paths under the working directory made relative to it: the results are
+     * committed, and should not name the machine they were made on.
+     */
+    static List<String> relative(List<String> command) {
+        String cwd = Path.of("").toAbsolutePath() + java.io.File.separator;
+        List<String> out = new ArrayList<>();
+        for (String arg : command) {
+            out.add(arg.replace(cwd, ""));
+        }
+        return out;
     }
 
     static String str(String s) {
