@@ -11,7 +11,6 @@ import io.polyplex.EventQueue;
 import io.polyplex.SocketEvent;
 import io.polyplex.Trigger;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

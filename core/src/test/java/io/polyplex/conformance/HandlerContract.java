@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.polyplex.EventQueue;
 import io.polyplex.NativeIOException;
-import io.polyplex.SocketEvent;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
