@@ -260,7 +260,7 @@ class EmulatedKqueueRulesTest {
         NativeSocketChannel accepted = NativeSockets.accept(server);
         opened.add(accepted);
         assertEquals(List.of(), waitNow());
-        io.polyplex.net.SocketLibrary.INSTANCE.shutdown(fd, 0); // SHUT_RD
+        io.polyplex.internal.SocketLibrary.INSTANCE.shutdown(fd, 0); // SHUT_RD
         got = waitNow();
         if (flavour == EmulatedKqueue.Flavour.DARWIN) {
             assertEquals(List.of(), got, "XNU: no EV_EOF on a listener");

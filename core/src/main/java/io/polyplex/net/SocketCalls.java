@@ -1,5 +1,6 @@
 package io.polyplex.net;
 
+import io.polyplex.internal.SocketLibrary;
 import io.polyplex.internal.NativeErrors;
 import io.polyplex.internal.OsConstants;
 import java.io.IOException;

@@ -80,7 +80,7 @@ class VariadicBindingsTest {
     /** What jnr-ffi itself will see at run time for core's own bindings. */
     @Test
     void coresBindingsCarryTheAnnotationAtRunTime() throws Exception {
-        for (Class<?> binding : List.of(LibC.class, io.polyplex.net.SocketLibrary.class)) {
+        for (Class<?> binding : List.of(LibC.class, io.polyplex.internal.SocketLibrary.class)) {
             Method fcntl = binding.getMethod("fcntl", int.class, int.class, int.class);
             Variadic v = fcntl.getAnnotation(Variadic.class);
             assertTrue(v != null && v.fixedCount() == 2, binding.getSimpleName() + ".fcntl: " + v);

@@ -1,5 +1,6 @@
 package io.polyplex.net;
 
+import io.polyplex.internal.SocketLibrary;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;

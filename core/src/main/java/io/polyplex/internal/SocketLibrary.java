@@ -1,4 +1,4 @@
-package io.polyplex.net;
+package io.polyplex.internal;
 
 import java.nio.ByteBuffer;
 import jnr.ffi.LibraryLoader;

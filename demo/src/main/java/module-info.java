@@ -1,0 +1,11 @@
+/**
+ * The example programs: the demo HTTP/1.1 server (the README's main command) and the echo server.
+ * They use Polyplex's public API only; the backends are bound at run time through
+ * {@link java.util.ServiceLoader}, which resolves every backend module on the module path.
+ */
+module io.polyplex.demo {
+    requires io.polyplex;
+    requires jdk.unsupported;   // sun.misc.Signal: exit 0 on SIGTERM instead of a shutdown hook's 143
+
+    exports io.polyplex.demo;
+}
