@@ -14,6 +14,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import jnr.constants.platform.Errno;
 import jnr.constants.platform.OpenFlags;
+import java.nio.channels.SelectableChannel;
+import jnr.enxio.channels.NativeSelectableChannel;
 import jnr.enxio.channels.NativeServerSocketChannel;
 import jnr.enxio.channels.NativeSocketChannel;
 import jnr.posix.POSIX;
@@ -59,10 +61,12 @@ public final class BlockingAcceptor implements Closeable {
     private static final int ENFILE = Errno.ENFILE.intValue();
     /** The spare's state once the acceptor has closed for good: never taken again, so never leaked. */
     private static final int RELEASED = -2;
-    private static final SocketEventHandler<NativeServerSocketChannel> IGNORE = (s, ops) -> { };
+    private static final SocketEventHandler<NativeSelectableChannel> IGNORE = (s, ops) -> { };
 
-    private final NativeServerSocketChannel server;
-    private final EventQueue<NativeServerSocketChannel> queue;
+    /** The listening socket: any stream family (TCP, AF_UNIX), as long as jnr can give its fd. */
+    private final NativeSelectableChannel server;
+    private final SelectableChannel serverChannel;
+    private final EventQueue<NativeSelectableChannel> queue;
     private final POSIX posix = POSIXFactory.getNativePOSIX();
     private final AtomicInteger inside = new AtomicInteger();
     private final Object spareLock = new Object();
@@ -83,20 +87,45 @@ public final class BlockingAcceptor implements Closeable {
     }
 
     /**
+     * Watches any listening stream socket with the named backend ({@code null}: the best for this
+     * OS): a jnr-enxio {@link NativeServerSocketChannel} or a jnr-unixsocket
+     * {@code UnixServerSocketChannel} alike. The socket must be listening; it is switched to
+     * non-blocking mode. Accepted connections are returned as jnr-enxio
+     * {@link NativeSocketChannel}s over the accepted fd, whatever the socket family.
+     *
+     * @param <L> a selectable channel that exposes its native fd
+     * @param listener the listening socket, owned by the acceptor from now on (see the class
+     *     comment)
+     * @param backend the backend's name, or {@code null} for the best one on this OS
+     * @throws IOException if the socket cannot be made non-blocking or the queue cannot be opened
+     *     (the listener is then left open, still the caller's)
+     */
+    public <L extends SelectableChannel & NativeSelectableChannel> BlockingAcceptor(L listener, String backend)
+            throws IOException {
+        this(listener, listener, backend, SocketCalls.SYSTEM);
+    }
+
+    /**
      * Watches {@code server} with the named backend ({@code null}: the best for this OS). The socket
      * must be listening; it is switched to non-blocking mode.
      */
     public BlockingAcceptor(NativeServerSocketChannel server, String backend) throws IOException {
-        this(server, backend, SocketCalls.SYSTEM);
+        this(server, server, backend, SocketCalls.SYSTEM);
     }
 
     /** As above, with accept(2) made through {@code sockets} (a test injects faults there). */
     BlockingAcceptor(NativeServerSocketChannel server, String backend, SocketCalls sockets) throws IOException {
+        this(server, server, backend, sockets);
+    }
+
+    private BlockingAcceptor(NativeSelectableChannel server, SelectableChannel channel, String backend,
+            SocketCalls sockets) throws IOException {
         this.sockets = sockets;
         this.server = Objects.requireNonNull(server, "server");
-        server.configureBlocking(false);
-        this.queue = backend == null ? EventQueues.open(NativeServerSocketChannel::getFD)
-                : EventQueues.open(backend, NativeServerSocketChannel::getFD);
+        this.serverChannel = channel;
+        channel.configureBlocking(false);
+        this.queue = backend == null ? EventQueues.open(NativeSelectableChannel::getFD)
+                : EventQueues.open(backend, NativeSelectableChannel::getFD);
         try {
             queue.subscribeRead(server);
             spareFd = openSpare();
@@ -291,7 +320,7 @@ public final class BlockingAcceptor implements Closeable {
             }
             serverClosed = true;
             try {
-                server.close();
+                serverChannel.close();
             } catch (IOException e) {
                 LOG.log(Level.WARNING, "closing the listening socket failed: {0}", e.getMessage());
             }

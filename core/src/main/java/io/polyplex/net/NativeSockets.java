@@ -3,6 +3,7 @@ package io.polyplex.net;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import jnr.enxio.channels.NativeSelectableChannel;
 import jnr.enxio.channels.NativeServerSocketChannel;
 import jnr.enxio.channels.NativeSocketChannel;
 
@@ -70,9 +71,11 @@ public final class NativeSockets {
     /**
      * Accepts one pending connection, non-blocking and close-on-exec; null when none is waiting
      * (EAGAIN). EINTR and ECONNABORTED (a client that left the backlog) are retried; anything else
-     * (EMFILE, ENFILE, ...) throws, naming the listening fd.
+     * (EMFILE, ENFILE, ...) throws, naming the listening fd. Any listening stream socket will do,
+     * a jnr-unixsocket {@code UnixServerSocketChannel} as well as a TCP listener; the connection is
+     * returned as a jnr-enxio channel over the accepted fd, whatever its family.
      */
-    public static NativeSocketChannel accept(NativeServerSocketChannel server) throws IOException {
+    public static NativeSocketChannel accept(NativeSelectableChannel server) throws IOException {
         return SocketCalls.SYSTEM.accept(server);
     }
 

@@ -19,6 +19,7 @@ import jnr.constants.platform.Shutdown;
 import jnr.constants.platform.Sock;
 import jnr.constants.platform.SocketLevel;
 import jnr.constants.platform.SocketOption;
+import jnr.enxio.channels.NativeSelectableChannel;
 import jnr.enxio.channels.NativeServerSocketChannel;
 import jnr.enxio.channels.NativeSocketChannel;
 import jnr.ffi.Memory;
@@ -239,7 +240,7 @@ final class SocketCalls {
      * (EAGAIN). EINTR and ECONNABORTED (a client that left the backlog) are retried; anything else
      * (EMFILE, ENFILE, ...) throws, naming the listening fd.
      */
-    NativeSocketChannel accept(NativeServerSocketChannel server) throws IOException {
+    NativeSocketChannel accept(NativeSelectableChannel server) throws IOException {
         Objects.requireNonNull(server, "server");
         int sfd = server.getFD();
         while (true) {
