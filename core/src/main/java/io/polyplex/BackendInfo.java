@@ -15,6 +15,17 @@ import java.util.Set;
 public record BackendInfo(String name, boolean supported, Optional<String> unsupportedReason,
                           Set<Capability> capabilities) {
 
+    /**
+     * Checks the components and keeps an immutable copy of {@code capabilities}.
+     *
+     * @param name the name to pass to {@link EventQueues#open(String,
+     *     java.util.function.ToIntFunction)}
+     * @param supported whether it can run on this OS, CPU and kernel
+     * @param unsupportedReason why not, when {@code supported} is false
+     * @param capabilities what it offers beyond level-triggered readiness
+     * @throws NullPointerException if {@code name}, {@code unsupportedReason} or {@code
+     *     capabilities} is null, or {@code capabilities} contains null
+     */
     public BackendInfo {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(unsupportedReason, "unsupportedReason");

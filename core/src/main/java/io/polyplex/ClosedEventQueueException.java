@@ -10,10 +10,16 @@ public class ClosedEventQueueException extends IllegalStateException {
 
     private static final long serialVersionUID = 1L;
 
+    /** Creates one with the message "event queue is closed". */
     public ClosedEventQueueException() {
         super("event queue is closed");
     }
 
+    /**
+     * Creates one with the given message.
+     *
+     * @param message the detail message, e.g. naming the closed queue's backend
+     */
     public ClosedEventQueueException(String message) {
         super(message);
     }

@@ -87,13 +87,40 @@ import java.util.Set;
  */
 public interface EventQueue<S> extends Closeable {
 
-    /** Watches {@code socket} for readability (and peer close); re-enables read if it was disabled. */
+    /**
+     * Watches {@code socket} for readability (and peer close); re-enables read if it was disabled.
+     *
+     * @param socket the caller's socket; the queue never closes it
+     * @throws IOException if the kernel refuses the change (the fd is negative, closed, or of a
+     *     kind the backend cannot watch): a {@link NativeIOException}, after which the socket's
+     *     state is as it was; or a {@link io.polyplex.spi.RegistrationLostException} (kqueue),
+     *     after which the queue has forgotten the socket
+     * @throws ClosedEventQueueException if the queue is closed
+     */
     void subscribeRead(S socket) throws IOException;
 
-    /** Watches {@code socket} for writability; re-enables write if it was disabled. */
+    /**
+     * Watches {@code socket} for writability; re-enables write if it was disabled.
+     *
+     * @param socket the caller's socket; the queue never closes it
+     * @throws IOException if the kernel refuses the change (the fd is negative, closed, or of a
+     *     kind the backend cannot watch): a {@link NativeIOException}, after which the socket's
+     *     state is as it was; or a {@link io.polyplex.spi.RegistrationLostException} (kqueue),
+     *     after which the queue has forgotten the socket
+     * @throws ClosedEventQueueException if the queue is closed
+     */
     void subscribeWrite(S socket) throws IOException;
 
-    /** Watches {@code socket} for both directions; re-enables each that was disabled. */
+    /**
+     * Watches {@code socket} for both directions; re-enables each that was disabled.
+     *
+     * @param socket the caller's socket; the queue never closes it
+     * @throws IOException if the kernel refuses the change (the fd is negative, closed, or of a
+     *     kind the backend cannot watch): a {@link NativeIOException}, after which the socket's
+     *     state is as it was; or a {@link io.polyplex.spi.RegistrationLostException} (kqueue),
+     *     after which the queue has forgotten the socket
+     * @throws ClosedEventQueueException if the queue is closed
+     */
     void subscribeReadWrite(S socket) throws IOException;
 
     /**
@@ -102,37 +129,102 @@ public interface EventQueue<S> extends Closeable {
      * mode of directions already subscribed. {@code subscribeRead} and friends keep the socket's
      * current mode, or use {@link Trigger#LEVEL} for a socket the queue does not know yet.
      *
+     * @param socket the caller's socket; the queue never closes it
+     * @param ops {@link SocketEvent#READ}, {@link SocketEvent#WRITE} or both
+     * @param trigger the trigger mode for the whole socket
+     * @throws IOException if the kernel refuses the change (the fd is negative, closed, or of a
+     *     kind the backend cannot watch): a {@link NativeIOException}, after which the socket's
+     *     state is as it was; or a {@link io.polyplex.spi.RegistrationLostException} (kqueue),
+     *     after which the queue has forgotten the socket
+     * @throws ClosedEventQueueException if the queue is closed
      * @throws UnsupportedOperationException if the backend lacks the mode's capability
      * @throws IllegalArgumentException if {@code ops} is empty or has bits other than READ and WRITE
      */
     void subscribe(S socket, int ops, Trigger trigger) throws IOException;
 
-    /** Keeps the read subscription but stops reporting it; no-op if read is not subscribed. */
+    /**
+     * Keeps the read subscription but stops reporting it; no-op if read is not subscribed.
+     *
+     * @param socket the caller's socket; the queue never closes it
+     * @throws IOException if the kernel refuses the change (the fd is negative, closed, or of a
+     *     kind the backend cannot watch): a {@link NativeIOException}, after which the socket's
+     *     state is as it was; or a {@link io.polyplex.spi.RegistrationLostException} (kqueue),
+     *     after which the queue has forgotten the socket
+     * @throws ClosedEventQueueException if the queue is closed
+     */
     void disableRead(S socket) throws IOException;
 
-    /** Keeps the write subscription but stops reporting it; no-op if write is not subscribed. */
+    /**
+     * Keeps the write subscription but stops reporting it; no-op if write is not subscribed.
+     *
+     * @param socket the caller's socket; the queue never closes it
+     * @throws IOException if the kernel refuses the change (the fd is negative, closed, or of a
+     *     kind the backend cannot watch): a {@link NativeIOException}, after which the socket's
+     *     state is as it was; or a {@link io.polyplex.spi.RegistrationLostException} (kqueue),
+     *     after which the queue has forgotten the socket
+     * @throws ClosedEventQueueException if the queue is closed
+     */
     void disableWrite(S socket) throws IOException;
 
-    /** Disables both directions (each only if subscribed). */
+    /**
+     * Disables both directions (each only if subscribed).
+     *
+     * @param socket the caller's socket; the queue never closes it
+     * @throws IOException if the kernel refuses the change (the fd is negative, closed, or of a
+     *     kind the backend cannot watch): a {@link NativeIOException}, after which the socket's
+     *     state is as it was; or a {@link io.polyplex.spi.RegistrationLostException} (kqueue),
+     *     after which the queue has forgotten the socket
+     * @throws ClosedEventQueueException if the queue is closed
+     */
     void disableReadWrite(S socket) throws IOException;
 
     /**
      * Forgets the socket entirely; its events still pending in the current batch are dropped.
      * Succeeds also when the caller already closed the socket, and is a no-op for an unknown socket
      * or one whose fd now belongs to another subscribed socket.
+     *
+     * @param socket the caller's socket; the queue never closes it
+     * @throws IOException if the kernel refuses the removal for a reason other than the fd being
+     *     gone already: a {@link NativeIOException}, after which the socket is still registered as
+     *     it was
+     * @throws ClosedEventQueueException if the queue is closed
      */
     void remove(S socket) throws IOException;
 
-    /** Whether read is subscribed (enabled or disabled). */
+    /**
+     * Whether read is subscribed (enabled or disabled).
+     *
+     * @param socket the caller's socket
+     * @return false also for a socket the queue does not know
+     * @throws ClosedEventQueueException if the queue is closed
+     */
     boolean isSubscribedRead(S socket);
 
-    /** Whether write is subscribed (enabled or disabled). */
+    /**
+     * Whether write is subscribed (enabled or disabled).
+     *
+     * @param socket the caller's socket
+     * @return false also for a socket the queue does not know
+     * @throws ClosedEventQueueException if the queue is closed
+     */
     boolean isSubscribedWrite(S socket);
 
-    /** Whether read is subscribed and disabled. */
+    /**
+     * Whether read is subscribed and disabled.
+     *
+     * @param socket the caller's socket
+     * @return false also for a socket the queue does not know
+     * @throws ClosedEventQueueException if the queue is closed
+     */
     boolean isDisabledRead(S socket);
 
-    /** Whether write is subscribed and disabled. */
+    /**
+     * Whether write is subscribed and disabled.
+     *
+     * @param socket the caller's socket
+     * @return false also for a socket the queue does not know
+     * @throws ClosedEventQueueException if the queue is closed
+     */
     boolean isDisabledWrite(S socket);
 
     /**
@@ -142,8 +234,13 @@ public interface EventQueue<S> extends Closeable {
      * @param timeout {@code null} waits until an event, a wakeup, a close or an interrupt of this
      *     thread; {@link Duration#ZERO} does not block; otherwise the call never returns before the
      *     timeout has passed unless an event, a wakeup, a close or an interrupt of this thread arrived
+     * @return the events, in a new list that belongs to the caller; empty if the poll ended without
+     *     any
+     * @throws IOException if the kernel wait fails: a {@link NativeIOException} (EINTR and EAGAIN
+     *     are never thrown: the wait goes on for the time that remains)
      * @throws ClosedEventQueueException if the queue is or becomes closed
      * @throws IllegalArgumentException if {@code timeout} is negative
+     * @throws IllegalStateException if called from a handler of this queue
      */
     List<SocketEvent<S>> poll(Duration timeout) throws IOException;
 
@@ -152,24 +249,54 @@ public interface EventQueue<S> extends Closeable {
      * state. If the handler throws, the exception propagates and the rest of the batch is dropped
      * (level-triggered readiness is reported again by the next poll).
      *
+     * @param timeout as for {@link #poll(Duration)}
+     * @param handler called on this thread once per ready socket
      * @return the number of events delivered
+     * @throws IOException if the kernel wait fails, as for {@link #poll(Duration)}
+     * @throws ClosedEventQueueException if the queue is or becomes closed
+     * @throws IllegalArgumentException if {@code timeout} is negative
      * @throws IllegalStateException if called from a handler of this queue
      */
     int poll(Duration timeout, SocketEventHandler<S> handler) throws IOException;
 
-    /** Makes the poll in progress, or else the next one, return promptly. Never blocks. */
+    /**
+     * Makes the poll in progress, or else the next one, return promptly. Never blocks.
+     *
+     * @throws ClosedEventQueueException if the queue is closed
+     */
     void wakeup();
 
-    /** Whether {@link #close()} has not been called. */
+    /**
+     * Whether {@link #close()} has not been called.
+     *
+     * @return false once any thread has called {@link #close()}
+     */
     boolean isOpen();
 
-    /** Closes the queue; idempotent; never closes the caller's sockets. */
+    /**
+     * Closes the queue; idempotent; never closes the caller's sockets. Returns without waiting for
+     * pollers: they return promptly with {@link ClosedEventQueueException}, and the native
+     * resources are released when the last of them has left {@code poll}.
+     */
     @Override
     void close();
 
-    /** The backend's name: {@code "epoll"}, {@code "kqueue"}, {@code "poll"}, {@code "select"}. */
+    /**
+     * The backend's name.
+     *
+     * @return {@code "epoll"}, {@code "kqueue"}, {@code "poll"}, {@code "select"}, or the name of
+     *     a backend of the caller's ({@link EventQueues#open(io.polyplex.spi.BackendProvider,
+     *     java.util.function.ToIntFunction)})
+     * @throws ClosedEventQueueException if the queue is closed
+     */
     String backend();
 
-    /** What this queue's backend offers beyond level-triggered readiness. */
+    /**
+     * What this queue's backend offers beyond level-triggered readiness.
+     *
+     * @return an unmodifiable set; it always contains {@link Capability#ONE_SHOT}, which core
+     *     emulates where the kernel lacks it
+     * @throws ClosedEventQueueException if the queue is closed
+     */
     Set<Capability> capabilities();
 }

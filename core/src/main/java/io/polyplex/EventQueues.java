@@ -39,7 +39,14 @@ public final class EventQueues {
      * Opens a queue on the best backend for this OS, or on the one named by {@value
      * #BACKEND_PROPERTY}.
      *
-     * @param fdOf how to get a socket's file descriptor, e.g. {@code NativeSelectableChannel::getFD}
+     * @param <S> the caller's socket type
+     * @param fdOf how to get a socket's file descriptor, e.g. {@code
+     *     NativeSelectableChannel::getFD}; called on every change, query and delivered event, on
+     *     the thread making that call, so it should be cheap
+     * @return a new open queue; the caller owns it and must close it, as it holds native resources
+     *     (file descriptors, native memory) until then
+     * @throws IOException if the backend's kernel object or the wakeup pipe cannot be created (a
+     *     {@link NativeIOException}, e.g. EMFILE)
      * @throws IllegalArgumentException if the property names an unknown backend
      * @throws UnsupportedOperationException if no backend (or not the one named) runs here
      */
@@ -77,6 +84,14 @@ public final class EventQueues {
     /**
      * Opens a queue on the named backend.
      *
+     * @param <S> the caller's socket type
+     * @param backend a name as listed by {@link #backends()}, e.g. {@code "poll"}
+     * @param fdOf how to get a socket's file descriptor, e.g. {@code
+     *     NativeSelectableChannel::getFD}; called on every change, query and delivered event, on
+     *     the thread making that call, so it should be cheap
+     * @return a new open queue; the caller owns it and must close it, as it holds native resources
+     *     (file descriptors, native memory) until then
+     * @throws IOException if the backend's kernel object or the wakeup pipe cannot be created
      * @throws IllegalArgumentException if no backend of that name is on the class path
      * @throws UnsupportedOperationException if it is, but cannot run here
      */
@@ -97,8 +112,19 @@ public final class EventQueues {
     }
 
     /**
-     * Opens a queue on a provider the caller supplies: a backend that is not on the class path, or a
-     * backend over a substituted binding in tests.
+     * Opens a queue on a provider the caller supplies: a backend that is not on the class path, or
+     * a backend over a substituted binding in tests. The provider's {@link
+     * BackendProvider#unsupportedReason()} is not consulted: the caller vouches that it runs here.
+     *
+     * @param <S> the caller's socket type
+     * @param provider the backend to open
+     * @param fdOf how to get a socket's file descriptor, e.g. {@code
+     *     NativeSelectableChannel::getFD}; called on every change, query and delivered event, on
+     *     the thread making that call, so it should be cheap
+     * @return a new open queue; the caller owns it and must close it, as it holds native resources
+     *     (file descriptors, native memory) until then
+     * @throws IOException if the backend's kernel object or the wakeup pipe cannot be created
+     * @throws UnsupportedOperationException if the backend refuses to open on this kernel
      */
     public static <S> EventQueue<S> open(BackendProvider provider, ToIntFunction<? super S> fdOf) throws IOException {
         Objects.requireNonNull(provider, "provider");
@@ -106,7 +132,11 @@ public final class EventQueues {
         return new PollerEventQueue<>(provider, fdOf, DEFAULT_MAX_EVENTS);
     }
 
-    /** Every backend on the class path, supported here or not, in order of preference. */
+    /**
+     * Every backend on the class path, supported here or not, in order of preference.
+     *
+     * @return an immutable list, freshly made from {@link ServiceLoader} on each call
+     */
     public static List<BackendInfo> backends() {
         List<BackendInfo> list = new ArrayList<>();
         for (BackendProvider p : providers()) {

@@ -11,12 +11,19 @@ public class NativeIOException extends IOException {
 
     private static final long serialVersionUID = 1L;
 
+    /** The failed call, as given to the constructor. */
     private final String call;
+    /** The file descriptor concerned, or -1. */
     private final int fd;
+    /** The errno value, as the platform numbers it. */
     private final int errno;
+    /** The errno's symbolic name, e.g. {@code EBADF}. */
     private final String errnoName;
 
     /**
+     * Creates one whose message is made of the parts, e.g. {@code epoll_ctl(ADD, fd=17): EBADF (Bad
+     * file descriptor)}.
+     *
      * @param call the call as it should appear in the message, e.g. {@code "epoll_ctl(ADD"}; the
      *     fd is appended
      * @param fd the file descriptor concerned, or -1 if none
@@ -32,6 +39,13 @@ public class NativeIOException extends IOException {
      * As above, with a sentence appended that says what the caller can do about it, e.g. {@code
      * select(register, fd=1500): EINVAL (Invalid argument); fd is >= FD_SETSIZE (1024): use the poll
      * or epoll backend}.
+     *
+     * @param call the call as it should appear in the message; the fd is appended
+     * @param fd the file descriptor concerned, or -1 if none
+     * @param errno the errno value
+     * @param errnoName its symbolic name
+     * @param errnoText its description
+     * @param detail what the caller can do about it; {@code null} for nothing
      */
     public NativeIOException(String call, int fd, int errno, String errnoName, String errnoText, String detail) {
         super(format(call, fd, errnoName, errnoText) + (detail == null ? "" : "; " + detail));
@@ -53,22 +67,40 @@ public class NativeIOException extends IOException {
         return b.append(": ").append(name).append(" (").append(text).append(')').toString();
     }
 
-    /** The failed call, as given to the constructor. */
+    /**
+     * The failed call.
+     *
+     * @return the call as given to the constructor, e.g. {@code "epoll_ctl(ADD"}
+     */
     public String call() {
         return call;
     }
 
-    /** The file descriptor concerned, or -1. */
+    /**
+     * The file descriptor concerned. The number is only a record of the failure: by the time the
+     * exception is seen the fd may have been closed and reused.
+     *
+     * @return the fd, or -1 if the call concerned none
+     */
     public int fd() {
         return fd;
     }
 
-    /** The errno value (platform-specific number). */
+    /**
+     * The errno value.
+     *
+     * @return the number, which differs between platforms; compare {@link #errnoName()} to be
+     *     portable
+     */
     public int errno() {
         return errno;
     }
 
-    /** The errno's symbolic name, e.g. {@code EBADF}; portable across platforms. */
+    /**
+     * The errno's symbolic name.
+     *
+     * @return the name, e.g. {@code EBADF}; the same on every platform
+     */
     public String errnoName() {
         return errnoName;
     }

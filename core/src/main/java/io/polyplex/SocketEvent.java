@@ -30,6 +30,15 @@ public record SocketEvent<S>(S socket, int readyOps) {
     /** Every bit a ready event can carry. */
     public static final int ALL = READ | WRITE | PEER_CLOSED | ERROR;
 
+    /**
+     * Checks the components.
+     *
+     * @param socket the ready socket
+     * @param readyOps a combination of {@link #READ}, {@link #WRITE}, {@link #PEER_CLOSED} and
+     *     {@link #ERROR}
+     * @throws NullPointerException if {@code socket} is null
+     * @throws IllegalArgumentException if {@code readyOps} has a bit outside {@link #ALL}
+     */
     public SocketEvent {
         Objects.requireNonNull(socket, "socket");
         if ((readyOps & ~ALL) != 0) {
@@ -37,23 +46,49 @@ public record SocketEvent<S>(S socket, int readyOps) {
         }
     }
 
+    /**
+     * Whether {@link #READ} is set.
+     *
+     * @return true if the socket is readable (data, end of stream or an error is waiting)
+     */
     public boolean isReadable() {
         return (readyOps & READ) != 0;
     }
 
+    /**
+     * Whether {@link #WRITE} is set.
+     *
+     * @return true if the socket is writable (room in the send buffer, or an error)
+     */
     public boolean isWritable() {
         return (readyOps & WRITE) != 0;
     }
 
+    /**
+     * Whether {@link #PEER_CLOSED} is set.
+     *
+     * @return true if the peer closed or shut down its write side; data it sent before may still be
+     *     unread
+     */
     public boolean isPeerClosed() {
         return (readyOps & PEER_CLOSED) != 0;
     }
 
+    /**
+     * Whether {@link #ERROR} is set.
+     *
+     * @return true if the socket has a pending error, which its next read or write reports
+     */
     public boolean isError() {
         return (readyOps & ERROR) != 0;
     }
 
-    /** A readable form of an ops combination, e.g. {@code "READ|PEER_CLOSED"}; {@code "0"} if empty. */
+    /**
+     * A readable form of an ops combination, for messages and logs.
+     *
+     * @param ops any combination of bits; unknown ones are shown in hexadecimal
+     * @return e.g. {@code "READ|PEER_CLOSED"}; {@code "0"} if {@code ops} is 0
+     */
     public static String opsToString(int ops) {
         StringBuilder b = new StringBuilder();
         if ((ops & READ) != 0) b.append("READ|");

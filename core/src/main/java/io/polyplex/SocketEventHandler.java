@@ -11,6 +11,9 @@ package io.polyplex;
 public interface SocketEventHandler<S> {
 
     /**
+     * Handles one ready socket. An exception thrown here propagates out of {@code poll}, and the
+     * events of the batch not yet handed over are dropped.
+     *
      * @param socket the ready socket, as it was subscribed
      * @param readyOps a combination of {@link SocketEvent#READ}, {@link SocketEvent#WRITE}, {@link
      *     SocketEvent#PEER_CLOSED} and {@link SocketEvent#ERROR}

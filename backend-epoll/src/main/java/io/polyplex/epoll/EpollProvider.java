@@ -16,6 +16,10 @@ public final class EpollProvider implements BackendProvider {
     /** The binding to use; null: libc's, loaded on first use. A test substitutes one to inject faults. */
     private final EpollLibrary library;
 
+    /**
+     * The provider {@link java.util.ServiceLoader} instantiates. Does no native work: libc's epoll
+     * calls are bound when the first queue opens.
+     */
     public EpollProvider() {
         this(null);
     }

@@ -30,14 +30,23 @@ import jnr.ffi.Platform;
  * ({@code bsd/sys/event.h}, 32 bytes under {@code #pragma pack(4)}), OpenBSD and DragonFly ({@code
  * sys/sys/event.h}) have only the 32-byte one. An OS whose layout is not described here (NetBSD has
  * 32-bit filter and flags, 32-bit systems have 4-byte pointers) is refused, never guessed.
+ *
+ * @param name the layout, for messages
+ * @param size bytes per {@code struct kevent}: the stride of every changelist and event list
  */
 public record KeventLayout(String name, int size) {
 
+    /** Offset of {@code ident} (the fd), 8 bytes, in both layouts. */
     public static final int IDENT = 0;
+    /** Offset of {@code filter} (EVFILT_READ, EVFILT_WRITE), 2 bytes, in both layouts. */
     public static final int FILTER = 8;
+    /** Offset of {@code flags} (EV_*), 2 bytes, in both layouts. */
     public static final int FLAGS = 10;
+    /** Offset of {@code fflags}, 4 bytes, in both layouts. */
     public static final int FFLAGS = 12;
+    /** Offset of {@code data} (an errno in a receipt), 8 bytes, in both layouts. */
     public static final int DATA = 16;
+    /** Offset of {@code udata} (the token), 8 bytes, in both layouts. */
     public static final int UDATA = 24;
 
     /** macOS, OpenBSD, DragonFly and FreeBSD before 12, on 64-bit CPUs. */
@@ -52,8 +61,11 @@ public record KeventLayout(String name, int size) {
     /**
      * The layout for this OS and CPU, or empty with the reason in {@link #unknownReason}.
      *
+     * @param os the system, as jnr-ffi names it
+     * @param addressSize the CPU's pointer size in bits; only 64 is described
      * @param keventVersion on FreeBSD, which of {@value #FBSD_32} and {@value #FBSD_64} the plain
      *     name {@code kevent} resolves to in the loaded libc (empty if neither); asked only there
+     * @return the layout, or empty where it is not known
      */
     public static Optional<KeventLayout> forPlatform(Platform.OS os, int addressSize,
                                                      Supplier<Optional<String>> keventVersion) {

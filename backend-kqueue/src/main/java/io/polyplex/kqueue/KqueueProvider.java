@@ -26,6 +26,10 @@ public final class KqueueProvider implements BackendProvider {
     private final KeventLayout layout;   // null: the running platform's
     private final java.util.function.IntSupplier errno;
 
+    /**
+     * The provider {@link java.util.ServiceLoader} instantiates. Does no native work: libc's kqueue
+     * calls are bound when the first queue opens.
+     */
     public KqueueProvider() {
         this(null, null, null);
     }

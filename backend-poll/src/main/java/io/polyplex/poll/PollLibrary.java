@@ -12,5 +12,13 @@ import jnr.ffi.types.size_t;
  */
 public interface PollLibrary {
 
+    /**
+     * poll(2).
+     *
+     * @param fds {@code nfds} {@code struct pollfd}s in direct memory
+     * @param nfds the number of entries
+     * @param timeoutMillis the longest wait; negative for no limit, 0 for none
+     * @return the number of entries with events, 0 on timeout, or -1 with errno set
+     */
     int poll(Pointer fds, @size_t long nfds, int timeoutMillis);
 }

@@ -23,6 +23,10 @@ public final class PollProvider implements BackendProvider {
     /** The binding to use; null: libc's, loaded on first use. A test substitutes one to inject faults. */
     private final PollLibrary library;
 
+    /**
+     * The provider {@link java.util.ServiceLoader} instantiates. Does no native work: libc's poll
+     * is bound when the first queue opens.
+     */
     public PollProvider() {
         this(null);
     }

@@ -21,6 +21,10 @@ public final class SelectProvider implements BackendProvider {
     /** The binding to use; null: libc's, loaded on first use. A test substitutes one to inject faults. */
     private final SelectLibrary library;
 
+    /**
+     * The provider {@link java.util.ServiceLoader} instantiates. Does no native work: libc's select
+     * is bound when the first queue opens.
+     */
     public SelectProvider() {
         this(null);
     }

@@ -10,7 +10,11 @@ import jnr.posix.POSIXFactory;
 /**
  * Checks a backend makes before it accepts an fd that its kernel call would only reject later, or
  * not at all: select and poll take any number and report a closed one only at the next wait, and
- * report a regular file as always ready. epoll and kqueue refuse such fds themselves.
+ * report a regular file as always ready; kqueue accepts a regular file too (always readable). epoll
+ * refuses such fds itself.
+ *
+ * <p>Thread-safe: each thread has its own scratch buffers. Nothing here keeps, closes or changes
+ * the fds it looks at.
  */
 public final class Descriptors {
 
@@ -30,6 +34,9 @@ public final class Descriptors {
      * terminal, not a regular file or directory).
      *
      * @param call names the backend's call in the message, e.g. {@code "poll(register"}
+     * @param fd the fd to check
+     * @throws io.polyplex.NativeIOException EBADF if it is not open, EPERM for a regular file or
+     *     directory (as epoll_ctl says), or fstat's errno
      */
     public static void requirePollable(String call, int fd) throws io.polyplex.NativeIOException {
         if (!isOpen(fd)) {
@@ -45,7 +52,13 @@ public final class Descriptors {
         }
     }
 
-    /** Throws EBADF, naming {@code call}, unless {@code fd} is an open descriptor. */
+    /**
+     * Throws EBADF, naming {@code call}, unless {@code fd} is an open descriptor.
+     *
+     * @param call names the backend's call in the message
+     * @param fd the fd to check
+     * @throws io.polyplex.NativeIOException EBADF if {@code fd} is not open
+     */
     public static void requireOpen(String call, int fd) throws io.polyplex.NativeIOException {
         if (!isOpen(fd)) {
             throw NativeErrors.exception(call, fd, NativeErrors.EBADF);
@@ -56,6 +69,9 @@ public final class Descriptors {
      * Whether {@code fd} is an open descriptor: a poll(2) of it that asks for nothing and does not
      * wait says POLLNVAL only for a number that is not open (POSIX poll: "The specified fd value is
      * invalid"). Not fcntl(F_GETFD): fcntl is variadic, and jnr-ffi's variadic calls allocate.
+     *
+     * @param fd any number
+     * @return false for a negative number or one that is not open now
      */
     public static boolean isOpen(int fd) {
         if (fd < 0) {

@@ -15,28 +15,83 @@ import jnr.ffi.types.ssize_t;
  */
 public interface LibC {
 
-    /** Linux and the BSDs; absent on macOS (callers check {@link #HAS_PIPE2}). */
+    /**
+     * pipe2(2): Linux and the BSDs; absent on macOS (callers check {@link #HAS_PIPE2}).
+     *
+     * @param fds receives the read end at index 0 and the write end at 1, which the caller owns
+     * @param flags O_CLOEXEC and O_NONBLOCK as wanted
+     * @return 0, or -1 with errno set
+     */
     int pipe2(@Out int[] fds, int flags);
 
+    /**
+     * pipe(2), where there is no pipe2: the caller sets the fd flags itself.
+     *
+     * @param fds receives the read end at index 0 and the write end at 1, which the caller owns
+     * @return 0, or -1 with errno set
+     */
     int pipe(@Out int[] fds);
 
     /**
      * fcntl(2) is variadic ({@code int fcntl(int, int, ...)}): bound as such, or Apple arm64 reads its
      * third argument from the stack while jnr-ffi puts it in a register. jnr-ffi calls a variadic
      * function through its generic path, which allocates per call: keep it off the hot paths.
+     *
+     * @param fd the fd
+     * @param cmd an {@code F_*} command (jnr-constants' {@code Fcntl})
+     * @param arg the command's argument, 0 if it takes none
+     * @return the command's result, or -1 with errno set
      */
     @Variadic(fixedCount = 2)
     int fcntl(int fd, int cmd, int arg);
 
-    /** poll(2) (not variadic): {@code nfds} is passed as {@code size_t}, see backend-poll's binding. */
+    /**
+     * poll(2) (not variadic): {@code nfds} is passed as {@code size_t}, see backend-poll's binding.
+     *
+     * @param fds direct memory holding {@code nfds} {@code struct pollfd}s
+     * @param nfds the number of entries
+     * @param timeoutMillis the longest wait; negative for no limit, 0 for none
+     * @return the number of entries with events, 0 on timeout, or -1 with errno set
+     */
     int poll(Pointer fds, @size_t long nfds, int timeoutMillis);
 
+    /**
+     * read(2) into direct memory.
+     *
+     * @param fd the fd
+     * @param buf at least {@code count} bytes of direct memory
+     * @param count the most bytes to read
+     * @return the bytes read, 0 at end of file, or -1 with errno set
+     */
     @ssize_t long read(int fd, Pointer buf, @size_t long count);
 
+    /**
+     * write(2) from direct memory.
+     *
+     * @param fd the fd
+     * @param buf at least {@code count} bytes of direct memory
+     * @param count the bytes to write
+     * @return the bytes written, or -1 with errno set
+     */
     @ssize_t long write(int fd, Pointer buf, @size_t long count);
 
+    /**
+     * recv(2) into direct memory.
+     *
+     * @param fd a socket
+     * @param buf at least {@code count} bytes of direct memory
+     * @param count the most bytes to receive
+     * @param flags {@code MSG_*} flags, e.g. MSG_PEEK
+     * @return the bytes received, 0 at end of stream, or -1 with errno set
+     */
     @ssize_t long recv(int fd, Pointer buf, @size_t long count, int flags);
 
+    /**
+     * close(2).
+     *
+     * @param fd the fd to close; its number may be reused at once
+     * @return 0, or -1 with errno set
+     */
     int close(int fd);
 
     /** The one loaded instance. */
@@ -49,7 +104,11 @@ public interface LibC {
     /** Whether pipe2(2) exists on this OS. */
     boolean HAS_PIPE2 = OsConstants.CURRENT.hasPipe2();
 
-    /** The errno of the last failed call on this thread. */
+    /**
+     * The errno of the last failed call on this thread.
+     *
+     * @return the errno jnr-ffi saved after this thread's last native call
+     */
     static int errno() {
         return RUNTIME.getLastError();
     }

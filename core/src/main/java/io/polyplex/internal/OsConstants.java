@@ -65,7 +65,13 @@ public record OsConstants(String name, int msgPeek, int msgDontwait, int msgNosi
                 netbsd ? 4 : 8, 8, netbsd ? 4 : 8);
     }
 
-    /** The table for {@code os}. */
+    /**
+     * The table for {@code os}.
+     *
+     * @param os a system as jnr-ffi names it
+     * @return one of the tables above, or for any other system the conservative one described at
+     *     {@code other}
+     */
     public static OsConstants forOs(Platform.OS os) {
         return switch (os) {
             case LINUX -> LINUX;

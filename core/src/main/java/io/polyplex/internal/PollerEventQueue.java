@@ -38,6 +38,8 @@ import java.util.function.ToIntFunction;
  * </ol>
  * The self-pipe has its own innermost lock. Native resources are released by whoever last holds
  * {@code pollLock} once the queue is closed, so no thread is ever inside a wait on a closed fd.
+ *
+ * @param <S> the caller's socket type
  */
 public final class PollerEventQueue<S> implements EventQueue<S> {
 
@@ -88,6 +90,17 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
     private List<SocketEvent<S>> collected;
     private final SocketEventHandler<S> collector = (s, ops) -> collected.add(new SocketEvent<>(s, ops));
 
+    /**
+     * Opens the provider's backend and a self-pipe, and registers the pipe's read end with it. The
+     * queue owns both until it is closed; if this constructor throws, whatever it opened is closed
+     * again.
+     *
+     * @param provider the backend to open (its {@link BackendProvider#unsupportedReason()} is not
+     *     consulted)
+     * @param fdOf how to get a socket's file descriptor
+     * @param maxEvents the most events one kernel wait may return
+     * @throws IOException if the backend or the pipe cannot be opened, or the pipe not registered
+     */
     public PollerEventQueue(BackendProvider provider, ToIntFunction<? super S> fdOf, int maxEvents)
             throws IOException {
         this(provider, fdOf, maxEvents, LibC.INSTANCE);
@@ -96,6 +109,13 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
     /**
      * As above, with core's own libc calls (the self-pipe, the peer-closed probe) made through
      * {@code libc}: the seam a test uses to inject system-call failures.
+     *
+     * @param provider the backend to open (its {@link BackendProvider#unsupportedReason()} is not
+     *     consulted)
+     * @param fdOf how to get a socket's file descriptor
+     * @param maxEvents the most events one kernel wait may return
+     * @param libc the binding for core's own calls
+     * @throws IOException if the backend or the pipe cannot be opened, or the pipe not registered
      */
     public PollerEventQueue(BackendProvider provider, ToIntFunction<? super S> fdOf, int maxEvents, LibC libc)
             throws IOException {
@@ -130,6 +150,9 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
     /**
      * What a queue on {@code provider} offers: the backend's own capabilities, plus {@link
      * Capability#ONE_SHOT}, which core emulates (disable after delivery) where the kernel lacks it.
+     *
+     * @param provider the backend
+     * @return an unmodifiable set
      */
     public static Set<Capability> capabilitiesOf(BackendProvider provider) {
         EnumSet<Capability> set = EnumSet.noneOf(Capability.class);

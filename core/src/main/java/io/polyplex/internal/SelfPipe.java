@@ -40,12 +40,22 @@ public final class SelfPipe implements AutoCloseable {
     /** Signals between setting {@code pending} and finishing their write; close waits for 0. */
     private int writers;
 
-    /** Opens a new pipe; its fds belong to this object until {@link #close()}. */
+    /**
+     * Opens a new pipe; its fds belong to this object until {@link #close()}.
+     *
+     * @throws IOException if the pipe cannot be created or its flags set (nothing stays open then)
+     */
     public SelfPipe() throws IOException {
         this(LibC.INSTANCE);
     }
 
-    /** Opens a new pipe through {@code libc} (a test substitutes a wrapper that injects faults). */
+    /**
+     * Opens a new pipe through {@code libc} (a test substitutes a wrapper that injects faults); its
+     * fds belong to this object until {@link #close()}.
+     *
+     * @param libc the binding every call of this pipe goes through
+     * @throws IOException if the pipe cannot be created or its flags set (nothing stays open then)
+     */
     public SelfPipe(LibC libc) throws IOException {
         this.libc = libc;
         int[] fds = new int[2];
@@ -99,12 +109,21 @@ public final class SelfPipe implements AutoCloseable {
         return r;
     }
 
-    /** The end to register with the backend for readability. */
+    /**
+     * The end to register with the backend for readability.
+     *
+     * @return the read end's fd; it belongs to this pipe, and is closed (and its number free for
+     *     reuse) after {@link #close()}
+     */
     public int readFd() {
         return readFd;
     }
 
-    /** The end {@link #signal()} writes to (exposed for tests and diagnostics). */
+    /**
+     * The end {@link #signal()} writes to (exposed for tests and diagnostics).
+     *
+     * @return the write end's fd; it belongs to this pipe, and is closed after {@link #close()}
+     */
     public int writeFd() {
         return writeFd;
     }

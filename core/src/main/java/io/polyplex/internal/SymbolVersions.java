@@ -26,14 +26,45 @@ import jnr.ffi.types.intptr_t;
  */
 public final class SymbolVersions {
 
-    /** dlopen(3), dlsym(3), dlvsym(3) and dlclose(3), bound from the process's global scope. */
+    /**
+     * dlopen(3), dlsym(3), dlvsym(3) and dlclose(3), bound from the process's global scope. Public
+     * only because jnr-ffi implements it in a class loader of its own.
+     */
     public interface DynamicLinker {
+        /**
+         * dlopen(3).
+         *
+         * @param file the library's name or path
+         * @param mode RTLD_* flags
+         * @return a handle to pass to {@link #dlclose}, or 0 on failure
+         */
         @intptr_t long dlopen(String file, int mode);
 
+        /**
+         * dlclose(3): releases one reference to the library.
+         *
+         * @param handle a handle from {@link #dlopen}
+         * @return 0, or non-zero on failure
+         */
         int dlclose(@intptr_t long handle);
 
+        /**
+         * dlsym(3): the address the plain name resolves to.
+         *
+         * @param handle a handle from {@link #dlopen}
+         * @param symbol the name
+         * @return the address, or null if there is none
+         */
         Pointer dlsym(@intptr_t long handle, String symbol);
 
+        /**
+         * dlvsym(3): the address of one version of the name.
+         *
+         * @param handle a handle from {@link #dlopen}
+         * @param symbol the name
+         * @param version the version, e.g. {@code FBSD_1.5}
+         * @return the address, or null if that version does not exist
+         */
         Pointer dlvsym(@intptr_t long handle, String symbol, String version);
     }
 
@@ -46,6 +77,10 @@ public final class SymbolVersions {
      * The version among {@code candidates} whose address is the one the plain {@code symbol} of the
      * standard C library resolves to; empty if none is (or the symbol is missing, or this system has
      * no symbol versions).
+     *
+     * @param symbol the function's plain name, e.g. {@code "kevent"}
+     * @param candidates the versions to compare it with, e.g. {@code "FBSD_1.0", "FBSD_1.5"}
+     * @return the matching version, or empty
      */
     public static Optional<String> defaultVersion(String symbol, String... candidates) {
         Platform.OS os = Platform.getNativePlatform().getOS();

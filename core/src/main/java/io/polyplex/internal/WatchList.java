@@ -36,7 +36,21 @@ public final class WatchList {
     /** Where the next scan starts, so that more than {@code max} ready entries all get their turn. */
     private int scanStart;
 
-    /** Adds or replaces the entry for {@code fd} (a backend checks the fd before calling). */
+    /**
+     * An empty list. (Declared only to carry this comment: it is the constructor the compiler
+     * would supply.)
+     */
+    public WatchList() {}
+
+    /**
+     * Adds or replaces the entry for {@code fd} (a backend checks the fd before calling). Seen by
+     * the next {@link #snapshot()}, not by the wait in progress.
+     *
+     * @param fd the fd, not negative; it stays the caller's
+     * @param token the value to report with its events
+     * @param interest the backend's interest bits for it
+     * @throws IllegalArgumentException if {@code fd} is negative
+     */
     public void put(int fd, long token, int interest) {
         if (fd < 0) {
             throw new IllegalArgumentException("negative fd " + fd);
@@ -62,7 +76,11 @@ public final class WatchList {
         }
     }
 
-    /** Removes the entry for {@code fd}, if any. */
+    /**
+     * Removes the entry for {@code fd}, if any. Seen by the next {@link #snapshot()}.
+     *
+     * @param fd any number
+     */
     public void remove(int fd) {
         synchronized (lock) {
             if (fd < 0 || fd >= indexOf.length || indexOf[fd] == 0) {
@@ -81,7 +99,12 @@ public final class WatchList {
         }
     }
 
-    /** Whether {@code fd} has an entry. */
+    /**
+     * Whether {@code fd} has an entry in the live list.
+     *
+     * @param fd any number
+     * @return true if it was put and not removed since
+     */
     public boolean contains(int fd) {
         synchronized (lock) {
             return fd >= 0 && fd < indexOf.length && indexOf[fd] != 0;
@@ -116,8 +139,9 @@ public final class WatchList {
     /**
      * Collects the ready entries of the snapshot after a wait: at most {@code max}, scanning
      * round-robin from where the last full batch stopped, so no ready fd is starved when more than
-     * {@code max} are ready. Allocates nothing.
+     * {@code max} are ready. Allocates nothing. Polling thread only.
      *
+     * @param max the most entries to collect (the backend's event buffer)
      * @param readyAtMost an upper bound on the ready entries (the kernel's count), to stop early
      * @param opsOf the ready bits of snapshot entry {@code i}, 0 if it is not ready
      * @return how many were collected; read them with {@link #readyToken} and {@link #readyOps}
@@ -147,29 +171,61 @@ public final class WatchList {
         return count;
     }
 
-    /** The token of collected event {@code i}: the one current when the snapshot was taken. */
+    /**
+     * The token of a collected event. Polling thread only.
+     *
+     * @param i the event's index, below what {@link #collectReady} returned
+     * @return the entry's token as it was when the snapshot was taken
+     */
     public long readyToken(int i) {
         return snapTokens[readyIndex[i]];
     }
 
-    /** The ready bits of collected event {@code i}. */
+    /**
+     * The ready bits of a collected event. Polling thread only.
+     *
+     * @param i the event's index, below what {@link #collectReady} returned
+     * @return the bits {@code opsOf} gave for it
+     */
     public int readyOps(int i) {
         return readyOps[i];
     }
 
-    /** Entries in the snapshot. */
+    /**
+     * Entries in the snapshot. Polling thread only.
+     *
+     * @return the count as of the last {@link #snapshot()}
+     */
     public int size() {
         return snapSize;
     }
 
+    /**
+     * The fd of a snapshot entry. Polling thread only.
+     *
+     * @param i the entry's index, below {@link #size()}
+     * @return its fd
+     */
     public int fd(int i) {
         return snapFds[i];
     }
 
+    /**
+     * The interest of a snapshot entry. Polling thread only.
+     *
+     * @param i the entry's index, below {@link #size()}
+     * @return its interest bits, as given to {@link #put}
+     */
     public int ops(int i) {
         return snapOps[i];
     }
 
+    /**
+     * The token of a snapshot entry. Polling thread only.
+     *
+     * @param i the entry's index, below {@link #size()}
+     * @return its token, as given to {@link #put}
+     */
     public long token(int i) {
         return snapTokens[i];
     }

@@ -81,7 +81,18 @@ public final class BlockingAcceptor implements Closeable {
     private final SocketCalls sockets;
     private volatile long refusedForLackOfFds;
 
-    /** Watches {@code server} with the best backend for this OS. */
+    /**
+     * Watches {@code server} with the best backend for this OS. The socket must be listening; it is
+     * switched to non-blocking mode.
+     *
+     * @param server the listening socket, which the acceptor owns from now on; if this constructor
+     *     throws, the socket stays the caller's and open (though perhaps non-blocking by then)
+     * @throws IOException if the socket cannot be made non-blocking, or the queue cannot be opened
+     *     or cannot watch it
+     * @throws IllegalArgumentException if the system property {@value
+     *     io.polyplex.EventQueues#BACKEND_PROPERTY} names a backend that is not on the class path
+     * @throws UnsupportedOperationException if no backend runs here
+     */
     public BlockingAcceptor(NativeServerSocketChannel server) throws IOException {
         this(server, null);
     }
@@ -108,6 +119,18 @@ public final class BlockingAcceptor implements Closeable {
     /**
      * Watches {@code server} with the named backend ({@code null}: the best for this OS). The socket
      * must be listening; it is switched to non-blocking mode.
+     *
+     * @param server the listening socket, which the acceptor owns from now on; if this constructor
+     *     throws, the socket stays the caller's and open (though perhaps non-blocking by then)
+     * @param backend a backend name as {@link EventQueues#open(String,
+     *     java.util.function.ToIntFunction)} takes it, or {@code null}
+     * @throws IOException if the socket cannot be made non-blocking, or the queue cannot be opened
+     *     or cannot watch it
+     * @throws IllegalArgumentException if no backend of that name (for {@code null}: of the name
+     *     the system property {@value io.polyplex.EventQueues#BACKEND_PROPERTY} gives) is on the
+     *     class path
+     * @throws UnsupportedOperationException if the backend (or, for {@code null}, every backend)
+     *     cannot run here
      */
     public BlockingAcceptor(NativeServerSocketChannel server, String backend) throws IOException {
         this(server, server, backend, SocketCalls.SYSTEM);
@@ -139,9 +162,13 @@ public final class BlockingAcceptor implements Closeable {
      * Blocks until a client connects and returns it, or returns {@code null} once the acceptor is
      * shut down. Safe to call from any number of threads at once.
      *
+     * @return a connected, non-blocking, close-on-exec channel that belongs to the caller, or
+     *     {@code null} once {@link #shutdown()} has been called
      * @throws java.io.InterruptedIOException if the calling thread is interrupted while it waits (or
      *     was already), as its wait then ends; its interrupt status stays set, and the acceptor and
      *     the other threads go on
+     * @throws IOException if accept(2) fails other than as described above (a {@link
+     *     NativeIOException} naming the listening fd), or the wait fails; the acceptor stays usable
      */
     public NativeSocketChannel accept() throws IOException {
         inside.incrementAndGet();
@@ -265,7 +292,13 @@ public final class BlockingAcceptor implements Closeable {
         return Math.max(fd, -1);
     }
 
-    /** Clients refused so far because the process was out of descriptors. */
+    /**
+     * Clients refused so far because the process was out of descriptors (accepted and closed at
+     * once with the spare descriptor). A figure for monitoring: increments by threads that race
+     * may be lost.
+     *
+     * @return the count since construction
+     */
     public long refusedForLackOfFds() {
         return refusedForLackOfFds;
     }
@@ -282,7 +315,12 @@ public final class BlockingAcceptor implements Closeable {
         }
     }
 
-    /** Whether {@link #shutdown()} was called. */
+    /**
+     * Whether {@link #shutdown()} was called.
+     *
+     * @return true once {@link #shutdown()} or {@link #close()} has been called, even while threads
+     *     are still leaving {@link #accept()}; see {@link #awaitTermination} for the end
+     */
     public boolean isShutdown() {
         return shutdown;
     }
@@ -291,7 +329,9 @@ public final class BlockingAcceptor implements Closeable {
      * Waits until the acceptor is shut down, no thread is inside {@link #accept()} and the listening
      * socket is closed.
      *
+     * @param timeout the longest wait
      * @return true if that happened within {@code timeout}
+     * @throws InterruptedException if the calling thread is interrupted while it waits
      */
     public boolean awaitTermination(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
@@ -339,6 +379,8 @@ public final class BlockingAcceptor implements Closeable {
      * down and waits up to {@code drain} for the threads inside {@code accept()} to leave; then runs
      * {@code andThen} (e.g. finishing in-flight responses), if not null.
      *
+     * @param drain how long the hook waits for the threads inside {@code accept()} to leave
+     * @param andThen run by the hook after that wait; may be {@code null}
      * @return the hook thread, so it can be removed with {@link Runtime#removeShutdownHook}
      */
     public Thread shutdownOnSignal(Duration drain, Runnable andThen) {

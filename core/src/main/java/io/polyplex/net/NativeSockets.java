@@ -30,6 +30,9 @@ public final class NativeSockets {
      * Opens a listening TCP socket (IPv4 or IPv6, by the address) with SO_REUSEADDR. Port 0 picks an
      * ephemeral port: ask {@link #localAddress(int)} which.
      *
+     * @param address the local address and port to bind; an unresolved host is resolved first
+     * @param backlog passed to listen(2): how many pending connections the kernel may queue
+     * @return the listening, non-blocking channel; it belongs to the caller and owns its fd
      * @throws IOException naming the address: unresolved host, EADDRINUSE, EACCES, ...
      */
     public static NativeServerSocketChannel listen(InetSocketAddress address, int backlog) throws IOException {
@@ -37,8 +40,14 @@ public final class NativeSockets {
     }
 
     /**
-     * Connects a new TCP socket to {@code remote}, blocking until the connection is made or refused,
-     * and returns it non-blocking.
+     * Connects a new TCP socket to {@code remote}, blocking until the connection is made or
+     * refused, and returns it non-blocking. A signal that interrupts connect(2) does not end the
+     * attempt: the call waits on for its outcome.
+     *
+     * @param remote the address to connect to; an unresolved host is resolved first
+     * @return the connected, non-blocking channel; it belongs to the caller and owns its fd
+     * @throws IOException if the host cannot be resolved or the connection fails (ECONNREFUSED,
+     *     ETIMEDOUT, ...), naming the address; nothing is left open then
      */
     public static NativeSocketChannel connect(InetSocketAddress remote) throws IOException {
         return SocketCalls.SYSTEM.connect(remote);
@@ -51,6 +60,8 @@ public final class NativeSockets {
      * once the attempt has ended either way (with ERROR if it failed), then ask {@link
      * #finishConnect} how it ended. The channel owns the fd; close it if the attempt is abandoned.
      *
+     * @param remote the address to connect to; an unresolved host is resolved first
+     * @return the non-blocking channel, connected or connecting; it belongs to the caller
      * @throws IOException if the attempt cannot even start, or fails at once (some systems refuse a
      *     connection to a closed loopback port right away with ECONNREFUSED), naming the address and
      *     the fd; nothing is left open then
@@ -63,6 +74,11 @@ public final class NativeSockets {
      * How a connection from {@link #startConnect} ended: true if it is established, false if it is
      * still under way; the attempt's error (ECONNREFUSED, ETIMEDOUT, ...) is thrown, naming the fd,
      * and read from the socket (SO_ERROR), so a second call no longer sees it.
+     *
+     * @param ch a channel from {@link #startConnect}; it is not closed, whatever the outcome
+     * @return true if the connection is established, false if it is still under way
+     * @throws IOException the attempt's error, or a failure to ask the socket (a {@link
+     *     io.polyplex.NativeIOException} naming the fd)
      */
     public static boolean finishConnect(NativeSocketChannel ch) throws IOException {
         return SocketCalls.SYSTEM.finishConnect(ch);
@@ -74,32 +90,66 @@ public final class NativeSockets {
      * (EMFILE, ENFILE, ...) throws, naming the listening fd. Any listening stream socket will do,
      * a jnr-unixsocket {@code UnixServerSocketChannel} as well as a TCP listener; the connection is
      * returned as a jnr-enxio channel over the accepted fd, whatever its family.
+     *
+     * @param server a listening channel; it stays the caller's
+     * @return the accepted channel, which belongs to the caller and owns its fd, or {@code null}
+     * @throws IOException if accept(2) fails other than with EAGAIN, EINTR or ECONNABORTED, or
+     *     the new socket cannot be made non-blocking and close-on-exec (it is closed then)
      */
     public static NativeSocketChannel accept(NativeSelectableChannel server) throws IOException {
         return SocketCalls.SYSTEM.accept(server);
     }
 
-    /** A connected AF_UNIX stream pair, both ends non-blocking and close-on-exec. */
+    /**
+     * A connected AF_UNIX stream pair, both ends non-blocking and close-on-exec.
+     *
+     * @return a new two-element array with the two ends; both belong to the caller
+     * @throws IOException if socketpair(2) fails (EMFILE, ...) or an end cannot be prepared
+     */
     public static NativeSocketChannel[] socketPair() throws IOException {
         return SocketCalls.SYSTEM.socketPair();
     }
 
-    /** The address a socket is bound to (getsockname), IPv4 or IPv6. */
+    /**
+     * The address a socket is bound to (getsockname), IPv4 or IPv6.
+     *
+     * @param fd a socket's file descriptor; it stays the caller's
+     * @return its local address and port
+     * @throws IOException if getsockname fails, or the socket is not an IPv4 or IPv6 one
+     */
     public static InetSocketAddress localAddress(int fd) throws IOException {
         return SocketCalls.SYSTEM.localAddress(fd);
     }
 
-    /** SO_SNDBUF (the kernel may round or double it). */
+    /**
+     * Sets SO_SNDBUF (the kernel may round or double it).
+     *
+     * @param fd a socket's file descriptor; it stays the caller's
+     * @param bytes the size asked for
+     * @throws IOException if setsockopt fails, naming the fd
+     */
     public static void setSendBufferSize(int fd, int bytes) throws IOException {
         SocketCalls.SYSTEM.setSendBufferSize(fd, bytes);
     }
 
-    /** SO_RCVBUF (the kernel may round or double it). */
+    /**
+     * Sets SO_RCVBUF (the kernel may round or double it).
+     *
+     * @param fd a socket's file descriptor; it stays the caller's
+     * @param bytes the size asked for
+     * @throws IOException if setsockopt fails, naming the fd
+     */
     public static void setReceiveBufferSize(int fd, int bytes) throws IOException {
         SocketCalls.SYSTEM.setReceiveBufferSize(fd, bytes);
     }
 
-    /** TCP_NODELAY on or off. */
+    /**
+     * Turns TCP_NODELAY on or off.
+     *
+     * @param fd a socket's file descriptor; it stays the caller's
+     * @param on true to send small segments at once (Nagle's algorithm off)
+     * @throws IOException if setsockopt fails, naming the fd
+     */
     public static void setTcpNoDelay(int fd, boolean on) throws IOException {
         SocketCalls.SYSTEM.setTcpNoDelay(fd, on);
     }
@@ -107,12 +157,22 @@ public final class NativeSockets {
     /**
      * Closes {@code ch} abortively: SO_LINGER {on, 0 s} then close, so the peer gets a RST instead
      * of a FIN (its next read or write fails with ECONNRESET).
+     *
+     * @param ch the connected channel to close
+     * @throws IOException if SO_LINGER cannot be set (the channel is then still open) or the close
+     *     fails
      */
     public static void abort(NativeSocketChannel ch) throws IOException {
         SocketCalls.SYSTEM.abort(ch);
     }
 
-    /** Shuts down the write side: the peer reads end of stream after the data already sent. */
+    /**
+     * Shuts down the write side: the peer reads end of stream after the data already sent. The fd
+     * stays open and readable.
+     *
+     * @param fd a socket's file descriptor; it stays the caller's
+     * @throws IOException if shutdown(2) fails, naming the fd (e.g. ENOTCONN)
+     */
     public static void shutdownOutput(int fd) throws IOException {
         SocketCalls.SYSTEM.shutdownOutput(fd);
     }
@@ -120,6 +180,8 @@ public final class NativeSockets {
     /**
      * Sends from {@code src} without ever raising SIGPIPE; advances its position.
      *
+     * @param fd a socket's file descriptor; it stays the caller's
+     * @param src the bytes from its position to its limit, direct or heap buffer
      * @return bytes sent, 0 if the send buffer is full (EAGAIN)
      * @throws IOException EPIPE or ECONNRESET when the peer is gone, naming the fd
      */
@@ -131,6 +193,8 @@ public final class NativeSockets {
      * Receives into {@code dst} from its position (direct or heap buffer, no allocation); advances
      * its position. The socket is expected to be non-blocking.
      *
+     * @param fd a socket's file descriptor; it stays the caller's
+     * @param dst where the bytes go, from its position up to its limit
      * @return bytes received, 0 if nothing is there yet (EAGAIN), -1 at end of stream
      * @throws IOException ECONNRESET and other socket errors, naming the fd
      */
@@ -141,6 +205,7 @@ public final class NativeSockets {
     /**
      * Looks at the socket without consuming anything: recv(1 byte, MSG_PEEK|MSG_DONTWAIT).
      *
+     * @param fd a socket's file descriptor; it stays the caller's
      * @return 1 if data is waiting, 0 if the peer closed (end of stream), -1 if nothing is there
      *     yet
      * @throws IOException if the socket has an error (ECONNRESET, ...)

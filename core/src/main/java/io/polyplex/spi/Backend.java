@@ -37,19 +37,52 @@ import java.io.IOException;
  */
 public interface Backend extends AutoCloseable {
 
+    /** Interest and ready bit: readable. The same value as {@link io.polyplex.SocketEvent#READ}. */
     int READ = io.polyplex.SocketEvent.READ;
+    /**
+     * Interest and ready bit: writable. The same value as {@link io.polyplex.SocketEvent#WRITE}.
+     */
     int WRITE = io.polyplex.SocketEvent.WRITE;
+    /**
+     * Ready bit only: the peer closed or shut down its write side. The same value as {@link
+     * io.polyplex.SocketEvent#PEER_CLOSED}.
+     */
     int PEER_CLOSED = io.polyplex.SocketEvent.PEER_CLOSED;
+    /**
+     * Ready bit only: the socket has a pending error. The same value as {@link
+     * io.polyplex.SocketEvent#ERROR}.
+     */
     int ERROR = io.polyplex.SocketEvent.ERROR;
     /** The fd was closed while registered; core reports it once as ERROR and forgets it. */
     int INVALID = 1 << 4;
 
-    /** Trigger mode passed with a registration; the values of {@link io.polyplex.Trigger}'s ordinals. */
+    /**
+     * Trigger mode passed with a registration: level-triggered; {@link io.polyplex.Trigger#LEVEL}'s
+     * ordinal. Every backend has it.
+     */
     int LEVEL = 0;
+    /**
+     * Trigger mode: edge-triggered; {@link io.polyplex.Trigger#EDGE}'s ordinal. Passed only to a
+     * backend whose provider announces {@link io.polyplex.Capability#EDGE_TRIGGERED}.
+     */
     int EDGE = 1;
+    /**
+     * Trigger mode: one-shot; {@link io.polyplex.Trigger#ONE_SHOT}'s ordinal. Passed only to a
+     * backend whose provider announces {@link io.polyplex.Capability#ONE_SHOT}; for the others core
+     * emulates it over {@link #LEVEL}.
+     */
     int ONE_SHOT = 2;
 
-    /** Adds {@code fd} to the kernel set with the given interest. */
+    /**
+     * Adds {@code fd} to the kernel set with the given interest.
+     *
+     * @param fd the fd to watch; it stays the caller's, and the backend never closes it
+     * @param token the value to report with each of this fd's events until the next change
+     * @param ops the directions to watch (non-empty)
+     * @param trigger {@link #LEVEL}, {@link #EDGE} or {@link #ONE_SHOT}
+     * @throws IOException if the kernel refuses (a {@link io.polyplex.NativeIOException}); nothing
+     *     is registered then
+     */
     void register(int fd, long token, int ops, int trigger) throws IOException;
 
     /**
@@ -59,6 +92,8 @@ public interface Backend extends AutoCloseable {
      * fails (kqueue fixes EV_CLEAR and EV_DISPATCH when a knote is created: a new trigger is a delete
      * and an add).
      *
+     * @param fd an fd registered with this backend
+     * @param token the value to report with this fd's events from now on
      * @param ops the directions to watch now (non-empty)
      * @param trigger the trigger mode now
      * @param oldOps the directions the last change asked the kernel to watch: 0 for a native one-shot
@@ -66,6 +101,8 @@ public interface Backend extends AutoCloseable {
      * @param oldTrigger the trigger mode of the last change
      * @throws RegistrationLostException if the change failed and the old registration could not be
      *     put back either: the fd is then in no kernel set, and core forgets the socket
+     * @throws IOException if the change failed and the old registration is in place (a {@link
+     *     io.polyplex.NativeIOException})
      */
     void reregister(int fd, long token, int ops, int trigger, int oldOps, int oldTrigger) throws IOException;
 
@@ -76,9 +113,14 @@ public interface Backend extends AutoCloseable {
      * RegistrationLostException} here means it could not, and removed the rest instead, so the fd is
      * out of the set after all (core takes that as done).
      *
+     * @param fd an fd registered with this backend; the backend does not close it
      * @param token the token the fd is registered with (to put back a partial removal)
      * @param oldOps the directions the last change asked the kernel to watch (see {@link #reregister})
      * @param oldTrigger the trigger mode of the last change
+     * @throws RegistrationLostException if a partial removal could not be put back, so the rest was
+     *     removed too: the fd is out of the set
+     * @throws IOException if the kernel refused the removal and the registration is as it was (a
+     *     {@link io.polyplex.NativeIOException})
      */
     void deregister(int fd, long token, int oldOps, int oldTrigger) throws IOException;
 
@@ -86,22 +128,40 @@ public interface Backend extends AutoCloseable {
      * Waits for at most {@code timeoutNanos} (negative: no limit; 0: do not block), rounding up to
      * the kernel's unit, and returns the number of ready events, 0 on timeout. A transient errno
      * (EINTR, EAGAIN) returns 0: core retries with the time that remains.
+     *
+     * @param timeoutNanos the longest wait in nanoseconds; negative for no limit, 0 for none
+     * @return the number of ready events, at most the {@code maxEvents} the backend was opened with
+     * @throws IOException if the wait fails for another reason (a {@link
+     *     io.polyplex.NativeIOException})
      */
     int poll(long timeoutNanos) throws IOException;
 
-    /** The token of ready event {@code i} of the last {@link #poll}. */
+    /**
+     * The token of a ready event of the last {@link #poll}.
+     *
+     * @param i the event's index, from 0 to the count that poll returned, exclusive
+     * @return the token given at the fd's (re)registration
+     */
     long readyToken(int i);
 
-    /** The ready bits of event {@code i} of the last {@link #poll}. */
+    /**
+     * The ready bits of an event of the last {@link #poll}.
+     *
+     * @param i the event's index, from 0 to the count that poll returned, exclusive
+     * @return a combination of {@link #READ}, {@link #WRITE}, {@link #PEER_CLOSED}, {@link #ERROR}
+     *     and {@link #INVALID}
+     */
     int readyOps(int i);
 
     /**
      * Whether a change made while another thread is blocked in {@link #poll} needs a wakeup to
      * take effect there (true for poll/select, which pass a copy of their sets to the kernel).
+     *
+     * @return true if so; core asks once, when it opens the queue
      */
     boolean changesNeedWakeup();
 
-    /** Releases the kernel object and any native memory. */
+    /** Releases the kernel object and any native memory, closing every fd the backend opened. */
     @Override
     void close();
 }

@@ -14,6 +14,9 @@ public class RegistrationLostException extends NativeIOException {
     private static final long serialVersionUID = 1L;
 
     /**
+     * Creates one that carries the first failure's call, fd and errno, and has the restore failure
+     * as a suppressed exception.
+     *
      * @param failure the change that failed first
      * @param restore why the previous registration could not be put back
      */
