@@ -34,8 +34,10 @@ import jnr.enxio.channels.NativeSocketChannel;
  *       says "would block"), or with {@code acceptThreads > 0} on that many threads blocked in a
  *       {@link BlockingAcceptor}, which hand each connection to the loop and wake it.
  *   <li>Routes: {@code /} a short text; {@code /big?kb=N} a chunked body of N KiB; {@code
- *       /slow?ms=N} an answer computed on a worker thread, cancelled as soon as the client hangs up
- *       (the loop sees PEER_CLOSED without reading the socket).
+ *       /slow?ms=N} an answer computed on a worker thread, cancelled as soon as the connection
+ *       reports an error (a reset: the loop sees ERROR without reading the socket). A client that
+ *       only shuts down its sending side (a FIN, PEER_CLOSED without ERROR) after a complete request
+ *       still gets the answer, and the connection is closed after it (nothing more can come).
  *   <li>Keep-alive; limits with clean refusals: at most {@code maxConnections} (503), a request head
  *       over 8 KiB (431), a malformed request (400), connections idle longer than {@code idleTimeout}
  *       are closed.
@@ -79,6 +81,8 @@ public final class HttpServer implements Runnable {
         boolean writeArmed;
         boolean keepAlive = true;
         Future<?> slow;
+        /** The client shut down its sending side while its slow answer was being worked on. */
+        boolean halfClosed;
         boolean closed;
         long lastActive = System.nanoTime();
 
@@ -117,6 +121,7 @@ public final class HttpServer implements Runnable {
     private long abortedWrites;
     private long cancelledSlow;
     private long refusedBusy;
+    private long halfClosedSlow;
     private long unfinished;
 
     public HttpServer(Options options) throws IOException {
@@ -250,13 +255,23 @@ public final class HttpServer implements Runnable {
         c.lastActive = loopTime; // when this poll began: precise enough for an idle timeout
         try {
             if (c.slow != null) {
-                if ((ops & (SocketEvent.PEER_CLOSED | SocketEvent.ERROR)) != 0) {
-                    c.slow.cancel(true); // the client hung up: stop working for nobody
+                if ((ops & SocketEvent.ERROR) != 0) {
+                    c.slow.cancel(true); // a reset: the client is gone, stop working for nobody
                     cancelledSlow++;
                     drop(c);
-                } else {
-                    queue.disableRead(c); // pipelined data waits until the answer is out
+                    return;
                 }
+                if ((ops & SocketEvent.PEER_CLOSED) != 0 && !c.halfClosed) {
+                    // A FIN after a complete request: the client shut down its sending side and may
+                    // still read (the HTTP WG: a half-close neither ends a request nor says the client
+                    // lost interest, httpwg/http-core#22). Keep working; the end of stream is read
+                    // after the answer, and the connection closes then.
+                    c.halfClosed = true;
+                    halfClosedSlow++;
+                }
+                // Pipelined data, or the end of stream, waits until the answer is out. Out of the
+                // interest set meanwhile, so a later reset is noticed when the answer is written.
+                queue.disableRead(c);
                 return;
             }
             if ((ops & SocketEvent.WRITE) != 0) {
@@ -373,8 +388,8 @@ public final class HttpServer implements Runnable {
             }
         }
         return "connections=" + connections.get() + " open=" + open.size() + " requests=" + requests
-                + " slowInFlight=" + slowNow + " cancelledSlow=" + cancelledSlow + " abortedWrites=" + abortedWrites
-                + " refusedBusy=" + refusedBusy + "\n";
+                + " slowInFlight=" + slowNow + " cancelledSlow=" + cancelledSlow + " halfClosedSlow=" + halfClosedSlow
+                + " abortedWrites=" + abortedWrites + " refusedBusy=" + refusedBusy + "\n";
     }
 
     private void big(Conn c, int kb, boolean keepAlive) throws IOException {
@@ -392,7 +407,7 @@ public final class HttpServer implements Runnable {
     }
 
     private void slow(Conn c, int ms, boolean keepAlive) {
-        // Keep watching the socket meanwhile: a hang-up shows as PEER_CLOSED and cancels the work.
+        // Keep watching the socket meanwhile: a reset shows as ERROR and cancels the work.
         c.slow = workers.schedule(() -> wake(() -> {
             if (c.slow != null && !c.closed) {
                 c.slow = null;

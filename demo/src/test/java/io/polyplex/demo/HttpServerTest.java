@@ -133,10 +133,12 @@ class HttpServerTest {
                     rude.setSoLinger(true, 0);
                 }
             }
-            // A client that hangs up while its slow request is being worked on (which /stats says).
+            // A client that resets while its slow request is being worked on (which /stats says):
+            // the work is cancelled. (A FIN alone is not a hang-up: see the half-close test.)
             try (Socket impatient = new Socket(at.getAddress(), at.getPort())) {
                 impatient.getOutputStream().write("GET /slow?ms=60000 HTTP/1.1\r\nHost: t\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
                 awaitStat(client, base, "slowInFlight", 1);
+                impatient.setSoLinger(true, 0); // close() sends RST
             }
             awaitStat(client, base, "cancelledSlow", 1);
             // Everyone else is still served, and a slow request that is waited for completes.
@@ -300,6 +302,51 @@ class HttpServerTest {
             for (Socket s : clients) {
                 s.close();
             }
+        }
+    }
+
+    /** Every backend that runs here, level-triggered, and edge-triggered where it has the mode. */
+    static Stream<Arguments> triggerModes() {
+        List<Arguments> modes = new ArrayList<>();
+        for (BackendInfo b : EventQueues.backends()) {
+            if (b.supported()) {
+                modes.add(Arguments.of(b.name(), false));
+                if (b.capabilities().contains(Capability.EDGE_TRIGGERED)) {
+                    modes.add(Arguments.of(b.name(), true));
+                }
+            }
+        }
+        return modes.stream();
+    }
+
+    /**
+     * A client that sends a complete request and then shuts down its sending side (a FIN, as {@code
+     * printf 'GET ...' | nc -N} or a Jetty client after "Connection: close" do) still gets its slow
+     * answer; the server then closes the connection, since nothing more can come. The FIN arrives
+     * while the work is in flight, which /stats shows (halfClosedSlow) before the answer is due.
+     * The demo used to take that FIN for a hang-up and cancel the work: the client got nothing.
+     */
+    @ParameterizedTest(name = "{0} edge={1}")
+    @MethodSource("triggerModes")
+    void aClientThatHalfClosesAfterItsRequestStillGetsTheSlowAnswer(String backend, boolean edge) throws Exception {
+        HttpServer server = start(options(backend, edge, 0));
+        InetSocketAddress at = server.localAddress();
+        URI base = URI.create("http://127.0.0.1:" + at.getPort());
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(20)).build();
+        try {
+            try (Socket s = new Socket(at.getAddress(), at.getPort())) {
+                s.setSoTimeout(30_000);
+                s.getOutputStream().write("GET /slow?ms=3000 HTTP/1.1\r\nHost: t\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                awaitStat(client, base, "slowInFlight", 1);
+                s.shutdownOutput(); // FIN: nothing more to send, still reading
+                awaitStat(client, base, "halfClosedSlow", 1);
+                assertEquals("slept 3000 ms\n", responseBody(s), "the half-closed client's answer");
+                assertEquals(-1, s.getInputStream().read(), "the connection is closed after the answer");
+            }
+            assertEquals(0, stat(client, base, "cancelledSlow"), "a FIN cancelled the work");
+        } finally {
+            server.shutdown(Duration.ofSeconds(5));
         }
     }
 }
