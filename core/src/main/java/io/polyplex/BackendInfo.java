@@ -1,5 +1,7 @@
 package io.polyplex;
 
+import java.util.Collections;
+import java.util.EnumSet;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -29,11 +31,21 @@ public record BackendInfo(String name, boolean supported, Optional<String> unsup
     public BackendInfo {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(unsupportedReason, "unsupportedReason");
-        capabilities = Set.copyOf(capabilities);
+        // An EnumSet iterates in declaration order; Set.copyOf's order changed from run to run.
+        EnumSet<Capability> ordered = EnumSet.noneOf(Capability.class);
+        ordered.addAll(capabilities);
+        capabilities = Collections.unmodifiableSet(ordered);
     }
 
+    /**
+     * {@code "epoll [EDGE_TRIGGERED, ONE_SHOT, ...]"} with the capabilities in {@link Capability}'s
+     * order, {@code "select (no optional capabilities)"}, or {@code "kqueue (unsupported: why)"}.
+     */
     @Override
     public String toString() {
-        return name + (supported ? " " + capabilities : " (unsupported: " + unsupportedReason.orElse("?") + ")");
+        if (!supported) {
+            return name + " (unsupported: " + unsupportedReason.orElse("?") + ")";
+        }
+        return name + (capabilities.isEmpty() ? " (no optional capabilities)" : " " + capabilities);
     }
 }

@@ -78,7 +78,9 @@ public final class EventQueues {
             }
         }
         throw new UnsupportedOperationException("no Polyplex backend runs on " + platform() + "; "
-                + describe(providers) + (refused.isEmpty() ? "" : "; " + String.join("; ", refused)));
+                + describe(providers) + providers.stream().filter(p -> p.unsupportedReason().isPresent())
+                        .map(p -> "; " + p.name() + " does not: " + p.unsupportedReason().get()).collect(Collectors.joining())
+                + (refused.isEmpty() ? "" : "; " + String.join("; ", refused)));
     }
 
     /**
@@ -160,9 +162,11 @@ public final class EventQueues {
         if (providers.isEmpty()) {
             return "no backend is on the class path (add polyplex-backend-epoll, -kqueue, -poll or -select)";
         }
-        return "available: " + providers.stream()
-                .map(p -> p.name() + p.unsupportedReason().map(r -> " (not here: " + r + ")").orElse(""))
+        // Two lists: a backend can be on the class path and still not run on this OS (kqueue on Linux).
+        String here = providers.stream().filter(p -> p.unsupportedReason().isEmpty()).map(BackendProvider::name)
                 .collect(Collectors.joining(", "));
+        return "on the class path: " + providers.stream().map(BackendProvider::name).collect(Collectors.joining(", "))
+                + "; run here: " + (here.isEmpty() ? "none" : here);
     }
 
     private static String platform() {

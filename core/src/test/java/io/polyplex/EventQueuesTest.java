@@ -1,6 +1,7 @@
 package io.polyplex;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.mockito.ArgumentMatchers.anyInt;
@@ -48,7 +49,23 @@ class EventQueuesTest {
         BackendProvider absent = provider("epoll", Optional.of("epoll exists on Linux only"), null);
         UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
                 () -> EventQueues.openFirst(List.of(absent, refusing), Integer::intValue));
-        assertTrue(e.getMessage().contains("epoll (not here: epoll exists on Linux only)")
+        assertTrue(e.getMessage().contains("epoll does not: epoll exists on Linux only")
                 && e.getMessage().contains("kqueue refused to open: kevent returned 0 entries"), e.getMessage());
+    }
+
+    /**
+     * The message keeps apart what is on the class path and what runs here: it once listed every
+     * backend found as "available", kqueue included on Linux, with the reason in parentheses.
+     */
+    @Test
+    void theMessageSeparatesTheClassPathFromWhatRunsHere() throws Exception {
+        BackendProvider epoll = provider("epoll", Optional.of("epoll exists on Linux only"), null);
+        BackendProvider kqueue = provider("kqueue", Optional.of("kqueue exists on macOS and the BSDs only"), null);
+        UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
+                () -> EventQueues.openFirst(List.of(epoll, kqueue), Integer::intValue));
+        assertTrue(e.getMessage().contains("; on the class path: epoll, kqueue; run here: none; "
+                + "epoll does not: epoll exists on Linux only; kqueue does not: kqueue exists on macOS and the BSDs only"),
+                e.getMessage());
+        assertFalse(e.getMessage().contains("available"), e.getMessage());
     }
 }

@@ -68,15 +68,25 @@ public final class EchoServer implements Runnable {
     private volatile long connections;
     private volatile long abortedWrites;
 
-    /** Opens the listener and the queue; {@code backend} null means the best one for this OS. */
+    /**
+     * Opens the queue and the listener; {@code backend} null means the best one for this OS.
+     *
+     * @throws IllegalArgumentException if no backend of that name is on the class path
+     * @throws UnsupportedOperationException if it does not run here
+     * @throws IOException if the address cannot be listened on, naming it
+     */
     public EchoServer(InetSocketAddress address, String backend) throws IOException {
-        NativeServerSocketChannel server = NativeSockets.listen(address, 128);
+        queue = backend == null ? EventQueues.open(Endpoint::fd) : EventQueues.open(backend, Endpoint::fd);
+        NativeServerSocketChannel server = null;
         try {
-            queue = backend == null ? EventQueues.open(Endpoint::fd) : EventQueues.open(backend, Endpoint::fd);
+            server = NativeSockets.listen(address, 128);
             listener = new Listener(server);
             queue.subscribeRead(listener);
         } catch (IOException | RuntimeException e) {
-            server.close();
+            queue.close();
+            if (server != null) {
+                server.close();
+            }
             throw e;
         }
     }
@@ -204,23 +214,45 @@ public final class EchoServer implements Runnable {
         }
     }
 
-    /** {@code --host H --port P --backend NAME}; defaults 127.0.0.1, 7007, best for this OS. */
+    /**
+     * {@code --host H --port P --backend NAME} (defaults 127.0.0.1, 7007, the best for this OS;
+     * {@code --help} lists them). A usage mistake, or a backend that does not run here, prints one
+     * line and exits 2; an address it cannot listen on prints one line and exits 1.
+     */
     public static void main(String[] args) throws Exception {
-        String host = "127.0.0.1";
-        int port = 7007;
-        String backend = null;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--host" -> host = args[++i];
-                case "--port" -> port = Integer.parseInt(args[++i]);
-                case "--backend" -> backend = args[++i];
-                default -> {
-                    System.err.println("usage: EchoServer [--host H] [--port P] [--backend epoll|kqueue|poll|select]");
-                    System.exit(2);
-                }
+        String best = EventQueues.backends().stream().filter(io.polyplex.BackendInfo::supported)
+                .map(io.polyplex.BackendInfo::name).findFirst().orElse("none");
+        Cli cli = new Cli("EchoServer", "java -cp demo/target/polyplex-demo.jar io.polyplex.demo.EchoServer", java.util.List.of(
+                new Cli.Option("--host", "H", "address to listen on", "127.0.0.1"),
+                new Cli.Option("--port", "P", "TCP port, 0 picks a free one", "7007"),
+                new Cli.Option("--backend", "NAME", "epoll, kqueue, poll or select", "the best that runs here, " + best)));
+        String host;
+        int port;
+        String backend;
+        try {
+            cli.parse(args);
+            if (cli.helpAsked()) {
+                System.out.print(cli.usage());
+                System.out.flush();
+                return;
             }
+            host = cli.string("--host", "127.0.0.1");
+            port = (int) cli.number("--port", 7007, 0, 65_535);
+            backend = cli.string("--backend", null);
+        } catch (Cli.UsageException e) {
+            cli.exit(Cli.USAGE, e.getMessage());
+            return;
         }
-        EchoServer server = new EchoServer(new InetSocketAddress(host, port), backend);
+        EchoServer server;
+        try {
+            server = new EchoServer(new InetSocketAddress(host, port), backend);
+        } catch (IllegalArgumentException | UnsupportedOperationException e) {
+            cli.exit(Cli.USAGE, e.getMessage());
+            return;
+        } catch (IOException e) {
+            cli.exit(Cli.CANNOT_LISTEN, "cannot listen: " + e.getMessage());
+            return;
+        }
         Thread loop = new Thread(server, "polyplex-echo");
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {

@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,9 +34,13 @@ import jnr.enxio.channels.NativeSocketChannel;
  *   <li>Accepting: on the loop (the listener is one more socket in the queue, drained until accept
  *       says "would block"), or with {@code acceptThreads > 0} on that many threads blocked in a
  *       {@link BlockingAcceptor}, which hand each connection to the loop and wake it.
+ *   <li>Listening: TCP ({@code host}, {@code port}), or an AF_UNIX stream socket at {@code unix}
+ *       (jnr-unixsocket; see {@link UnixListener} for what happens to a file already at the path).
  *   <li>Routes: {@code /} a short text; {@code /big?kb=N} a chunked body of N KiB; {@code
- *       /slow?ms=N} an answer computed on a worker thread, cancelled as soon as the client hangs up
- *       (the loop sees PEER_CLOSED without reading the socket).
+ *       /slow?ms=N} an answer computed on a worker thread, cancelled as soon as the connection
+ *       reports an error (a reset: the loop sees ERROR without reading the socket). A client that
+ *       only shuts down its sending side (a FIN, PEER_CLOSED without ERROR) after a complete request
+ *       still gets the answer, and the connection is closed after it (nothing more can come).
  *   <li>Keep-alive; limits with clean refusals: at most {@code maxConnections} (503), a request head
  *       over 8 KiB (431), a malformed request (400), connections idle longer than {@code idleTimeout}
  *       are closed.
@@ -47,9 +52,18 @@ import jnr.enxio.channels.NativeSocketChannel;
  */
 public final class HttpServer implements Runnable {
 
-    /** Settings; {@code backend} null means the best for this OS. */
+    /**
+     * Settings; {@code backend} null means the best for this OS; {@code unix} non-null listens on an
+     * AF_UNIX socket at that path instead of {@code host} and {@code port}.
+     */
     public record Options(String host, int port, String backend, int acceptThreads, boolean edge,
-                          int maxConnections, Duration idleTimeout) {
+                          int maxConnections, Duration idleTimeout, Path unix) {
+        /** TCP settings. */
+        public Options(String host, int port, String backend, int acceptThreads, boolean edge,
+                       int maxConnections, Duration idleTimeout) {
+            this(host, port, backend, acceptThreads, edge, maxConnections, idleTimeout, null);
+        }
+
         public static Options defaults() {
             return new Options("127.0.0.1", 8080, null, 0, false, 10_000, Duration.ofSeconds(60));
         }
@@ -67,6 +81,7 @@ public final class HttpServer implements Runnable {
     }
 
     static final int MAX_HEAD = 8 * 1024;
+    private static final int BACKLOG = 1024;
     private static final Duration TICK = Duration.ofMillis(250);
 
     /** The queue watches the listener and connections; a Conn with channel null is the listener. */
@@ -79,6 +94,8 @@ public final class HttpServer implements Runnable {
         boolean writeArmed;
         boolean keepAlive = true;
         Future<?> slow;
+        /** The client shut down its sending side while its slow answer was being worked on. */
+        boolean halfClosed;
         boolean closed;
         long lastActive = System.nanoTime();
 
@@ -93,6 +110,8 @@ public final class HttpServer implements Runnable {
 
     private final Options options;
     private final NativeServerSocketChannel server;
+    /** The AF_UNIX listener's path and file, or null on TCP. */
+    private final UnixListener unix;
     private final EventQueue<Conn> queue;
     private final Trigger trigger;
     private final Conn listener;
@@ -117,33 +136,78 @@ public final class HttpServer implements Runnable {
     private long abortedWrites;
     private long cancelledSlow;
     private long refusedBusy;
+    private long halfClosedSlow;
     private long unfinished;
 
+    /**
+     * Opens the queue, then listens. The settings are checked first, so a wrong backend or mode is
+     * reported even when the address is taken too.
+     *
+     * @throws IllegalArgumentException if the backend is unknown, or {@code edge} is asked of a
+     *     backend without an edge-triggered mode
+     * @throws UnsupportedOperationException if the backend does not run on this OS
+     * @throws IOException if the server cannot listen (address in use, a file in the way of the Unix
+     *     socket, ...), naming the address
+     */
     public HttpServer(Options options) throws IOException {
         this.options = options;
-        this.server = NativeSockets.listen(new InetSocketAddress(options.host(), options.port()), 1024);
+        this.queue = options.backend() == null ? EventQueues.open(Conn::fd) : EventQueues.open(options.backend(), Conn::fd);
         try {
-            this.queue = options.backend() == null ? EventQueues.open(Conn::fd) : EventQueues.open(options.backend(), Conn::fd);
             if (options.edge() && !queue.capabilities().contains(Capability.EDGE_TRIGGERED)) {
-                throw new IllegalArgumentException("backend " + queue.backend() + " has no edge-triggered mode");
+                throw new IllegalArgumentException("backend " + queue.backend()
+                        + " has no edge-triggered mode (epoll and kqueue have one)");
             }
             this.trigger = options.edge() ? Trigger.EDGE : Trigger.LEVEL;
             this.listener = new Conn(null);
+            if (options.unix() != null) {
+                unix = UnixListener.open(options.unix(), BACKLOG);
+                server = unix.channel();
+            } else {
+                unix = null;
+                server = NativeSockets.listen(new InetSocketAddress(options.host(), options.port()), BACKLOG);
+            }
+        } catch (IOException | RuntimeException e) {
+            queue.close();
+            throw e;
+        }
+        try {
             if (options.acceptThreads() > 0) {
+                // BlockingAcceptor takes any jnr-enxio listener: a UnixServerSocketChannel is one.
                 acceptor = new BlockingAcceptor(server, options.backend());
             } else {
                 acceptor = null;
                 queue.subscribe(listener, SocketEvent.READ, trigger);
             }
         } catch (IOException | RuntimeException e) {
+            queue.close();
             server.close();
+            if (unix != null) {
+                unix.removeFile();
+            }
             throw e;
         }
     }
 
-    /** Where the server listens. */
+    /**
+     * Where the server listens, on TCP.
+     *
+     * @throws IllegalStateException if it listens on a Unix socket (see {@link #where()})
+     */
     public InetSocketAddress localAddress() throws IOException {
+        if (unix != null) {
+            throw new IllegalStateException("listening on the Unix socket " + unix.path() + ", not on TCP");
+        }
         return NativeSockets.localAddress(server.getFD());
+    }
+
+    /** Where the server listens, for people: {@code http://127.0.0.1:8080/} or {@code unix:/path}. */
+    public String where() throws IOException {
+        if (unix != null) {
+            return "unix:" + unix.path();
+        }
+        InetSocketAddress at = localAddress();
+        String host = at.getAddress() instanceof java.net.Inet6Address ? "[" + at.getHostString() + "]" : at.getHostString();
+        return "http://" + host + ":" + at.getPort() + "/";
     }
 
     public String backend() {
@@ -188,6 +252,9 @@ public final class HttpServer implements Runnable {
                 server.close();
             } catch (IOException e) {
                 // nothing to do
+            }
+            if (unix != null) {
+                unix.removeFile(); // on every way out: shutdown, SIGTERM (through the hook), a failure
             }
             stopped.countDown();
         }
@@ -250,13 +317,23 @@ public final class HttpServer implements Runnable {
         c.lastActive = loopTime; // when this poll began: precise enough for an idle timeout
         try {
             if (c.slow != null) {
-                if ((ops & (SocketEvent.PEER_CLOSED | SocketEvent.ERROR)) != 0) {
-                    c.slow.cancel(true); // the client hung up: stop working for nobody
+                if ((ops & SocketEvent.ERROR) != 0) {
+                    c.slow.cancel(true); // a reset: the client is gone, stop working for nobody
                     cancelledSlow++;
                     drop(c);
-                } else {
-                    queue.disableRead(c); // pipelined data waits until the answer is out
+                    return;
                 }
+                if ((ops & SocketEvent.PEER_CLOSED) != 0 && !c.halfClosed) {
+                    // A FIN after a complete request: the client shut down its sending side and may
+                    // still read (the HTTP WG: a half-close neither ends a request nor says the client
+                    // lost interest, httpwg/http-core#22). Keep working; the end of stream is read
+                    // after the answer, and the connection closes then.
+                    c.halfClosed = true;
+                    halfClosedSlow++;
+                }
+                // Pipelined data, or the end of stream, waits until the answer is out. Out of the
+                // interest set meanwhile, so a later reset is noticed when the answer is written.
+                queue.disableRead(c);
                 return;
             }
             if ((ops & SocketEvent.WRITE) != 0) {
@@ -373,8 +450,8 @@ public final class HttpServer implements Runnable {
             }
         }
         return "connections=" + connections.get() + " open=" + open.size() + " requests=" + requests
-                + " slowInFlight=" + slowNow + " cancelledSlow=" + cancelledSlow + " abortedWrites=" + abortedWrites
-                + " refusedBusy=" + refusedBusy + "\n";
+                + " slowInFlight=" + slowNow + " cancelledSlow=" + cancelledSlow + " halfClosedSlow=" + halfClosedSlow
+                + " abortedWrites=" + abortedWrites + " refusedBusy=" + refusedBusy + "\n";
     }
 
     private void big(Conn c, int kb, boolean keepAlive) throws IOException {
@@ -392,7 +469,7 @@ public final class HttpServer implements Runnable {
     }
 
     private void slow(Conn c, int ms, boolean keepAlive) {
-        // Keep watching the socket meanwhile: a hang-up shows as PEER_CLOSED and cancels the work.
+        // Keep watching the socket meanwhile: a reset shows as ERROR and cancels the work.
         c.slow = workers.schedule(() -> wake(() -> {
             if (c.slow != null && !c.closed) {
                 c.slow = null;
@@ -501,56 +578,111 @@ public final class HttpServer implements Runnable {
         return new Summary(connections.get(), requests, abortedWrites, cancelledSlow, refusedBusy, unfinished);
     }
 
+    /** The command line: every option with its default (the README lists the same). */
+    private static Cli cli() {
+        Options d = Options.defaults();
+        String best = EventQueues.backends().stream().filter(io.polyplex.BackendInfo::supported)
+                .map(io.polyplex.BackendInfo::name).findFirst().orElse("none");
+        return new Cli("HttpServer", "java -jar demo/target/polyplex-demo.jar", List.of(
+                new Cli.Option("--host", "H", "address to listen on", d.host()),
+                new Cli.Option("--port", "P", "TCP port, 0 picks a free one", Integer.toString(d.port())),
+                new Cli.Option("--unix", "PATH", "listen on an AF_UNIX socket at PATH instead of TCP", "off"),
+                new Cli.Option("--backend", "NAME", "epoll, kqueue, poll or select", "the best that runs here, " + best),
+                new Cli.Option("--accept-threads", "N", "threads blocked in accept that hand connections to the loop;"
+                        + " 0 accepts on the loop", Integer.toString(d.acceptThreads())),
+                new Cli.Option("--edge", null, "edge-triggered (epoll and kqueue only)", "level-triggered"),
+                new Cli.Option("--max-connections", "N", "connections beyond N are answered 503",
+                        Integer.toString(d.maxConnections())),
+                new Cli.Option("--idle-timeout-ms", "N", "close connections idle this long",
+                        Long.toString(d.idleTimeout().toMillis())),
+                new Cli.Option("--drain-ms", "N", "on SIGTERM or SIGINT, how long responses in flight may take to finish",
+                        Long.toString(DEFAULT_DRAIN.toMillis()))));
+    }
+
+    private static final Duration DEFAULT_DRAIN = Duration.ofSeconds(10);
+    /** Durations in ms up to this fit Duration.toNanos. */
+    private static final long MAX_MS = Long.MAX_VALUE / 1_000_000;
+
     /**
-     * {@code --host H --port P --backend NAME --accept-threads N --edge --max-connections N
-     * --idle-timeout-ms N --drain-ms N}. SIGTERM or SIGINT (Ctrl-C): stop accepting, finish the
-     * responses in flight up to the drain deadline, close everything, print the summary, exit 0.
+     * Runs the server with the options {@link #cli()} lists ({@code --help} prints them). A usage
+     * mistake, or a backend or mode that does not run here, prints one line and exits 2; an address
+     * it cannot listen on prints one line naming it and the errno, and exits 1. SIGTERM or SIGINT
+     * (Ctrl-C): stop accepting, finish the responses in flight up to the drain deadline, close
+     * everything (removing the Unix socket file), print the summary, exit 0.
      */
     public static void main(String[] args) throws Exception {
-        Options o = Options.defaults();
-        String host = o.host();
-        int port = o.port();
-        String backend = null;
-        int acceptThreads = 0;
-        boolean edge = false;
-        int maxConnections = o.maxConnections();
-        Duration idle = o.idleTimeout();
-        Duration drain = Duration.ofSeconds(10);
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--host" -> host = args[++i];
-                case "--port" -> port = Integer.parseInt(args[++i]);
-                case "--backend" -> backend = args[++i];
-                case "--accept-threads" -> acceptThreads = Integer.parseInt(args[++i]);
-                case "--edge" -> edge = true;
-                case "--max-connections" -> maxConnections = Integer.parseInt(args[++i]);
-                case "--idle-timeout-ms" -> idle = Duration.ofMillis(Long.parseLong(args[++i]));
-                case "--drain-ms" -> drain = Duration.ofMillis(Long.parseLong(args[++i]));
-                default -> {
-                    System.err.println("usage: HttpServer [--host H] [--port P] [--backend epoll|kqueue|poll|select]"
-                            + " [--accept-threads N] [--edge] [--max-connections N] [--idle-timeout-ms N] [--drain-ms N]");
-                    System.exit(2);
-                }
+        Cli cli = cli();
+        Options o;
+        Duration drain;
+        try {
+            cli.parse(args);
+            if (cli.helpAsked()) {
+                System.out.print(cli.usage());
+                System.out.flush();
+                return;
             }
+            Options d = Options.defaults();
+            Path unixPath = null;
+            if (cli.has("--unix")) {
+                if (cli.has("--host") || cli.has("--port")) {
+                    throw new Cli.UsageException("--unix listens on a path: it cannot be combined with --host or --port");
+                }
+                if (cli.string("--unix", "").isEmpty()) {
+                    throw new Cli.UsageException("--unix needs a non-empty path");
+                }
+                unixPath = Path.of(cli.string("--unix", ""));
+            }
+            o = new Options(cli.string("--host", d.host()), (int) cli.number("--port", d.port(), 0, 65_535),
+                    cli.string("--backend", null), (int) cli.number("--accept-threads", 0, 0, 1024), cli.has("--edge"),
+                    (int) cli.number("--max-connections", d.maxConnections(), 1, Integer.MAX_VALUE),
+                    Duration.ofMillis(cli.number("--idle-timeout-ms", d.idleTimeout().toMillis(), 1, MAX_MS)), unixPath);
+            drain = Duration.ofMillis(cli.number("--drain-ms", DEFAULT_DRAIN.toMillis(), 0, MAX_MS));
+        } catch (Cli.UsageException e) {
+            cli.exit(Cli.USAGE, e.getMessage());
+            return;
         }
-        HttpServer server = new HttpServer(new Options(host, port, backend, acceptThreads, edge, maxConnections, idle));
-        CountDownLatch signalled = new CountDownLatch(1);
-        for (String name : new String[] {"TERM", "INT"}) {
-            // A signal handler, not a shutdown hook: the JVM then exits with our status (0), not 143.
-            sun.misc.Signal.handle(new sun.misc.Signal(name), s -> signalled.countDown());
+        HttpServer server;
+        try {
+            server = new HttpServer(o);
+        } catch (IllegalArgumentException | UnsupportedOperationException e) {
+            cli.exit(Cli.USAGE, e.getMessage()); // an unknown backend, one that does not run here, --edge without it
+            return;
+        } catch (IOException e) {
+            cli.exit(Cli.CANNOT_LISTEN, "cannot listen: " + e.getMessage());
+            return;
         }
         Thread loop = new Thread(server, "http-loop");
         loop.start();
-        InetSocketAddress at = server.localAddress();
-        System.out.printf("polyplex http server listening on http://%s:%d/ (backend %s%s%s); Ctrl-C stops it%n",
-                at.getHostString(), at.getPort(), server.backend(), edge ? ", edge-triggered" : "",
-                acceptThreads > 0 ? ", " + acceptThreads + " accept threads" : "");
+        java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
+        // SIGTERM, SIGINT and SIGHUP start the JVM's shutdown, which runs this hook (public API, unlike
+        // sun.misc.Signal). The JVM would then exit 128 + the signal's number (143) once the hooks
+        // return; halting from the hook once everything is drained and printed exits 0 instead.
+        // Halting skips hooks that have not finished (the demo registers no other).
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            stopping.set(true);
+            try {
+                Summary summary = server.shutdown(drain);
+                loop.join();
+                System.out.println("stopped: " + summary);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                System.out.flush();
+                System.err.flush();
+                Runtime.getRuntime().halt(0);
+            }
+        }, "http-shutdown"));
+        System.out.printf("polyplex http server listening on %s (backend %s%s%s); Ctrl-C stops it%n",
+                server.where(), server.backend(), o.edge() ? ", edge-triggered" : "",
+                o.acceptThreads() > 0 ? ", " + o.acceptThreads() + " accept threads" : "");
         System.out.flush();
-        signalled.await();
-        Summary summary = server.shutdown(drain);
         loop.join();
-        System.out.println("stopped: " + summary);
-        System.out.flush();
+        if (!stopping.get()) {
+            // The loop ended without being asked to (its queue failed): say so, and do not exit 0.
+            System.err.println("HttpServer: the event loop stopped unexpectedly");
+            System.err.flush();
+            Runtime.getRuntime().halt(1);
+        }
     }
 
     private static ByteBuffer ascii(String s) {

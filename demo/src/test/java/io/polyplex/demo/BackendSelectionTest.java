@@ -121,4 +121,23 @@ class BackendSelectionTest {
                 () -> EventQueues.open(unsupported.name(), NativeSelectableChannel::getFD));
         assertTrue(e.getMessage().contains(unsupported.unsupportedReason().orElseThrow()), e.getMessage());
     }
+
+    /**
+     * With every backend module on the class path, the message names all four as on the class path
+     * and only those that run here as such (on Linux it once listed kqueue as "available").
+     */
+    @Test
+    void anUnsupportedNameListsTheClassPathAndWhatRunsHereApart() {
+        BackendInfo unsupported = EventQueues.backends().stream().filter(b -> !b.supported()).findFirst().orElse(null);
+        org.junit.jupiter.api.Assumptions.assumeTrue(unsupported != null, "every backend runs here");
+        String runHere = EventQueues.backends().stream().filter(BackendInfo::supported).map(BackendInfo::name)
+                .collect(Collectors.joining(", "));
+        UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
+                () -> EventQueues.open(unsupported.name(), NativeSelectableChannel::getFD));
+        assertTrue(e.getMessage().endsWith("; on the class path: epoll, kqueue, poll, select; run here: " + runHere),
+                e.getMessage());
+        if (linux()) {
+            assertTrue(e.getMessage().endsWith("run here: epoll, poll, select"), e.getMessage());
+        }
+    }
 }

@@ -1,6 +1,8 @@
 package io.polyplex.demo;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.polyplex.BackendInfo;
@@ -12,11 +14,20 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.StandardProtocolFamily;
 import java.net.URI;
+import java.net.UnixDomainSocketAddress;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,9 +35,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The demo HTTP server end to end with real clients, on every backend that runs here, level- and
@@ -84,7 +97,10 @@ class HttpServerTest {
 
     /** Reads one keep-alive response with a Content-Length from {@code s} and returns its body. */
     private static String responseBody(Socket s) throws Exception {
-        InputStream in = s.getInputStream();
+        return responseBody(s.getInputStream());
+    }
+
+    private static String responseBody(InputStream in) throws Exception {
         StringBuilder head = new StringBuilder();
         while (!head.toString().endsWith("\r\n\r\n")) {
             int b = in.read();
@@ -133,10 +149,12 @@ class HttpServerTest {
                     rude.setSoLinger(true, 0);
                 }
             }
-            // A client that hangs up while its slow request is being worked on (which /stats says).
+            // A client that resets while its slow request is being worked on (which /stats says):
+            // the work is cancelled. (A FIN alone is not a hang-up: see the half-close test.)
             try (Socket impatient = new Socket(at.getAddress(), at.getPort())) {
                 impatient.getOutputStream().write("GET /slow?ms=60000 HTTP/1.1\r\nHost: t\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
                 awaitStat(client, base, "slowInFlight", 1);
+                impatient.setSoLinger(true, 0); // close() sends RST
             }
             awaitStat(client, base, "cancelledSlow", 1);
             // Everyone else is still served, and a slow request that is waited for completes.
@@ -191,6 +209,7 @@ class HttpServerTest {
      * such client. Open fds are counted in /proc/self/fd, so this runs where /proc exists.
      */
     @Test
+    @SuppressWarnings("try") // held is closed early on purpose, inside its try-with-resources
     void refusedClientsThatAlreadyResetLeaveNoFdBehind() throws Exception {
         java.nio.file.Path fdDir = java.nio.file.Path.of("/proc/self/fd");
         org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isDirectory(fdDir), "no /proc/self/fd here");
@@ -300,6 +319,155 @@ class HttpServerTest {
             for (Socket s : clients) {
                 s.close();
             }
+        }
+    }
+
+    /** Every backend that runs here, level-triggered, and edge-triggered where it has the mode. */
+    static Stream<Arguments> triggerModes() {
+        List<Arguments> modes = new ArrayList<>();
+        for (BackendInfo b : EventQueues.backends()) {
+            if (b.supported()) {
+                modes.add(Arguments.of(b.name(), false));
+                if (b.capabilities().contains(Capability.EDGE_TRIGGERED)) {
+                    modes.add(Arguments.of(b.name(), true));
+                }
+            }
+        }
+        return modes.stream();
+    }
+
+    /**
+     * A client that sends a complete request and then shuts down its sending side (a FIN, as {@code
+     * printf 'GET ...' | nc -N} or a Jetty client after "Connection: close" do) still gets its slow
+     * answer; the server then closes the connection, since nothing more can come. The FIN arrives
+     * while the work is in flight, which /stats shows (halfClosedSlow) before the answer is due.
+     * The demo used to take that FIN for a hang-up and cancel the work: the client got nothing.
+     */
+    @ParameterizedTest(name = "{0} edge={1}")
+    @MethodSource("triggerModes")
+    void aClientThatHalfClosesAfterItsRequestStillGetsTheSlowAnswer(String backend, boolean edge) throws Exception {
+        HttpServer server = start(options(backend, edge, 0));
+        InetSocketAddress at = server.localAddress();
+        URI base = URI.create("http://127.0.0.1:" + at.getPort());
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(20)).build();
+        try {
+            try (Socket s = new Socket(at.getAddress(), at.getPort())) {
+                s.setSoTimeout(30_000);
+                s.getOutputStream().write("GET /slow?ms=3000 HTTP/1.1\r\nHost: t\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                awaitStat(client, base, "slowInFlight", 1);
+                s.shutdownOutput(); // FIN: nothing more to send, still reading
+                awaitStat(client, base, "halfClosedSlow", 1);
+                assertEquals("slept 3000 ms\n", responseBody(s), "the half-closed client's answer");
+                assertEquals(-1, s.getInputStream().read(), "the connection is closed after the answer");
+            }
+            assertEquals(0, stat(client, base, "cancelledSlow"), "a FIN cancelled the work");
+        } finally {
+            server.shutdown(Duration.ofSeconds(5));
+        }
+    }
+
+    private static HttpServer.Options unixOptions(Path path, int acceptThreads) {
+        return new HttpServer.Options("127.0.0.1", 0, null, acceptThreads, false, 1000, Duration.ofSeconds(60), path);
+    }
+
+    private static SocketChannel unixConnect(Path path) throws Exception {
+        return SocketChannel.open(UnixDomainSocketAddress.of(path)); // the JDK's own AF_UNIX client
+    }
+
+    private static void send(SocketChannel ch, String request) throws Exception {
+        ByteBuffer b = ByteBuffer.wrap(request.getBytes(StandardCharsets.US_ASCII));
+        while (b.hasRemaining()) {
+            ch.write(b);
+        }
+    }
+
+    private static boolean isSocket(Path path) throws Exception {
+        int mode = (Integer) Files.getAttribute(path, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+        return (mode & 0170000) == 0140000;
+    }
+
+    /**
+     * --unix: the same HTTP over an AF_UNIX stream socket (a jnr-unixsocket listener in the same
+     * queue), accepting on the loop or on blocking acceptor threads; shutdown removes the file.
+     */
+    @ParameterizedTest(name = "acceptThreads={0}")
+    @ValueSource(ints = {0, 2})
+    void servesOverAUnixSocketAndRemovesItsFileOnShutdown(int acceptThreads, @TempDir Path dir) throws Exception {
+        Path path = dir.resolve("http.sock");
+        HttpServer server = start(unixOptions(path, acceptThreads));
+        try {
+            assertEquals("unix:" + path, server.where());
+            assertTrue(isSocket(path), "no socket at " + path);
+            try (SocketChannel ch = unixConnect(path)) {
+                InputStream in = Channels.newInputStream(ch);
+                for (int i = 0; i < 3; i++) { // keep-alive
+                    send(ch, "GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+                    assertTrue(responseBody(in).startsWith("hello from polyplex ("), "response " + i);
+                }
+                send(ch, "GET /slow?ms=50 HTTP/1.1\r\nHost: t\r\n\r\n");
+                assertEquals("slept 50 ms\n", responseBody(in));
+            }
+            try (SocketChannel ch = unixConnect(path)) {
+                send(ch, "GET /big?kb=256 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+                byte[] all = Channels.newInputStream(ch).readAllBytes(); // to the server's close
+                assertTrue(all.length > 256 * 1024, "only " + all.length + " bytes of /big?kb=256");
+            }
+        } finally {
+            server.shutdown(Duration.ofSeconds(5));
+        }
+        assertFalse(Files.exists(path, LinkOption.NOFOLLOW_LINKS), "the socket file is left behind");
+    }
+
+    /**
+     * A socket file nobody listens on (left by a server that died) is replaced; one somebody listens
+     * on is refused and left alone.
+     */
+    @Test
+    void aStaleSocketFileIsReplacedButALiveOneIsNot(@TempDir Path dir) throws Exception {
+        Path path = dir.resolve("s.sock");
+        try (ServerSocketChannel other = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            other.bind(UnixDomainSocketAddress.of(path));
+            java.io.IOException e = assertThrows(java.io.IOException.class, () -> new HttpServer(unixOptions(path, 0)));
+            assertTrue(e.getMessage().contains("another server is listening on " + path), e.getMessage());
+            assertTrue(isSocket(path), "the other server's socket file was removed");
+        }
+        // Closed: the JDK leaves the file behind and nobody listens there any more.
+        assertTrue(isSocket(path), "no stale socket file to test with");
+        HttpServer server = start(unixOptions(path, 0));
+        try (SocketChannel ch = unixConnect(path)) {
+            send(ch, "GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+            assertTrue(responseBody(Channels.newInputStream(ch)).startsWith("hello from polyplex ("));
+        } finally {
+            server.shutdown(Duration.ofSeconds(5));
+        }
+        assertFalse(Files.exists(path, LinkOption.NOFOLLOW_LINKS));
+    }
+
+    /**
+     * The demo as a user runs it with --unix: SIGTERM stops it (exit 0, the summary printed, through
+     * the shutdown hook) and the socket file is gone.
+     */
+    @Test
+    void sigtermStopsAUnixSocketServerAndRemovesItsFile(@TempDir Path dir) throws Exception {
+        Path path = dir.resolve("demo.sock");
+        Path log = dir.resolve("demo.log");
+        Process child = ChildJvm.builder(HttpServer.class, "--unix", path.toString()).redirectErrorStream(true)
+                .redirectOutput(log.toFile()).start();
+        try {
+            String banner = ChildJvm.awaitLine(child, log, "stops it");
+            assertTrue(banner.contains("listening on unix:" + path + " "), banner);
+            try (SocketChannel ch = unixConnect(path)) {
+                send(ch, "GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+                assertTrue(responseBody(Channels.newInputStream(ch)).startsWith("hello from polyplex ("));
+            }
+            child.destroy(); // SIGTERM
+            assertTrue(child.waitFor(30, TimeUnit.SECONDS), "the server did not stop after SIGTERM");
+            assertEquals(0, child.exitValue(), Files.readString(log));
+            assertTrue(Files.readString(log).contains("stopped: connections=1 requests=1 "), Files.readString(log));
+            assertFalse(Files.exists(path, LinkOption.NOFOLLOW_LINKS), "the socket file is left behind");
+        } finally {
+            child.destroyForcibly();
         }
     }
 }
