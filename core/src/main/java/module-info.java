@@ -26,6 +26,11 @@ module io.polyplex {
     // jnr-ffi is an automatic module and cannot declare that it needs ASM, an explicit module; an
     // explicit module that nobody requires is not resolved, so we require it on jnr-ffi's behalf.
     requires org.objectweb.asm;
+    // jffi, also automatic, reaches native memory through sun.misc.Unsafe when jdk.unsupported is in
+    // the module graph (a JNI call per access otherwise), and jffi and jnr-ffi log through
+    // java.util.logging: required here for the same reason, so every application gets them.
+    requires jdk.unsupported;
+    requires java.logging;
 
     exports io.polyplex;
     exports io.polyplex.spi;

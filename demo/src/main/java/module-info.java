@@ -6,10 +6,6 @@
 module io.polyplex.demo {
     requires io.polyplex;
     requires org.jnrproject.unixsocket;   // --unix: an AF_UNIX listener that is a jnr-enxio channel
-    // Not for the demo's own code (it no longer uses sun.misc.Signal): jffi, an automatic module,
-    // reaches native memory through sun.misc.Unsafe when jdk.unsupported is in the module graph and
-    // through a JNI call per access otherwise, and nothing else on the module path resolves it.
-    requires jdk.unsupported;
 
     exports io.polyplex.demo;
 }
