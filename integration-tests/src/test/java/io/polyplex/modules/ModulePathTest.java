@@ -116,6 +116,37 @@ class ModulePathTest {
         }
     }
 
+    /** {@code --unix} on the module path: jnr-unixsocket, an automatic module, read by the demo. */
+    @Test
+    void theDemoServesOverAUnixSocketAsANamedModule(@TempDir Path dir) throws Exception {
+        Path socket = dir.resolve("demo.sock");
+        Path out = dir.resolve("out.txt");
+        Path err = dir.resolve("err.txt");
+        Process child = new ProcessBuilder(javaBin(), "--enable-native-access=org.jnrproject.jffi",
+                "-p", modulePath(), "-m", "io.polyplex.demo/io.polyplex.demo.HttpServer", "--unix", socket.toString())
+                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (!read(out).contains("listening on")) {
+                assertTrue(child.isAlive(), () -> "the demo exited: " + read(err));
+                assertTrue(System.nanoTime() < deadline, () -> "no banner in 60 s: " + read(out) + read(err));
+                Thread.sleep(20);
+            }
+            try (java.nio.channels.SocketChannel ch = java.nio.channels.SocketChannel.open(java.net.UnixDomainSocketAddress.of(socket))) {
+                ch.write(java.nio.ByteBuffer.wrap("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII)));
+                String response = new String(readAll(java.nio.channels.Channels.newInputStream(ch)), StandardCharsets.US_ASCII);
+                assertTrue(response.startsWith("HTTP/1.1 200") && response.contains("hello from polyplex"), response);
+            }
+            child.destroy();
+            assertTrue(child.waitFor(60, TimeUnit.SECONDS), "the server did not stop after SIGTERM");
+            assertEquals(0, child.exitValue(), () -> "stderr: " + read(err));
+            assertEquals("", read(err));
+            assertFalse(Files.exists(socket), "the socket file outlived the server");
+        } finally {
+            child.destroyForcibly();
+        }
+    }
+
     /**
      * The encapsulation a module-path user gets: the exported packages compile, and
      * {@code io.polyplex.internal} does not, although it is opened (at run time only) for jnr-ffi.
