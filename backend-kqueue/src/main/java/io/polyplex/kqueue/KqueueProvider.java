@@ -50,15 +50,20 @@ public final class KqueueProvider implements BackendProvider {
         if (layout != null) {
             return Optional.empty();
         }
-        Platform p = Platform.getNativePlatform();
         return PlatformLayout.LAYOUT.isPresent() ? Optional.empty()
-                : Optional.of(KeventLayout.unknownReason(p.getOS(), p.addressSize()));
+                : Optional.of(KeventLayout.unknownReason(Platform.getNativePlatform().getOS(),
+                        PlatformLayout.addressBits()));
     }
 
     /** This platform's layout, found once (on FreeBSD it asks the dynamic linker which kevent libc has). */
     private static final class PlatformLayout {
         static final Optional<KeventLayout> LAYOUT = KeventLayout.forPlatform(Platform.getNativePlatform().getOS(),
-                Platform.getNativePlatform().addressSize(), KeventLayout::loadedKeventVersion);
+                addressBits(), KeventLayout::loadedKeventVersion);
+
+        /** Pointer width in bits: the native runtime's sizeof(void *) (in bytes) times 8. */
+        static int addressBits() {
+            return Runtime.getSystemRuntime().addressSize() * 8;
+        }
     }
 
     @Override

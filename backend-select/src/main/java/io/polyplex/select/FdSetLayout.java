@@ -2,7 +2,7 @@ package io.polyplex.select;
 
 import io.polyplex.internal.OsConstants;
 import java.nio.ByteOrder;
-import jnr.ffi.Platform;
+import jnr.ffi.Runtime;
 
 /**
  * Where fd N's bit lives in a {@code fd_set}: FD_SETSIZE bits in words of the platform's
@@ -42,9 +42,9 @@ final class FdSetLayout {
      * merely conservative, since the kernel reads only the words that {@code nfds} covers.
      */
     static FdSetLayout platform() {
-        Platform p = Platform.getNativePlatform();
         // fd_mask is a long or a 32-bit int: 4 bytes on every 32-bit system, per OS on 64-bit ones.
-        int word = p.longSize() == 64 ? OsConstants.CURRENT.fdMaskBytes() : 4;
+        // (The native runtime's sizeof(long), in bytes.)
+        int word = Runtime.getSystemRuntime().longSize() == 8 ? OsConstants.CURRENT.fdMaskBytes() : 4;
         return new FdSetLayout(FD_SETSIZE, word, ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN);
     }
 

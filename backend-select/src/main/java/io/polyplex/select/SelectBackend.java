@@ -54,9 +54,8 @@ final class SelectBackend implements Backend {
     static final int TV_USEC_BYTES;
 
     static {
-        Platform p = Platform.getNativePlatform();
-        Platform.OS os = p.getOS();
-        if (p.longSize() == 64) {
+        Platform.OS os = Platform.getNativePlatform().getOS();
+        if (Runtime.getSystemRuntime().longSize() == 8) { // sizeof(long), in bytes
             TV_SEC_BYTES = OsConstants.CURRENT.timevalSecondsBytes();
             TV_USEC_BYTES = OsConstants.CURRENT.timevalMicrosBytes();
         } else { // 32-bit: long is 4 bytes; OpenBSD's and NetBSD's time_t is 64-bit even there

@@ -82,7 +82,7 @@ class FdSetLayoutTest {
         assertEquals(1024, p.setSize);
         assertTrue(p.wordBytes == 4 || p.wordBytes == 8);
         if (jnr.ffi.Platform.getNativePlatform().getOS() == jnr.ffi.Platform.OS.LINUX) {
-            assertEquals(jnr.ffi.Platform.getNativePlatform().longSize() / 8, p.wordBytes);
+            assertEquals(jnr.ffi.Runtime.getSystemRuntime().longSize(), p.wordBytes);
         }
     }
 }

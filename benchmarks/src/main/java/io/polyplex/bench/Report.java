@@ -69,6 +69,9 @@ public final class Report {
     /** Below this many bytes per operation the gc profiler is only measuring its own bookkeeping. */
     static final double ZERO_BYTES = 0.1;
 
+    /** The Met column of a smoke run, which judges no target. */
+    static final String NOT_JUDGED = "not judged (smoke)";
+
     private final Machine machine;
     private final List<Measurement> all;
     private final List<Target> targets = new ArrayList<>();
@@ -145,16 +148,25 @@ public final class Report {
 
     // ------------------------------------------------------------------ tables
 
+    /** The Met column: yes or no, except in a smoke run, whose tiny times judge nothing. */
+    private String met(Target t) {
+        return machine.smoke() ? NOT_JUDGED : t.met() ? "yes" : "**no**";
+    }
+
     String targetsTable() {
         StringBuilder b = new StringBuilder();
         b.append("Machine: ").append(machine.describe()).append("\n\n");
+        if (machine.smoke()) {
+            b.append("SMOKE RUN: every step ran once with tiny times, to prove the suite still works. These numbers"
+                    + " mean nothing, and no target is judged.\n\n");
+        }
         b.append("| Target | Measured | Value | Goal | Met |\n|---|---|---|---|---|\n");
         for (Target t : targets) {
             String value = t.goal().endsWith("B/op") ? String.format(Locale.ROOT, "%.3f B/op", t.value())
                     : String.format(Locale.ROOT, "%.2fx", t.value());
             b.append("| ").append(t.name()).append(" | ").append(t.how()).append(" | ")
                     .append(Double.isNaN(t.value()) ? "n/a" : value).append(" | ").append(t.goal()).append(" | ")
-                    .append(t.met() ? "yes" : "**no**").append(" |\n");
+                    .append(met(t)).append(" |\n");
         }
         return b.toString();
     }
@@ -288,7 +300,8 @@ public final class Report {
             Target t = targets.get(i);
             b.append("    {\"name\": ").append(str(t.name())).append(", \"measured\": ").append(str(t.how()))
                     .append(", \"value\": ").append(jnum(t.value())).append(", \"goal\": ").append(str(t.goal()))
-                    .append(", \"met\": ").append(t.met()).append('}').append(i + 1 < targets.size() ? ",\n" : "\n");
+                    .append(", \"met\": ").append(machine.smoke() ? "null" : Boolean.toString(t.met())).append('}')
+                    .append(i + 1 < targets.size() ? ",\n" : "\n");
         }
         b.append("  ],\n  \"measurements\": [\n");
         for (int i = 0; i < all.size(); i++) {
@@ -377,7 +390,7 @@ public final class Report {
             if (!Double.isNaN(t.value())) {
                 double w = barArea * Math.min(t.value(), max) / max;
                 b.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"22\" fill=\"%s\"/>\n",
-                        left, y + 4, w, t.met() ? "#3a9d5d" : "#c8493c"));
+                        left, y + 4, w, machine.smoke() ? "#999999" : t.met() ? "#3a9d5d" : "#c8493c"));
                 b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\">%.2fx</text>\n", left + barArea + 12,
                         y + 19, t.value()));
             } else {
@@ -397,8 +410,9 @@ public final class Report {
                 + "stroke-dasharray=\"4 3\"/>\n", one, top, one, bottom));
         b.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"#555\">1.0x</text>\n",
                 one, bottom + 16));
-        b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" fill=\"#555\" font-size=\"11\">black tick: the "
-                + "target; green: met, red: not met. Lower is better except end to end.</text>\n", left, bottom + 32));
+        b.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" fill=\"#555\" font-size=\"11\">%s</text>\n", left,
+                bottom + 32, machine.smoke() ? "SMOKE RUN: tiny times, these numbers mean nothing; no target is judged."
+                        : "black tick: the target; green: met, red: not met. Lower is better except end to end."));
         return b.append("</svg>\n").toString();
     }
 

@@ -5,6 +5,7 @@ import io.polyplex.EventQueues;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URISyntaxException;
@@ -36,13 +37,18 @@ import org.openjdk.jmh.runner.options.TimeValue;
  * ratios on stdout and everything under the results directory (see {@link Report}).
  *
  * <p>{@code benchmarks/run} builds the jar and the C floor and calls this; {@code --smoke} runs
- * every step with tiny times, to prove in CI that the suite still starts and its parts still fit.
+ * every step with tiny times, to prove in CI that the suite still starts and its parts still fit. A
+ * smoke run says so at the start and in its table, judges no target, and (unless given {@code
+ * --results}) writes to a temporary directory that is gone when it ends.
  */
 public final class Suite {
 
-    /** What to run, from the command line. */
-    record Settings(boolean smoke, Path results, Path floor, boolean e2e, int e2eSeconds, int e2eConnections,
-                    boolean pinned) {
+    /**
+     * What to run, from the command line. {@code temporaryResults}: a smoke run not given {@code
+     * --results} writes to a temporary directory, deleted at exit ({@link TemporaryResults}).
+     */
+    record Settings(boolean smoke, Path results, boolean temporaryResults, Path floor, boolean e2e, int e2eSeconds,
+                    int e2eConnections, boolean pinned) {
     }
 
     private Suite() {
@@ -61,11 +67,16 @@ public final class Suite {
         Files.createDirectories(s.results());
         Report.Machine machine = Report.Machine.current(Instant.now().truncatedTo(ChronoUnit.SECONDS), s.smoke(),
                 s.pinned());
-        System.out.println("polyplex benchmark suite" + (s.smoke() ? " (smoke: tiny times, numbers mean nothing)" : ""));
+        System.out.println(s.smoke()
+                ? "polyplex benchmark suite: SMOKE RUN. Every step runs once with tiny times (JMH in this JVM, no"
+                        + " warm-up), only to prove the suite still works: its numbers mean nothing and no target is"
+                        + " judged."
+                : "polyplex benchmark suite");
         System.out.println(machine.describe());
         List<Measurement> all = new ArrayList<>();
         List<String> impls = backends();
-        all.addAll(jmh(s, impls));
+        JmhOutput jmhOutput = new JmhOutput(System.out, s.smoke());
+        all.addAll(jmh(s, impls, jmhOutput));
         if (s.e2e()) {
             all.addAll(EndToEnd.run(s, ownClassPath()));
         } else {
@@ -75,13 +86,18 @@ public final class Suite {
         report.write(s.results());
         System.out.println();
         System.out.println(report.targetsTable());
-        System.out.println("Everything (raw JMH JSON, C floor, wrk output, chart): " + s.results().toAbsolutePath());
+        if (s.temporaryResults()) {
+            System.out.println("Smoke run: its files (summary, JSON, chart, raw outputs) went to a temporary directory,"
+                    + " deleted on exit; --results DIR keeps them.");
+        } else {
+            System.out.println("Everything (raw JMH JSON, C floor, wrk output, chart): " + s.results().toAbsolutePath());
+        }
     }
 
     private static Settings parse(String[] args) {
         boolean smoke = false;
         boolean e2e = true;
-        Path results = Path.of("benchmarks", "results");
+        Path results = null;
         Path floor = null;
         int seconds = 5;
         int connections = 50;
@@ -101,7 +117,17 @@ public final class Suite {
                 }
             }
         }
-        return new Settings(smoke, results, floor, e2e, smoke ? 1 : seconds, connections, pinned);
+        boolean temporary = smoke && results == null;
+        if (temporary) {
+            try {
+                results = TemporaryResults.create("polyplex-bench-smoke-");
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        } else if (results == null) {
+            results = Path.of("benchmarks", "results");
+        }
+        return new Settings(smoke, results, temporary, floor, e2e, smoke ? 1 : seconds, connections, pinned);
     }
 
     /** The Polyplex backends this OS supports, in the order of the tables (the soak runs the same list). */
@@ -119,7 +145,7 @@ public final class Suite {
 
     // ------------------------------------------------------------------ JMH
 
-    private static List<Measurement> jmh(Settings s, List<String> backends)
+    private static List<Measurement> jmh(Settings s, List<String> backends, JmhOutput output)
             throws RunnerException, IOException, InterruptedException {
         List<Measurement> out = new ArrayList<>();
         List<String> withPeers = new ArrayList<>(backends);
@@ -130,27 +156,27 @@ public final class Suite {
         // averaged: on a shared host the machine's speed drifts over minutes, and a ratio should
         // compare numbers taken over the same stretch of time.
         List<Measurement> before = floor(s, "dispatch");
-        out.addAll(run(s, "DispatchBenchmark", "dispatch", true, Map.of("impl", dispatch)));
+        out.addAll(run(s, output, "DispatchBenchmark", "dispatch", true, Map.of("impl", dispatch)));
         out.addAll(bracket(before, floor(s, "dispatch")));
 
         before = floor(s, "scale");
         List<String> scalable = new ArrayList<>(withPeers);
         scalable.remove("select");
-        out.addAll(run(s, "ScaleBenchmark", "scale", false, Map.of("impl", scalable)));
+        out.addAll(run(s, output, "ScaleBenchmark", "scale", false, Map.of("impl", scalable)));
         if (backends.contains("select")) {
-            out.addAll(run(s, "ScaleBenchmark", "scale-select", false,
+            out.addAll(run(s, output, "ScaleBenchmark", "scale-select", false,
                     Map.of("impl", List.of("select"), "registered", List.of("10", "1000"))));
             out.add(selectRefusal());
         }
         out.addAll(bracket(before, floor(s, "scale")));
 
         before = floor(s, "wakeup");
-        out.addAll(run(s, "WakeupBenchmark", "wakeup", false, Map.of("impl", withPeers)));
+        out.addAll(run(s, output, "WakeupBenchmark", "wakeup", false, Map.of("impl", withPeers)));
         out.addAll(bracket(before, floor(s, "wakeup")));
 
         List<String> churn = new ArrayList<>(withPeers);
         churn.add("nio-batched");
-        out.addAll(run(s, "ChurnBenchmark", "churn", true, Map.of("impl", churn)));
+        out.addAll(run(s, output, "ChurnBenchmark", "churn", true, Map.of("impl", churn)));
         return out;
     }
 
@@ -168,10 +194,14 @@ public final class Suite {
                 Double.NaN, "accepted 10,000 fds: the FD_SETSIZE check is gone?");
     }
 
-    private static List<Measurement> run(Settings s, String benchmark, String file, boolean gc,
+    private static List<Measurement> run(Settings s, JmhOutput output, String benchmark, String file, boolean gc,
                                          Map<String, List<String>> params) throws RunnerException {
         ChainedOptionsBuilder b = new OptionsBuilder()
                 .include("io\\.polyplex\\.bench\\." + benchmark + "\\.")
+                // A fork gets these options (JMH's default: all of this JVM's), then its @Fork's
+                // jvmArgsAppend, which grants native access: this JVM's own grant is left out here,
+                // or a fork would be given it twice.
+                .jvmArgs(forkJvmArgs(ManagementFactory.getRuntimeMXBean().getInputArguments()).toArray(String[]::new))
                 .shouldFailOnError(true)
                 .resultFormat(ResultFormatType.JSON)
                 .result(s.results().resolve("jmh-" + file + ".json").toString());
@@ -188,7 +218,7 @@ public final class Suite {
             b.forks(benchmark.equals("DispatchBenchmark") ? 2 : 1).warmupIterations(3).warmupTime(TimeValue.seconds(1))
                     .measurementIterations(5).measurementTime(TimeValue.seconds(1));
         }
-        Collection<RunResult> results = new Runner(b.build()).run();
+        Collection<RunResult> results = new Runner(b.build(), output).run();
         List<Measurement> out = new ArrayList<>();
         for (RunResult r : results) {
             String impl = r.getParams().getParam("impl");
@@ -295,6 +325,20 @@ public final class Suite {
             out.add(new Measurement(a.workload(), a.contender(), a.param(), score, error, a.unit(), a.bytesPerOp(),
                     String.format(java.util.Locale.ROOT, "before/after JMH: %s / %s", Report.num(b.score()),
                             Report.num(a.score()))));
+        }
+        return out;
+    }
+
+    /** This JVM's options without its native-access grant (either spelling), for a JMH fork. */
+    static List<String> forkJvmArgs(List<String> host) {
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < host.size(); i++) {
+            String a = host.get(i);
+            if (a.equals("--enable-native-access")) {
+                i++; // and its value
+            } else if (!a.startsWith("--enable-native-access=")) {
+                out.add(a);
+            }
         }
         return out;
     }

@@ -109,6 +109,28 @@ class ReportTest {
     }
 
     @Test
+    void aSmokeRunSaysSoAndJudgesNoTarget(@TempDir Path dir) throws IOException {
+        Report.Machine smoke = new Report.Machine("test CPU", 2, "Linux", "17", Instant.parse("2026-11-22T00:00:00Z"),
+                true, true);
+        Report r = new Report(smoke, sample(130, 90_000)); // numbers that would miss targets
+        String table = r.targetsTable();
+        assertTrue(table.contains("SMOKE RUN") && table.contains("mean nothing"), table);
+        assertFalse(table.contains("**no**") || table.contains("| yes |"), table);
+        assertEquals(r.targets().size(), table.split(java.util.regex.Pattern.quote(Report.NOT_JUDGED), -1).length - 1,
+                table);
+        r.write(dir);
+        String json = Files.readString(dir.resolve("results.json"));
+        assertTrue(json.contains("\"met\": null") && !json.contains("\"met\": false"), json);
+        assertTrue(Files.readString(dir.resolve("chart.svg")).contains("no target is judged"));
+    }
+
+    @Test
+    void forksGetNativeAccessOnlyFromTheirOwnOptions() {
+        assertEquals(List.of("-Xmx1g", "-Dx=y"), Suite.forkJvmArgs(List.of("--enable-native-access=ALL-UNNAMED", "-Xmx1g",
+                "--enable-native-access", "ALL-UNNAMED", "-Dx=y")));
+    }
+
+    @Test
     void floorNamesReadLikeTheTable() {
         assertEquals("C epoll", Suite.floorName("c-epoll"));
         assertEquals("C epoll+eventfd", Suite.floorName("c-epoll-eventfd"));

@@ -20,6 +20,7 @@ public class RegistrationLostException extends NativeIOException {
      * @param failure the change that failed first
      * @param restore why the previous registration could not be put back
      */
+    @SuppressWarnings("this-escape") // addSuppressed is final in Throwable: no subclass code runs early
     public RegistrationLostException(NativeIOException failure, NativeIOException restore) {
         super(failure.call(), failure.fd(), failure.errno(), failure.errnoName(), textOf(failure),
                 "putting the previous registration back failed too (" + restore.getMessage()

@@ -54,7 +54,9 @@ import org.junit.jupiter.api.Timeout;
  * all. After the close, every call and every blocked poll ends in {@link
  * ClosedEventQueueException}, and no fd is left open.
  *
- * <p>Each run prints its seed. {@code -Dpolyplex.modelcheck.seed=N} replays one run: the same
+ * <p>A failed run names its seed (every wait in a run is bounded, so a run that hangs fails too).
+ * The CI budget runs quietly; a run asked for on the command line (either property below) prints
+ * each seed as it starts. {@code -Dpolyplex.modelcheck.seed=N} replays one run: the same
  * choices in the same order on each thread (the threads' interleaving is the kernel's and the
  * scheduler's, so a race may need a few replays; the failure shows the last actions in order).
  * {@code -Dpolyplex.modelcheck.runs=N} sets the budget (CI: {@link #CI_RUNS} per backend). The
@@ -73,10 +75,13 @@ public abstract class ModelCheckContract extends ContractBase {
         String replay = System.getProperty("polyplex.modelcheck.seed");
         int runs = replay != null ? 1 : Integer.getInteger("polyplex.modelcheck.runs", CI_RUNS);
         long base = replay != null ? Long.decode(replay) : new Random().nextLong() & 0xffff_ffff_ffffL;
+        boolean printSeeds = replay != null || System.getProperty("polyplex.modelcheck.runs") != null;
         for (int i = 0; i < runs; i++) {
             long seed = base + i;
             String where = queue.backend() + " (" + getClass().getName().replace('$', '.') + ")";
-            System.out.println("model check on " + where + ": seed " + seed);
+            if (printSeeds) {
+                System.out.println("model check on " + where + ": seed " + seed);
+            }
             Run run = new Run(seed);
             String failure = run.run();
             if (failure != null) {

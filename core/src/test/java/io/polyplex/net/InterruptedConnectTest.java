@@ -76,6 +76,7 @@ class InterruptedConnectTest {
         return sa;
     }
 
+    @SuppressWarnings("try") // the channel is there only to close fd at the end; the test uses fd itself
     @Test
     void anInterruptedConnectIsWaitedForNotRepeated() throws Exception {
         try (NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8)) {
@@ -105,6 +106,7 @@ class InterruptedConnectTest {
         }
     }
 
+    @SuppressWarnings("try") // the channel is there only to close fd at the end; the test uses fd itself
     @Test
     void anInterruptedConnectThatIsRefusedReportsTheRefusal() throws Exception {
         InetSocketAddress at;

@@ -98,6 +98,7 @@ class NativeSocketsTest {
         }
     }
 
+    @SuppressWarnings("try") // closes the listener inside its try on purpose: the connect after it must be refused
     @Test
     void addressInUseAndRefusedNameTheAddress() throws Exception {
         try (NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8)) {
@@ -143,6 +144,7 @@ class NativeSocketsTest {
      * A call that fails closes what it opened, and its message names the call, the address and the
      * socket's fd: bind of an address in use, connect refused, a non-blocking connect refused.
      */
+    @SuppressWarnings("try") // closes the listener inside its try on purpose: the connect after it must be refused
     @Test
     void aFailedCallClosesWhatItOpenedAndNamesCallAddressAndFd() throws Exception {
         try (NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8)) {

@@ -209,7 +209,7 @@ class HttpServerTest {
      * such client. Open fds are counted in /proc/self/fd, so this runs where /proc exists.
      */
     @Test
-    @SuppressWarnings("try") // held is closed early on purpose, inside its try-with-resources
+    @SuppressWarnings("try") // held is closed early on purpose, inside its try-with-resources, to let /stats in
     void refusedClientsThatAlreadyResetLeaveNoFdBehind() throws Exception {
         java.nio.file.Path fdDir = java.nio.file.Path.of("/proc/self/fd");
         org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isDirectory(fdDir), "no /proc/self/fd here");

@@ -12,7 +12,9 @@ import io.polyplex.conformance.Faults;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import java.util.List;
 import java.util.Set;
+import java.util.logging.Level;
 import jnr.constants.platform.Errno;
 import jnr.enxio.channels.NativeServerSocketChannel;
 import jnr.enxio.channels.NativeSocketChannel;
@@ -24,9 +26,10 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * Injected accept(2) failures under {@link BlockingAcceptor}, a client waiting in the backlog:
  * EINTR and EAGAIN are invisible (the client is returned); EMFILE and ENFILE are the documented
- * shortage (the waiting client is refused with the spare descriptor, counted, and the next client is
- * served); anything else is thrown naming the call, the listening fd and the errno, and the next
- * accept() serves the client still waiting. No fd is left open either way.
+ * shortage (the waiting client is refused with the spare descriptor, counted and logged as a
+ * warning, which the test captures, and the next client is served); anything else is thrown naming
+ * the call, the listening fd and the errno, logs nothing, and the next accept() serves the client
+ * still waiting. No fd is left open either way.
  */
 @Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class BlockingAcceptorFaultTest {
@@ -47,7 +50,8 @@ class BlockingAcceptorFaultTest {
         Faults faults = new Faults();
         SocketCalls sockets = new SocketCalls(faults.wrap(SocketLibrary.class, SocketLibrary.INSTANCE, SocketLibrary.RUNTIME));
         String accept4 = io.polyplex.internal.OsConstants.CURRENT.hasAccept4() ? "accept4" : "accept";
-        try (NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8);
+        try (CapturedLog log = CapturedLog.of(BlockingAcceptor.class);
+                NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8);
                 BlockingAcceptor acceptor = new BlockingAcceptor(server, null, sockets)) {
             InetSocketAddress at = NativeSockets.localAddress(server.getFD());
             try (NativeSocketChannel first = NativeSockets.connect(at)) {
@@ -70,6 +74,9 @@ class BlockingAcceptorFaultTest {
                             assertTrue(acceptor.holdsSpare(), "the spare descriptor was taken back");
                             assertRefused(first);
                         }
+                        // The shortage is logged, once per refused client.
+                        assertEquals(List.of("out of file descriptors (" + errno + "): refused a client; 1 refused so far"),
+                                log.messages(Level.WARNING));
                     }
                     default -> {
                         NativeIOException e = assertThrows(NativeIOException.class, acceptor::accept);
@@ -81,6 +88,9 @@ class BlockingAcceptorFaultTest {
                     }
                 }
                 assertNotNull(faults.fired(), "the fault was injected");
+                if (!errno.equals("EMFILE") && !errno.equals("ENFILE")) {
+                    assertEquals(List.of(), log.messages(Level.WARNING), "a warning for " + errno);
+                }
             }
             acceptor.shutdown();
         }

@@ -51,6 +51,7 @@ class BlockingAcceptorTest {
     }
 
     /** Accepted channels are non-blocking and close-on-exec, in the kernel and in the channel's own view. */
+    @SuppressWarnings("try") // the client socket only has to be connected (in the backlog) while the body runs
     @ParameterizedTest
     @MethodSource("backends")
     void acceptedChannelsAreNonBlockingAndCloseOnExec(String backend) throws Exception {
@@ -85,6 +86,7 @@ class BlockingAcceptorTest {
     }
 
     /** An accept error other than running out of descriptors is thrown, naming the call and the fd. */
+    @SuppressWarnings("try") // the client socket only has to be connected (in the backlog) while the body runs
     @ParameterizedTest
     @MethodSource("backends")
     void otherAcceptErrorsAreThrown(String backend) throws Exception {
@@ -139,6 +141,7 @@ class BlockingAcceptorTest {
      * interrupt, as java.nio's select does: without this, the loop would spin on the interrupted
      * thread).
      */
+    @SuppressWarnings("try") // the client socket only has to be connected (in the backlog) while the body runs
     @ParameterizedTest
     @MethodSource("backends")
     void anInterruptedAcceptThrowsAndTheOthersGoOn(String backend) throws Exception {
@@ -295,7 +298,8 @@ class BlockingAcceptorTest {
     /**
      * Out of descriptors: a child JVM with a small {@code ulimit -n} fills its table, clients keep
      * connecting, and the acceptor must refuse them without spinning, then recover once descriptors
-     * are freed.
+     * are freed. The child's log (its stderr: a warning for every refusal and every back-off) goes
+     * to a file, checked at the end and shown if the test fails.
      */
     @ParameterizedTest
     @MethodSource("backends")
@@ -304,8 +308,28 @@ class BlockingAcceptorTest {
         ProcessBuilder pb = new ProcessBuilder("bash", "-c",
                 "ulimit -n 256 && exec \"$0\" --enable-native-access=ALL-UNNAMED -cp \"$1\" io.polyplex.net.OutOfFdsChild \"$2\"",
                 java, System.getProperty("java.class.path"), backend);
-        pb.redirectError(ProcessBuilder.Redirect.INHERIT);
+        Path childLog = Files.createTempFile("polyplex-out-of-fds-" + backend + "-", ".log");
+        pb.redirectError(childLog.toFile());
         Process child = pb.start();
+        try {
+            talkToOutOfFdsChild(child);
+            String log = Files.readString(childLog, StandardCharsets.UTF_8);
+            assertTrue(log.contains("child ready to run out of fds"), "the child's log:\n" + log);
+            assertTrue(log.contains("WARNING: out of file descriptors (EMFILE): refused a client; 1 refused so far"),
+                    "no warning for the first refusal in the child's log:\n" + log);
+            assertTrue(log.contains("WARNING: out of file descriptors (EMFILE), no spare left: backing off"),
+                    "no warning for the back-off in the child's log:\n" + log);
+        } catch (Throwable t) {
+            t.addSuppressed(new AssertionError("the child's log (stderr):\n" + Files.readString(childLog, StandardCharsets.UTF_8)));
+            throw t;
+        } finally {
+            child.destroyForcibly();
+            Files.deleteIfExists(childLog);
+        }
+    }
+
+    /** The conversation of {@link #runningOutOfDescriptorsNeverSpinsAndRecovers} with its child. */
+    private static void talkToOutOfFdsChild(Process child) throws Exception {
         try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
              Writer in = new OutputStreamWriter(child.getOutputStream(), StandardCharsets.UTF_8)) {
             String line = out.readLine();
@@ -401,8 +425,6 @@ class BlockingAcceptorTest {
             in.flush();
             assertTrue(child.waitFor(EVENTUALLY_MS, TimeUnit.MILLISECONDS));
             assertEquals(0, child.exitValue());
-        } finally {
-            child.destroyForcibly();
         }
     }
 

@@ -88,12 +88,15 @@ public final class Soak {
      * What to run. {@code runSeconds} of load per backend, a sample every {@code sampleSeconds};
      * storms of {@code maxConnections + stormExtra} held {@code stormHoldMs}, one every {@code
      * stormPauseMs}; wrk with {@code wrkConnections} pausing {@code wrkPauseMs} between requests;
-     * {@code resetters} and {@code tricklers} client threads; {@code bigKb} KiB per {@code /big}.
+     * {@code resetters} and {@code tricklers} client threads; {@code bigKb} KiB per {@code /big}. A
+     * smoke run not given {@code --results} writes to a temporary directory ({@code
+     * temporaryResults}), deleted at exit.
      */
     record Settings(boolean smoke, List<String> backends, Mode mode, double runSeconds, double sampleSeconds,
                     int maxConnections, int stormExtra, long stormHoldMs, long stormPauseMs, int wrkConnections,
                     int wrkPauseMs, int resetters, int tricklers, int trickleMaxPauseMs, int bigKb, int heapMb,
-                    boolean edge, int acceptThreads, int idleTimeoutMs, int drainMs, Path results) {
+                    boolean edge, int acceptThreads, int idleTimeoutMs, int drainMs, Path results,
+                    boolean temporaryResults) {
 
         /** Connections the steady load (everything but the storms) holds at most. */
         int loadConnections() {
@@ -121,9 +124,15 @@ public final class Soak {
         }
         Files.createDirectories(s.results());
         String classPath = ownClassPath();
-        System.out.printf(Locale.ROOT, "polyplex soak%s: backends %s, mode %s, %s of load each; results in %s%n",
-                s.smoke() ? " (smoke: short, proves every part works)" : "", String.join(", ", s.backends()),
-                s.mode().id, SoakRun.duration(s.runSeconds()), s.results().toAbsolutePath());
+        if (s.smoke()) {
+            System.out.printf(Locale.ROOT, "polyplex soak: SMOKE RUN. %s of load per backend proves that every part of"
+                    + " the soak works, not that the server does not leak: its verdicts are not a soak's.%n",
+                    SoakRun.duration(s.runSeconds()));
+        }
+        System.out.printf(Locale.ROOT, "polyplex soak: backends %s, mode %s, %s of load each; results %s%n",
+                String.join(", ", s.backends()), s.mode().id, SoakRun.duration(s.runSeconds()),
+                s.temporaryResults() ? "in a temporary directory, deleted on exit (--results DIR keeps them)"
+                        : "in " + s.results().toAbsolutePath());
         List<SoakRun.Outcome> outcomes = new ArrayList<>();
         List<String> failed = new ArrayList<>();
         for (String backend : s.backends()) {
@@ -144,14 +153,17 @@ public final class Soak {
         }
         System.out.println();
         for (SoakRun.Outcome o : outcomes) {
-            System.out.printf(Locale.ROOT, "soak %-6s %s  %s%n", o.backend(), o.pass() ? "PASS" : "FAIL",
-                    s.results().resolve(SoakRun.stem(o.backend(), s.mode()) + ".json"));
+            System.out.printf(Locale.ROOT, "soak %-6s %s%s%n", o.backend(), SoakReport.verdict(o), s.temporaryResults()
+                    ? "" : "  " + s.results().resolve(SoakRun.stem(o.backend(), s.mode()) + ".json"));
         }
         if (failed.isEmpty()) {
-            System.out.println("soak: every backend passed (" + String.join(", ", s.backends()) + ")");
+            System.out.println(s.smoke()
+                    ? "soak smoke run: every part worked on " + String.join(", ", s.backends()) + " (too short to show"
+                            + " a leak: bash benchmarks/soak --minutes 10 does)"
+                    : "soak: every backend passed (" + String.join(", ", s.backends()) + ")");
             System.exit(0);
         }
-        System.out.println("soak: FAILED: " + String.join(", ", failed));
+        System.out.println((s.smoke() ? "soak smoke run: FAILED: " : "soak: FAILED: ") + String.join(", ", failed));
         System.exit(1);
     }
 
@@ -174,7 +186,7 @@ public final class Soak {
         int tricklers = smoke ? 2 : 4;
         boolean edge = false;
         int acceptThreads = 0;
-        Path results = Path.of("benchmarks", "results");
+        Path results = null;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (a.equals("--smoke")) {
@@ -213,6 +225,16 @@ public final class Soak {
                 throw new IllegalArgumentException("backend " + b + " does not run here; these do: " + here);
             }
         }
+        boolean temporaryResults = smoke && results == null;
+        if (temporaryResults) {
+            try {
+                results = io.polyplex.bench.TemporaryResults.create("polyplex-soak-smoke-");
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        } else if (results == null) {
+            results = Path.of("benchmarks", "results");
+        }
         if (stormExtra < 0) {
             stormExtra = Math.max(4, maxConnections / 8);
         }
@@ -222,7 +244,7 @@ public final class Soak {
         }
         return new Settings(smoke, backends, mode, runSeconds, sampleSeconds, maxConnections, stormExtra,
                 smoke ? 300 : 1000, smoke ? 500 : 3000, wrkConnections, 2, resetters, tricklers, smoke ? 10 : 20, 256,
-                128, edge, acceptThreads, 30_000, 10_000, results);
+                128, edge, acceptThreads, 30_000, 10_000, results, temporaryResults);
     }
 
     private static double positive(String option, double v) {
