@@ -64,6 +64,14 @@ public abstract class ConformanceSuite {
     }
 
     @Nested
+    class Parking extends ParkingContract {
+        @Override
+        protected <S> EventQueue<S> open(ToIntFunction<? super S> fdOf) throws IOException {
+            return ConformanceSuite.this.open(fdOf);
+        }
+    }
+
+    @Nested
     class UnixSockets extends UnixSocketContract {
         @Override
         protected <S> EventQueue<S> open(ToIntFunction<? super S> fdOf) throws IOException {

@@ -1,0 +1,603 @@
+package io.polyplex;
+
+import io.polyplex.internal.LibC;
+import io.polyplex.internal.NativeErrors;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.nio.channels.AsynchronousCloseException;
+import java.nio.channels.Channel;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.ToIntFunction;
+import jnr.enxio.channels.NativeSelectableChannel;
+
+/**
+ * Parks threads until a file descriptor is ready, the way the JDK parks virtual threads on its own
+ * sockets, for native fds the JDK knows nothing about (jnr-enxio and jnr-unixsocket channels, raw fds
+ * from JNI). A thread that calls {@link #awaitReadable} or {@link #awaitWritable} parks with {@link
+ * LockSupport}: a virtual thread unmounts and its carrier runs other virtual threads, a platform
+ * thread simply waits. A few poller threads (platform daemon threads, each blocked in its own {@link
+ * EventQueue}) watch the fds with one-shot registrations and unpark the waiters. No native call
+ * blocks a waiting thread, so thousands of virtual threads blocked on native sockets pin no carrier.
+ *
+ * <h2>Pollers</h2>
+ * {@link #open()} starts {@link #defaultPollers()} pollers: one per four available processors, at
+ * least one, at most eight. One poller thread dispatches hundreds of thousands of wakeups a second,
+ * which is more than one core's worth of handlers can consume, so more pollers than a quarter of the
+ * cores only add threads that compete with the handlers for the CPU; more than one spreads the
+ * dispatch cost on large machines. An fd always goes to poller {@code fd % pollers}: the same fd to
+ * the same poller, so its waiters and its registration live under one lock, and consecutive fds (the
+ * kernel hands out the lowest free number) spread evenly.
+ *
+ * <h2>What a wait returns</h2>
+ * The ready operations as {@link SocketEvent} bits: {@code READ} or {@code WRITE}, with {@code
+ * PEER_CLOSED} when the peer has closed or shut down its write side (a read wait ends early on it)
+ * and {@code ERROR} when the socket has an error (any wait ends early on it); or 0 when the timeout
+ * expired first. A timeout is never cut short: a wait that returns 0 has waited at least that long.
+ * {@code null} waits without a limit.
+ *
+ * <h2>Interrupts, closing an fd, closing the service</h2>
+ * <ul>
+ *   <li>Interrupting a waiting thread ends its wait alone with {@link InterruptedIOException}, and
+ *       leaves its interrupt status set (the thread's other state and every other waiter are
+ *       untouched). This is what {@code java.io}'s blocking streams do, and what
+ *       {@link io.polyplex.net.BlockingAcceptor#accept()} does. It is not java.nio's {@code
+ *       ClosedByInterruptException}, which promises that the channel was closed: the fd is the
+ *       caller's, and an interrupt does not close it.
+ *   <li>{@link #close(Channel)} and {@link #closeFd(int)} close an fd that other threads may be
+ *       waiting on: they first end those waits with {@link AsynchronousCloseException}, then close.
+ *       Waits are matched to the channel object they were made with, so a wait on a channel that was
+ *       closed behind the service's back is never ended by an event of a later socket that reused
+ *       its fd number: that waiter is ended with {@code AsynchronousCloseException} when the new
+ *       socket is first waited on. (Raw-fd waits have no such identity: close raw fds with {@link
+ *       #closeFd(int)}.)
+ *   <li>{@link #close()} ends every wait at once with {@link ClosedEventQueueException}, stops the
+ *       pollers and closes their queues; every later wait throws it too. It never closes the
+ *       callers' fds.
+ * </ul>
+ *
+ * <h2>Limits</h2>
+ * The fds a backend can watch: on select, fds below FD_SETSIZE; a wait on a larger fd throws the
+ * backend's error naming the fd. A wait on an fd that is not open throws {@link NativeIOException}.
+ *
+ * <p>Thread-safe: any number of threads may wait at once, on the same fd or on others, and any
+ * thread may close fds or the service.
+ */
+public final class ParkingPoller implements Closeable {
+
+    /** A waiter's outcome while it has none yet. */
+    private static final int PENDING = 0;
+    /** The fd was closed through the service (or found reused): AsynchronousCloseException. */
+    private static final int FD_CLOSED = -1;
+    /** The service was closed: ClosedEventQueueException. */
+    private static final int SERVICE_CLOSED = -2;
+    /** The poller failed: the IOException in {@link Waiter#failure}. */
+    private static final int FAILED = -3;
+
+    private final Poller[] pollers;
+    private final String backend;
+    private volatile boolean closed;
+
+    /**
+     * Where a service gets its pollers' queues from, when the caller chooses: a backend provider of
+     * its own, or (in tests) a kernel emulated in Java.
+     */
+    public interface Queues {
+        /**
+         * Opens one queue.
+         *
+         * @param <S> the queue's socket type
+         * @param fdOf how to get a socket's fd
+         * @return a new queue, which the service owns and closes
+         * @throws IOException if the queue cannot be opened
+         */
+        <S> EventQueue<S> open(ToIntFunction<? super S> fdOf) throws IOException;
+    }
+
+    private ParkingPoller(Queues queues, int pollerCount) throws IOException {
+        if (pollerCount < 1) {
+            throw new IllegalArgumentException("pollers must be at least 1: " + pollerCount);
+        }
+        pollers = new Poller[pollerCount];
+        try {
+            for (int i = 0; i < pollerCount; i++) {
+                EventQueue<Registration> q = queues.open(r -> r.fd);
+                pollers[i] = new Poller(q, i);
+            }
+        } catch (IOException | RuntimeException e) {
+            for (Poller p : pollers) {
+                if (p != null) {
+                    p.queue.close();
+                }
+            }
+            throw e;
+        }
+        this.backend = pollers[0].queue.backend();
+        for (Poller p : pollers) {
+            p.thread.start();
+        }
+    }
+
+    /**
+     * Opens a service on the best backend for this OS with {@link #defaultPollers()} pollers.
+     *
+     * @return the service; close it to stop its pollers
+     * @throws IOException if a queue cannot be opened (nothing is left open then)
+     */
+    public static ParkingPoller open() throws IOException {
+        return open((String) null, defaultPollers());
+    }
+
+    /**
+     * Opens a service on the named backend with the given number of pollers.
+     *
+     * @param backend the backend's name, or {@code null} for the best one on this OS
+     * @param pollers the number of poller threads, at least 1
+     * @return the service; close it to stop its pollers
+     * @throws IOException if a queue cannot be opened (nothing is left open then)
+     */
+    public static ParkingPoller open(String backend, int pollers) throws IOException {
+        return new ParkingPoller(new Queues() {
+            @Override
+            public <S> EventQueue<S> open(ToIntFunction<? super S> fdOf) throws IOException {
+                return backend == null ? EventQueues.open(fdOf) : EventQueues.open(backend, fdOf);
+            }
+        }, pollers);
+    }
+
+    /**
+     * Opens a service whose pollers' queues come from {@code queues}.
+     *
+     * @param queues opens each poller's queue
+     * @param pollers the number of poller threads, at least 1
+     * @return the service; close it to stop its pollers
+     * @throws IOException if a queue cannot be opened (nothing is left open then)
+     */
+    public static ParkingPoller open(Queues queues, int pollers) throws IOException {
+        return new ParkingPoller(Objects.requireNonNull(queues, "queues"), pollers);
+    }
+
+    /**
+     * The number of pollers {@link #open()} starts: one per four available processors, from 1 to 8.
+     *
+     * @return the default poller count on this machine
+     */
+    public static int defaultPollers() {
+        return Math.max(1, Math.min(8, Runtime.getRuntime().availableProcessors() / 4));
+    }
+
+    /**
+     * The backend the pollers use.
+     *
+     * @return its name, e.g. {@code "epoll"}
+     */
+    public String backend() {
+        return backend;
+    }
+
+    /**
+     * The number of poller threads.
+     *
+     * @return at least 1
+     */
+    public int pollers() {
+        return pollers.length;
+    }
+
+    /**
+     * Parks the calling thread until {@code channel} is readable, its peer has closed, it has an
+     * error, or the timeout expires.
+     *
+     * @param channel the channel; it stays the caller's
+     * @param timeout how long to wait at most, {@code null} for no limit
+     * @return the ready {@link SocketEvent} bits ({@code READ}, possibly with {@code PEER_CLOSED} or
+     *     {@code ERROR}), or 0 if the timeout expired
+     * @throws InterruptedIOException if the thread was interrupted (its interrupt status stays set)
+     * @throws AsynchronousCloseException if the channel was closed through this service meanwhile
+     * @throws ClosedEventQueueException if the service is or gets closed
+     * @throws IOException if the backend cannot watch the fd (it names the call, the fd and the errno)
+     */
+    public int awaitReadable(NativeSelectableChannel channel, Duration timeout) throws IOException {
+        Objects.requireNonNull(channel, "channel");
+        return await(channel.getFD(), channel, SocketEvent.READ, timeout);
+    }
+
+    /**
+     * Parks the calling thread until {@code channel} is writable, has an error, or the timeout
+     * expires.
+     *
+     * @param channel the channel; it stays the caller's
+     * @param timeout how long to wait at most, {@code null} for no limit
+     * @return the ready {@link SocketEvent} bits ({@code WRITE}, possibly with {@code ERROR} or
+     *     {@code PEER_CLOSED}), or 0 if the timeout expired
+     * @throws InterruptedIOException if the thread was interrupted (its interrupt status stays set)
+     * @throws AsynchronousCloseException if the channel was closed through this service meanwhile
+     * @throws ClosedEventQueueException if the service is or gets closed
+     * @throws IOException if the backend cannot watch the fd (it names the call, the fd and the errno)
+     */
+    public int awaitWritable(NativeSelectableChannel channel, Duration timeout) throws IOException {
+        Objects.requireNonNull(channel, "channel");
+        return await(channel.getFD(), channel, SocketEvent.WRITE, timeout);
+    }
+
+    /**
+     * {@link #awaitReadable(NativeSelectableChannel, Duration)} for a raw fd.
+     *
+     * @param fd the file descriptor; it stays the caller's
+     * @param timeout how long to wait at most, {@code null} for no limit
+     * @return the ready bits, or 0 if the timeout expired
+     * @throws IOException as for a channel
+     */
+    public int awaitReadable(int fd, Duration timeout) throws IOException {
+        return await(fd, null, SocketEvent.READ, timeout);
+    }
+
+    /**
+     * {@link #awaitWritable(NativeSelectableChannel, Duration)} for a raw fd.
+     *
+     * @param fd the file descriptor; it stays the caller's
+     * @param timeout how long to wait at most, {@code null} for no limit
+     * @return the ready bits, or 0 if the timeout expired
+     * @throws IOException as for a channel
+     */
+    public int awaitWritable(int fd, Duration timeout) throws IOException {
+        return await(fd, null, SocketEvent.WRITE, timeout);
+    }
+
+    /**
+     * Ends every wait on {@code channel} with {@link AsynchronousCloseException}, then closes it.
+     * Safe to call while other threads wait on it; closing a channel nobody waits on just closes it.
+     *
+     * @param <C> a channel that exposes its fd
+     * @param channel the channel to close
+     * @throws IOException if closing the channel fails (the waits have ended anyway)
+     */
+    public <C extends Channel & NativeSelectableChannel> void close(C channel) throws IOException {
+        Objects.requireNonNull(channel, "channel");
+        if (channel.isOpen()) {
+            release(channel.getFD(), channel);
+        }
+        channel.close();
+    }
+
+    /**
+     * Ends every wait on {@code fd} with {@link AsynchronousCloseException}, then closes the fd.
+     *
+     * @param fd the file descriptor to close
+     * @throws IOException if close(2) fails (naming the fd and the errno; the fd is released anyway,
+     *     as every kernel Polyplex runs on frees the number even then)
+     */
+    public void closeFd(int fd) throws IOException {
+        if (fd < 0) {
+            throw new IllegalArgumentException("fd must not be negative: " + fd);
+        }
+        release(fd, null);
+        if (LibC.INSTANCE.close(fd) < 0) {
+            throw NativeErrors.exception("close(", fd, LibC.RUNTIME.getLastError());
+        }
+    }
+
+    /**
+     * Ends every wait with {@link ClosedEventQueueException}, stops the pollers and closes their
+     * queues. Idempotent; never closes the callers' fds.
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (Poller p : pollers) {
+            p.shutDown(SERVICE_CLOSED, null);
+        }
+    }
+
+    private int await(int fd, Object owner, int direction, Duration timeout) throws IOException {
+        if (fd < 0) {
+            throw new IllegalArgumentException("fd must not be negative: " + fd);
+        }
+        if (timeout != null && timeout.isNegative()) {
+            throw new IllegalArgumentException("timeout must not be negative: " + timeout);
+        }
+        if (Thread.interrupted()) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("wait on fd " + fd + " interrupted");
+        }
+        Poller p = pollers[fd % pollers.length];
+        Waiter w = new Waiter(Thread.currentThread(), direction);
+        p.enqueue(fd, owner, w);
+        long deadline = timeout == null ? 0 : System.nanoTime() + timeout.toNanos();
+        while (w.result == PENDING) {
+            if (Thread.interrupted()) {
+                boolean cancelled = p.cancel(w);
+                Thread.currentThread().interrupt();
+                if (cancelled) {
+                    throw new InterruptedIOException("wait on fd " + fd + " interrupted");
+                }
+                break; // the outcome arrived first: report it, with the interrupt status kept
+            }
+            if (timeout == null) {
+                LockSupport.park(this);
+            } else {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    if (p.cancel(w)) {
+                        return 0;
+                    }
+                    break;
+                }
+                LockSupport.parkNanos(this, left);
+            }
+        }
+        switch (w.result) {
+            case FD_CLOSED:
+                throw new AsynchronousCloseException();
+            case SERVICE_CLOSED:
+                throw new ClosedEventQueueException("the ParkingPoller was closed");
+            case FAILED:
+                throw new IOException("the poller for fd " + fd + " failed", w.failure);
+            default:
+                return w.result;
+        }
+    }
+
+    private void release(int fd, Object owner) {
+        pollers[fd % pollers.length].release(fd, owner);
+    }
+
+    /** One thread's wait: its direction and, once decided, its outcome. */
+    private static final class Waiter {
+        final Thread thread;
+        final int direction;
+        volatile int result = PENDING;
+        IOException failure;
+        /** The registration it waits in; guarded by the poller's lock. */
+        Registration registration;
+
+        Waiter(Thread thread, int direction) {
+            this.thread = thread;
+            this.direction = direction;
+        }
+
+        /** Decides the outcome and unparks; the caller holds the poller's lock. */
+        void finish(int outcome) {
+            result = outcome;
+            LockSupport.unpark(thread);
+        }
+    }
+
+    /**
+     * One fd as a poller watches it: the socket in the poller's queue. Its identity is the channel
+     * the waits were made with ({@code null} for raw fds), so a later socket on the same fd number
+     * is a different registration, which the queue keeps apart from this one.
+     */
+    private static final class Registration {
+        final int fd;
+        final Object owner;
+        final List<Waiter> waiters = new ArrayList<>(2);
+        /** The directions subscribed (one-shot) and not yet fired. */
+        int armed;
+
+        Registration(int fd, Object owner) {
+            this.fd = fd;
+            this.owner = owner;
+        }
+
+        int wanted() {
+            int ops = 0;
+            for (Waiter w : waiters) {
+                ops |= w.direction;
+            }
+            return ops;
+        }
+    }
+
+    /**
+     * One poller: a platform daemon thread blocked in its queue's poll. Its lock guards its table
+     * and every registration in it; nobody parks while holding it.
+     */
+    private final class Poller implements Runnable, SocketEventHandler<Registration> {
+        final EventQueue<Registration> queue;
+        final Thread thread;
+        final ReentrantLock lock = new ReentrantLock();
+        Registration[] byFd = new Registration[64];
+
+        Poller(EventQueue<Registration> queue, int index) {
+            this.queue = queue;
+            if (!queue.capabilities().contains(Capability.ONE_SHOT)) {
+                // every backend has it (native or emulated in core); one without would spin here
+                queue.close();
+                throw new UnsupportedOperationException(queue.backend() + " has no one-shot mode");
+            }
+            this.thread = new Thread(this, "polyplex-parking-poller-" + index);
+            thread.setDaemon(true);
+        }
+
+        @Override
+        public void run() {
+            try {
+                while (true) {
+                    queue.poll(null, this);
+                    if (Thread.interrupted()) {
+                        continue; // nobody interrupts pollers on purpose; keep serving
+                    }
+                }
+            } catch (ClosedEventQueueException e) {
+                // closed: the service is shutting down
+            } catch (IOException | RuntimeException e) {
+                IOException failure = e instanceof IOException ? (IOException) e : new IOException(e);
+                shutDown(FAILED, failure);
+            }
+        }
+
+        /** Adds a waiter for {@code fd} and arms the fd for every direction its waiters want. */
+        void enqueue(int fd, Object owner, Waiter w) throws IOException {
+            lock.lock();
+            try {
+                if (closed) {
+                    throw new ClosedEventQueueException("the ParkingPoller was closed");
+                }
+                Registration r = fd < byFd.length ? byFd[fd] : null;
+                if (r != null && r.owner != owner) {
+                    // The fd number now belongs to another channel: the old one was closed behind
+                    // the service's back. Its waiters are told so, and never see this socket's events.
+                    forget(r, FD_CLOSED);
+                    r = null;
+                }
+                if (r == null) {
+                    r = new Registration(fd, owner);
+                    put(fd, r);
+                }
+                r.waiters.add(w);
+                w.registration = r;
+                arm(r);
+            } catch (IOException | RuntimeException e) {
+                Registration r = fd < byFd.length ? byFd[fd] : null;
+                if (r != null) {
+                    r.waiters.remove(w);
+                    if (r.waiters.isEmpty()) {
+                        forget(r, FD_CLOSED);
+                    }
+                }
+                throw e;
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        /** Subscribes what the waiters want and is not armed yet; the caller holds the lock. */
+        private void arm(Registration r) throws IOException {
+            int want = r.wanted();
+            if (want != 0 && (r.armed & want) != want) {
+                queue.subscribe(r, want, Trigger.ONE_SHOT);
+                r.armed = want;
+            }
+        }
+
+        /** Takes a waiter out if it has no outcome yet; false if it already has one. */
+        boolean cancel(Waiter w) {
+            lock.lock();
+            try {
+                if (w.result != PENDING) {
+                    return false;
+                }
+                Registration r = w.registration;
+                if (r != null && r.waiters.remove(w) && r.waiters.isEmpty()) {
+                    forget(r, FD_CLOSED);
+                }
+                w.result = Integer.MIN_VALUE; // cancelled: nobody reads it
+                return true;
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        /** Ends the waits on {@code fd} (if made with {@code owner}) with FD_CLOSED. */
+        void release(int fd, Object owner) {
+            lock.lock();
+            try {
+                Registration r = fd < byFd.length ? byFd[fd] : null;
+                if (r != null && (r.owner == owner || owner == null)) {
+                    forget(r, FD_CLOSED);
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        /** Removes a registration from the table and the queue, ending its waits; lock held. */
+        private void forget(Registration r, int outcome) {
+            if (byFd[r.fd] == r) {
+                byFd[r.fd] = null;
+            }
+            try {
+                queue.remove(r);
+            } catch (IOException | ClosedEventQueueException e) {
+                // gone already (closed behind our back, or the queue is closing): nothing to undo
+            }
+            for (Waiter w : r.waiters) {
+                w.finish(outcome);
+            }
+            r.waiters.clear();
+        }
+
+        private void put(int fd, Registration r) {
+            if (fd >= byFd.length) {
+                Registration[] bigger = new Registration[Math.max(fd + 1, byFd.length * 2)];
+                System.arraycopy(byFd, 0, bigger, 0, byFd.length);
+                byFd = bigger;
+            }
+            byFd[fd] = r;
+        }
+
+        /** Runs on the poller thread for each ready registration. */
+        @Override
+        public void onEvent(Registration r, int ops) {
+            lock.lock();
+            try {
+                if (r.fd >= byFd.length || byFd[r.fd] != r) {
+                    return; // forgotten meanwhile
+                }
+                r.armed = 0; // one-shot: the event disarmed every direction
+                int readEnds = SocketEvent.READ | SocketEvent.PEER_CLOSED | SocketEvent.ERROR;
+                int writeEnds = SocketEvent.WRITE | SocketEvent.ERROR;
+                for (int i = r.waiters.size() - 1; i >= 0; i--) {
+                    Waiter w = r.waiters.get(i);
+                    int ends = w.direction == SocketEvent.READ ? readEnds : writeEnds;
+                    if ((ops & ends) != 0) {
+                        r.waiters.remove(i);
+                        w.finish(ops & (w.direction | SocketEvent.PEER_CLOSED | SocketEvent.ERROR));
+                    }
+                }
+                if (r.waiters.isEmpty()) {
+                    forget(r, FD_CLOSED);
+                } else {
+                    try {
+                        arm(r);
+                    } catch (IOException | RuntimeException e) {
+                        IOException failure = e instanceof IOException ? (IOException) e : new IOException(e);
+                        for (Waiter w : r.waiters) {
+                            w.failure = failure;
+                        }
+                        forget(r, FAILED);
+                    }
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        /** Ends every wait with {@code outcome} and closes the queue. */
+        void shutDown(int outcome, IOException failure) {
+            lock.lock();
+            try {
+                for (Registration r : byFd) {
+                    if (r != null) {
+                        for (Waiter w : r.waiters) {
+                            w.failure = failure;
+                            w.finish(outcome);
+                        }
+                        r.waiters.clear();
+                    }
+                }
+                java.util.Arrays.fill(byFd, null);
+            } finally {
+                lock.unlock();
+            }
+            queue.close();
+            if (Thread.currentThread() != thread) {
+                try {
+                    thread.join(TimeUnit.SECONDS.toMillis(10));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+    }
+}
