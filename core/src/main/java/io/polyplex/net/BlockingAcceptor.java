@@ -1,10 +1,8 @@
 package io.polyplex.net;
 
 import io.polyplex.ClosedEventQueueException;
-import io.polyplex.EventQueue;
-import io.polyplex.EventQueues;
+import io.polyplex.ParkingPoller;
 import io.polyplex.NativeIOException;
-import io.polyplex.SocketEventHandler;
 import java.io.Closeable;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -26,9 +24,10 @@ import jnr.posix.POSIXFactory;
  * may call {@link #accept()} at once; {@link #shutdown()} from any thread (a shutdown hook, a signal
  * handler's thread) ends every blocked and every later {@code accept()} promptly.
  *
- * <p>How: the listening socket is non-blocking and watched by an {@link EventQueue} (on any backend)
- * whose wakeup channel is a self-pipe; {@code accept()} waits in that queue, never in accept(2).
- * Shutdown closes the queue, which wakes every waiter at once.
+ * <p>How: the listening socket is non-blocking and watched by the acceptor's own {@link
+ * ParkingPoller} (one poller thread, on any backend); {@code accept()} parks there until a client
+ * waits, never in accept(2) nor in a kernel wait, so threads blocked in it, virtual threads
+ * included, pin no carrier. Shutdown closes the poller, which ends every wait at once.
  *
  * <h2>Outcomes</h2>
  * <ul>
@@ -61,12 +60,15 @@ public final class BlockingAcceptor implements Closeable {
     private static final int ENFILE = Errno.ENFILE.intValue();
     /** The spare's state once the acceptor has closed for good: never taken again, so never leaked. */
     private static final int RELEASED = -2;
-    private static final SocketEventHandler<NativeSelectableChannel> IGNORE = (s, ops) -> { };
 
     /** The listening socket: any stream family (TCP, AF_UNIX), as long as jnr can give its fd. */
     private final NativeSelectableChannel server;
     private final SelectableChannel serverChannel;
-    private final EventQueue<NativeSelectableChannel> queue;
+    /** Where accepting threads park: a thread waiting here pins no carrier. */
+    private final ParkingPoller parker;
+    /** Ends a back-off at once on shutdown. */
+    private final java.util.concurrent.locks.ReentrantLock backoffLock = new java.util.concurrent.locks.ReentrantLock();
+    private final java.util.concurrent.locks.Condition shutdownSignal = backoffLock.newCondition();
     private final POSIX posix = POSIXFactory.getNativePOSIX();
     private final AtomicInteger inside = new AtomicInteger();
     private final Object spareLock = new Object();
@@ -147,15 +149,8 @@ public final class BlockingAcceptor implements Closeable {
         this.server = Objects.requireNonNull(server, "server");
         this.serverChannel = channel;
         channel.configureBlocking(false);
-        this.queue = backend == null ? EventQueues.open(NativeSelectableChannel::getFD)
-                : EventQueues.open(backend, NativeSelectableChannel::getFD);
-        try {
-            queue.subscribeRead(server);
-            spareFd = openSpare();
-        } catch (IOException | RuntimeException e) {
-            queue.close();
-            throw e;
-        }
+        this.parker = ParkingPoller.open(backend, 1);
+        spareFd = openSpare();
     }
 
     /**
@@ -182,9 +177,11 @@ public final class BlockingAcceptor implements Closeable {
                     throw new java.io.InterruptedIOException("accept on fd " + server.getFD() + " interrupted");
                 }
                 try {
-                    queue.poll(null, IGNORE);
+                    parker.awaitReadable(server, null);
                 } catch (ClosedEventQueueException e) {
                     return null;
+                } catch (java.io.InterruptedIOException e) {
+                    throw new java.io.InterruptedIOException("accept on fd " + server.getFD() + " interrupted");
                 }
             }
             return null;
@@ -250,12 +247,18 @@ public final class BlockingAcceptor implements Closeable {
                 cause.errnoName(), OUT_OF_FDS_BACKOFF.toMillis());
         try {
             // The listener stays readable while clients wait: stop watching it for the back-off,
-            // and wait on the queue rather than in sleep(), so a shutdown still ends it at once.
-            queue.disableRead(server);
-            queue.poll(OUT_OF_FDS_BACKOFF, IGNORE);
-            queue.subscribeRead(server);
-        } catch (ClosedEventQueueException e) {
-            // shut down meanwhile: the caller's loop sees it
+            // and park on a condition rather than in sleep(), so a shutdown still ends it at once.
+            backoffLock.lock();
+            try {
+                long left = OUT_OF_FDS_BACKOFF.toNanos();
+                while (!shutdown && left > 0) {
+                    left = shutdownSignal.awaitNanos(left);
+                }
+            } finally {
+                backoffLock.unlock();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // the caller's loop sees it and throws
         }
     }
 
@@ -309,7 +312,13 @@ public final class BlockingAcceptor implements Closeable {
      */
     public void shutdown() {
         shutdown = true;
-        queue.close();
+        parker.close();
+        backoffLock.lock();
+        try {
+            shutdownSignal.signalAll();
+        } finally {
+            backoffLock.unlock();
+        }
         if (inside.get() == 0) {
             closeServerIfIdle();
         }
