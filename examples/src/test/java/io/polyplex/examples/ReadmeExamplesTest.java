@@ -39,6 +39,7 @@ class ReadmeExamplesTest {
             checked.add(m.group(2) == null ? m.group(1) : m.group(1) + "#" + m.group(2));
         }
         assertTrue(checked.containsAll(List.of("examples/src/main/java/io/polyplex/examples/EchoLoop.java",
+                "examples/src/main/java/io/polyplex/examples/ThreadPerConnectionEcho.java",
                 "examples/pom.xml#bom", "examples/pom.xml#dependencies")), "checked: " + checked);
         // No unchecked Java block: each one must carry its source.
         long javaBlocks = Pattern.compile("```java\\n").matcher(readme).results().count();
