@@ -124,7 +124,7 @@ public final class BlockingAcceptor implements Closeable {
      *
      * @param server the listening socket, which the acceptor owns from now on; if this constructor
      *     throws, the socket stays the caller's and open (though perhaps non-blocking by then)
-     * @param backend a backend name as {@link EventQueues#open(String,
+     * @param backend a backend name as {@link io.polyplex.EventQueues#open(String,
      *     java.util.function.ToIntFunction)} takes it, or {@code null}
      * @throws IOException if the socket cannot be made non-blocking, or the queue cannot be opened
      *     or cannot watch it
