@@ -72,7 +72,10 @@ public final class BlockingAcceptor implements Closeable {
     private final POSIX posix = POSIXFactory.getNativePOSIX();
     private final AtomicInteger inside = new AtomicInteger();
     private final Object spareLock = new Object();
-    private final Object terminationLock = new Object();
+    /** Guards serverClosed; a lock and condition, not a monitor, so a virtual thread waiting in
+     *  awaitTermination unmounts on every JDK (a monitor wait pins it before JDK 24). */
+    private final java.util.concurrent.locks.ReentrantLock terminationLock = new java.util.concurrent.locks.ReentrantLock();
+    private final java.util.concurrent.locks.Condition terminated = terminationLock.newCondition();
     private volatile boolean shutdown;
     private boolean serverClosed;
     /**
@@ -344,15 +347,18 @@ public final class BlockingAcceptor implements Closeable {
      */
     public boolean awaitTermination(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
-        synchronized (terminationLock) {
+        terminationLock.lock();
+        try {
             while (!serverClosed) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
                     return false;
                 }
-                TimeUnit.NANOSECONDS.timedWait(terminationLock, left);
+                terminated.awaitNanos(left);
             }
             return true;
+        } finally {
+            terminationLock.unlock();
         }
     }
 
@@ -363,7 +369,8 @@ public final class BlockingAcceptor implements Closeable {
     }
 
     private void closeServerIfIdle() {
-        synchronized (terminationLock) {
+        terminationLock.lock();
+        try {
             if (serverClosed || inside.get() != 0) {
                 return;
             }
@@ -379,7 +386,9 @@ public final class BlockingAcceptor implements Closeable {
                 }
                 spareFd = RELEASED;
             }
-            terminationLock.notifyAll();
+            terminated.signalAll();
+        } finally {
+            terminationLock.unlock();
         }
     }
 
