@@ -11,7 +11,6 @@ import io.polyplex.net.NativeSockets;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -368,8 +367,7 @@ public final class HttpServer implements Runnable {
         if (drainDeadline != 0 || open.size() >= options.maxConnections()) {
             refusedBusy++;
             try {
-                NativeSockets.send(ch.getFD(), ascii("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
-                        + "Connection: close\r\n\r\n"));
+                NativeSockets.send(ch.getFD(), Routes.busy());
             } catch (IOException e) {
                 // the client is gone already (reset while waiting to be accepted): refused either way
             } finally {
@@ -404,7 +402,7 @@ public final class HttpServer implements Runnable {
                 continue;
             }
             if (!c.in.hasRemaining()) {
-                respond(c, 431, "Request Header Fields Too Large", "request head over " + MAX_HEAD + " bytes\n", false);
+                send(c, Routes.tooLarge(), false);
                 return;
             }
             int n = NativeSockets.recv(c.fd(), c.in);
@@ -421,67 +419,40 @@ public final class HttpServer implements Runnable {
     private void answer(Conn c, int headLength) throws IOException {
         HttpMessages.Head h = HttpMessages.take(c.in, headLength);
         requests++;
-        if (h.status() != 0) {
-            respond(c, h.status(), "Bad Request", h.error(), false);
-            return;
-        }
-        if (!h.method().equals("GET")) {
-            respond(c, 405, "Method Not Allowed", "only GET\n", h.keepAlive());
-            return;
-        }
-        switch (h.path()) {
-            case "/" -> respond(c, 200, "OK", "hello from polyplex (" + queue.backend() + ")\n", h.keepAlive());
-            case "/big" -> big(c, HttpMessages.param(h.query(), "kb", 64), h.keepAlive());
-            case "/slow" -> slow(c, HttpMessages.param(h.query(), "ms", 1000), h.keepAlive());
-            case "/stats" -> respond(c, 200, "OK", stats(), h.keepAlive());
-            default -> respond(c, 404, "Not Found", "no such path\n", h.keepAlive());
+        Routes.Reply reply = Routes.route(h, queue.backend(), this::stats);
+        if (reply instanceof Routes.Slow slow) {
+            slow(c, slow);
+        } else {
+            send(c, ((Routes.Send) reply).bytes(), reply.keepAlive());
         }
     }
 
-    /**
-     * The loop's counters as one line of {@code key=value} pairs: what the tests (to know a slow
-     * request is being worked on before they hang up) and the soak run (to sample) read.
-     */
-    private String stats() {
+    /** The loop's counters for /stats (see {@link Routes.Stats}). */
+    private Routes.Stats stats() {
         int slowNow = 0;
         for (Conn x : open) {
             if (x.slow != null) {
                 slowNow++;
             }
         }
-        return "connections=" + connections.get() + " open=" + open.size() + " requests=" + requests
-                + " slowInFlight=" + slowNow + " cancelledSlow=" + cancelledSlow + " halfClosedSlow=" + halfClosedSlow
-                + " abortedWrites=" + abortedWrites + " refusedBusy=" + refusedBusy + "\n";
+        return new Routes.Stats(connections.get(), open.size(), requests, slowNow, cancelledSlow, halfClosedSlow,
+                abortedWrites, refusedBusy);
     }
 
-    private void big(Conn c, int kb, boolean keepAlive) throws IOException {
-        StringBuilder b = new StringBuilder("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n")
-                .append(keepAlive ? "" : "Connection: close\r\n").append("\r\n");
-        byte[] chunk = new byte[1024];
-        java.util.Arrays.fill(chunk, (byte) 'x');
-        ByteBuffer out = ByteBuffer.allocate(b.length() + kb * (1024 + 8) + 5);
-        out.put(b.toString().getBytes(StandardCharsets.ISO_8859_1));
-        for (int i = 0; i < kb; i++) {
-            out.put("400\r\n".getBytes(StandardCharsets.ISO_8859_1)).put(chunk).put((byte) '\r').put((byte) '\n');
-        }
-        out.put("0\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1)).flip();
-        send(c, out, keepAlive);
-    }
-
-    private void slow(Conn c, int ms, boolean keepAlive) {
+    private void slow(Conn c, Routes.Slow work) {
         // Keep watching the socket meanwhile: a reset shows as ERROR and cancels the work.
         c.slow = workers.schedule(() -> wake(() -> {
             if (c.slow != null && !c.closed) {
                 c.slow = null;
                 try {
-                    respond(c, 200, "OK", "slept " + ms + " ms\n", keepAlive);
+                    send(c, work.answer(), work.keepAlive());
                     queue.subscribe(c, SocketEvent.READ, trigger);
                 } catch (IOException e) {
                     abortedWrites++;
                     drop(c);
                 }
             }
-        }), ms, TimeUnit.MILLISECONDS);
+        }), work.ms(), TimeUnit.MILLISECONDS);
     }
 
     /** Runs {@code r} on the loop thread soon: from a worker, hand it over and wake the loop. */
@@ -492,10 +463,6 @@ public final class HttpServer implements Runnable {
         } catch (ClosedEventQueueException e) {
             // shutting down: nobody to answer
         }
-    }
-
-    private void respond(Conn c, int status, String reason, String body, boolean keepAlive) throws IOException {
-        send(c, HttpMessages.response(status, reason, body, keepAlive), keepAlive);
     }
 
     private void send(Conn c, ByteBuffer out, boolean keepAlive) throws IOException {
@@ -683,9 +650,5 @@ public final class HttpServer implements Runnable {
             System.err.flush();
             Runtime.getRuntime().halt(1);
         }
-    }
-
-    private static ByteBuffer ascii(String s) {
-        return ByteBuffer.wrap(s.getBytes(StandardCharsets.US_ASCII));
     }
 }
