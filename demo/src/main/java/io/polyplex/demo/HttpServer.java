@@ -11,7 +11,6 @@ import io.polyplex.net.NativeSockets;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -49,8 +48,12 @@ import jnr.enxio.channels.NativeSocketChannel;
  *   <li>{@link #shutdown(Duration)}: stop accepting, finish the responses in flight up to the
  *       deadline, close everything, and return the counters.
  * </ul>
+ *
+ * <p>{@link #main} with {@code --virtual-threads} runs a {@link VirtualThreadServer} instead: a
+ * virtual thread per connection, with the same routes ({@link Routes}), limits, counters and
+ * shutdown.
  */
-public final class HttpServer implements Runnable {
+public final class HttpServer implements Runnable, HttpService {
 
     /**
      * Settings; {@code backend} null means the best for this OS; {@code unix} non-null listens on an
@@ -81,7 +84,7 @@ public final class HttpServer implements Runnable {
     }
 
     static final int MAX_HEAD = 8 * 1024;
-    private static final int BACKLOG = 1024;
+    static final int BACKLOG = 1024;
     private static final Duration TICK = Duration.ofMillis(250);
 
     /** The queue watches the listener and connections; a Conn with channel null is the listener. */
@@ -189,29 +192,55 @@ public final class HttpServer implements Runnable {
     }
 
     /**
+     * The server for {@code options}: this event loop, or with {@code virtualThreads} a {@link
+     * VirtualThreadServer}. Run it on a thread of its own; it serves until shut down.
+     *
+     * @throws UnsupportedOperationException with {@code virtualThreads} before JDK 21; a backend
+     *     that does not run on this OS
+     * @throws IllegalArgumentException an unknown backend, or {@code edge} where it does not apply
+     * @throws IOException if the server cannot listen, naming the address
+     */
+    static HttpService open(Options options, boolean virtualThreads) throws IOException {
+        return virtualThreads ? new VirtualThreadServer(options) : new HttpServer(options);
+    }
+
+    /**
      * Where the server listens, on TCP.
      *
      * @throws IllegalStateException if it listens on a Unix socket (see {@link #where()})
      */
+    @Override
     public InetSocketAddress localAddress() throws IOException {
+        return localAddress(unix, server);
+    }
+
+    /** Where the server listens, for people: {@code http://127.0.0.1:8080/} or {@code unix:/path}. */
+    @Override
+    public String where() throws IOException {
+        return where(unix, server);
+    }
+
+    @Override
+    public String backend() {
+        return queue.backend();
+    }
+
+    /** {@link #localAddress()} for either mode. */
+    static InetSocketAddress localAddress(UnixListener unix, NativeServerSocketChannel server) throws IOException {
         if (unix != null) {
             throw new IllegalStateException("listening on the Unix socket " + unix.path() + ", not on TCP");
         }
         return NativeSockets.localAddress(server.getFD());
     }
 
-    /** Where the server listens, for people: {@code http://127.0.0.1:8080/} or {@code unix:/path}. */
-    public String where() throws IOException {
+    /** {@link #where()} for either mode. */
+    static String where(UnixListener unix, NativeServerSocketChannel server) throws IOException {
         if (unix != null) {
             return "unix:" + unix.path();
         }
-        InetSocketAddress at = localAddress();
+        InetSocketAddress at = localAddress(unix, server);
         String host = at.getAddress() instanceof java.net.Inet6Address ? "[" + at.getHostString() + "]" : at.getHostString();
         return "http://" + host + ":" + at.getPort() + "/";
-    }
-
-    public String backend() {
-        return queue.backend();
     }
 
     /** The event loop; returns after {@link #shutdown(Duration)}. */
@@ -368,8 +397,7 @@ public final class HttpServer implements Runnable {
         if (drainDeadline != 0 || open.size() >= options.maxConnections()) {
             refusedBusy++;
             try {
-                NativeSockets.send(ch.getFD(), ascii("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
-                        + "Connection: close\r\n\r\n"));
+                NativeSockets.send(ch.getFD(), Routes.busy());
             } catch (IOException e) {
                 // the client is gone already (reset while waiting to be accepted): refused either way
             } finally {
@@ -404,7 +432,7 @@ public final class HttpServer implements Runnable {
                 continue;
             }
             if (!c.in.hasRemaining()) {
-                respond(c, 431, "Request Header Fields Too Large", "request head over " + MAX_HEAD + " bytes\n", false);
+                send(c, Routes.tooLarge(), false);
                 return;
             }
             int n = NativeSockets.recv(c.fd(), c.in);
@@ -421,67 +449,40 @@ public final class HttpServer implements Runnable {
     private void answer(Conn c, int headLength) throws IOException {
         HttpMessages.Head h = HttpMessages.take(c.in, headLength);
         requests++;
-        if (h.status() != 0) {
-            respond(c, h.status(), "Bad Request", h.error(), false);
-            return;
-        }
-        if (!h.method().equals("GET")) {
-            respond(c, 405, "Method Not Allowed", "only GET\n", h.keepAlive());
-            return;
-        }
-        switch (h.path()) {
-            case "/" -> respond(c, 200, "OK", "hello from polyplex (" + queue.backend() + ")\n", h.keepAlive());
-            case "/big" -> big(c, HttpMessages.param(h.query(), "kb", 64), h.keepAlive());
-            case "/slow" -> slow(c, HttpMessages.param(h.query(), "ms", 1000), h.keepAlive());
-            case "/stats" -> respond(c, 200, "OK", stats(), h.keepAlive());
-            default -> respond(c, 404, "Not Found", "no such path\n", h.keepAlive());
+        Routes.Reply reply = Routes.route(h, queue.backend(), this::stats);
+        if (reply instanceof Routes.Slow slow) {
+            slow(c, slow);
+        } else {
+            send(c, ((Routes.Send) reply).bytes(), reply.keepAlive());
         }
     }
 
-    /**
-     * The loop's counters as one line of {@code key=value} pairs: what the tests (to know a slow
-     * request is being worked on before they hang up) and the soak run (to sample) read.
-     */
-    private String stats() {
+    /** The loop's counters for /stats (see {@link Routes.Stats}). */
+    private Routes.Stats stats() {
         int slowNow = 0;
         for (Conn x : open) {
             if (x.slow != null) {
                 slowNow++;
             }
         }
-        return "connections=" + connections.get() + " open=" + open.size() + " requests=" + requests
-                + " slowInFlight=" + slowNow + " cancelledSlow=" + cancelledSlow + " halfClosedSlow=" + halfClosedSlow
-                + " abortedWrites=" + abortedWrites + " refusedBusy=" + refusedBusy + "\n";
+        return new Routes.Stats(connections.get(), open.size(), requests, slowNow, cancelledSlow, halfClosedSlow,
+                abortedWrites, refusedBusy);
     }
 
-    private void big(Conn c, int kb, boolean keepAlive) throws IOException {
-        StringBuilder b = new StringBuilder("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n")
-                .append(keepAlive ? "" : "Connection: close\r\n").append("\r\n");
-        byte[] chunk = new byte[1024];
-        java.util.Arrays.fill(chunk, (byte) 'x');
-        ByteBuffer out = ByteBuffer.allocate(b.length() + kb * (1024 + 8) + 5);
-        out.put(b.toString().getBytes(StandardCharsets.ISO_8859_1));
-        for (int i = 0; i < kb; i++) {
-            out.put("400\r\n".getBytes(StandardCharsets.ISO_8859_1)).put(chunk).put((byte) '\r').put((byte) '\n');
-        }
-        out.put("0\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1)).flip();
-        send(c, out, keepAlive);
-    }
-
-    private void slow(Conn c, int ms, boolean keepAlive) {
+    private void slow(Conn c, Routes.Slow work) {
         // Keep watching the socket meanwhile: a reset shows as ERROR and cancels the work.
         c.slow = workers.schedule(() -> wake(() -> {
             if (c.slow != null && !c.closed) {
                 c.slow = null;
                 try {
-                    respond(c, 200, "OK", "slept " + ms + " ms\n", keepAlive);
+                    send(c, work.answer(), work.keepAlive());
                     queue.subscribe(c, SocketEvent.READ, trigger);
                 } catch (IOException e) {
                     abortedWrites++;
                     drop(c);
                 }
             }
-        }), ms, TimeUnit.MILLISECONDS);
+        }), work.ms(), TimeUnit.MILLISECONDS);
     }
 
     /** Runs {@code r} on the loop thread soon: from a worker, hand it over and wake the loop. */
@@ -492,10 +493,6 @@ public final class HttpServer implements Runnable {
         } catch (ClosedEventQueueException e) {
             // shutting down: nobody to answer
         }
-    }
-
-    private void respond(Conn c, int status, String reason, String body, boolean keepAlive) throws IOException {
-        send(c, HttpMessages.response(status, reason, body, keepAlive), keepAlive);
     }
 
     private void send(Conn c, ByteBuffer out, boolean keepAlive) throws IOException {
@@ -559,6 +556,7 @@ public final class HttpServer implements Runnable {
      * Stops accepting, lets the responses in flight finish until {@code drain} has passed, closes
      * everything, and returns the counters. Callable from any thread (a shutdown hook); idempotent.
      */
+    @Override
     public Summary shutdown(Duration drain) throws InterruptedException {
         if (drainDeadline == 0) {
             drainDeadline = System.nanoTime() + drain.toNanos() | 1;
@@ -589,8 +587,12 @@ public final class HttpServer implements Runnable {
                 new Cli.Option("--unix", "PATH", "listen on an AF_UNIX socket at PATH instead of TCP", "off"),
                 new Cli.Option("--backend", "NAME", "epoll, kqueue, poll or select", "the best that runs here, " + best),
                 new Cli.Option("--accept-threads", "N", "threads blocked in accept that hand connections to the loop;"
-                        + " 0 accepts on the loop", Integer.toString(d.acceptThreads())),
-                new Cli.Option("--edge", null, "edge-triggered (epoll and kqueue only)", "level-triggered"),
+                        + " 0 accepts on the loop; with --virtual-threads, N virtual threads accept (0: one)",
+                        Integer.toString(d.acceptThreads())),
+                new Cli.Option("--edge", null, "edge-triggered (epoll and kqueue only; not with --virtual-threads)",
+                        "level-triggered"),
+                new Cli.Option("--virtual-threads", null, "a virtual thread per connection, parked in a ParkingPoller,"
+                        + " instead of the event loop (JDK 21 or newer)", "off, one event-loop thread"),
                 new Cli.Option("--max-connections", "N", "connections beyond N are answered 503",
                         Integer.toString(d.maxConnections())),
                 new Cli.Option("--idle-timeout-ms", "N", "close connections idle this long",
@@ -608,12 +610,14 @@ public final class HttpServer implements Runnable {
      * mistake, or a backend or mode that does not run here, prints one line and exits 2; an address
      * it cannot listen on prints one line naming it and the errno, and exits 1. SIGTERM or SIGINT
      * (Ctrl-C): stop accepting, finish the responses in flight up to the drain deadline, close
-     * everything (removing the Unix socket file), print the summary, exit 0.
+     * everything (removing the Unix socket file), print the summary, exit 0. The same in both modes:
+     * the event loop, or {@code --virtual-threads} (JDK 21 or newer; before, one line and exit 2).
      */
     public static void main(String[] args) throws Exception {
         Cli cli = cli();
         Options o;
         Duration drain;
+        boolean virtualThreads;
         try {
             cli.parse(args);
             if (cli.helpAsked()) {
@@ -637,21 +641,24 @@ public final class HttpServer implements Runnable {
                     (int) cli.number("--max-connections", d.maxConnections(), 1, Integer.MAX_VALUE),
                     Duration.ofMillis(cli.number("--idle-timeout-ms", d.idleTimeout().toMillis(), 1, MAX_MS)), unixPath);
             drain = Duration.ofMillis(cli.number("--drain-ms", DEFAULT_DRAIN.toMillis(), 0, MAX_MS));
+            virtualThreads = cli.has("--virtual-threads");
         } catch (Cli.UsageException e) {
             cli.exit(Cli.USAGE, e.getMessage());
             return;
         }
-        HttpServer server;
+        HttpService server;
         try {
-            server = new HttpServer(o);
+            server = open(o, virtualThreads);
         } catch (IllegalArgumentException | UnsupportedOperationException e) {
-            cli.exit(Cli.USAGE, e.getMessage()); // an unknown backend, one that does not run here, --edge without it
+            // an unknown backend, one that does not run here, --edge without it or with --virtual-threads,
+            // --virtual-threads before JDK 21
+            cli.exit(Cli.USAGE, e.getMessage());
             return;
         } catch (IOException e) {
             cli.exit(Cli.CANNOT_LISTEN, "cannot listen: " + e.getMessage());
             return;
         }
-        Thread loop = new Thread(server, "http-loop");
+        Thread loop = new Thread(server, virtualThreads ? "http-main" : "http-loop");
         loop.start();
         java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
         // SIGTERM, SIGINT and SIGHUP start the JVM's shutdown, which runs this hook (public API, unlike
@@ -673,19 +680,16 @@ public final class HttpServer implements Runnable {
             }
         }, "http-shutdown"));
         System.out.printf("polyplex http server listening on %s (backend %s%s%s); Ctrl-C stops it%n",
-                server.where(), server.backend(), o.edge() ? ", edge-triggered" : "",
+                server.where(), server.backend(), virtualThreads ? ", a virtual thread per connection"
+                        : o.edge() ? ", edge-triggered" : "",
                 o.acceptThreads() > 0 ? ", " + o.acceptThreads() + " accept threads" : "");
         System.out.flush();
         loop.join();
         if (!stopping.get()) {
             // The loop ended without being asked to (its queue failed): say so, and do not exit 0.
-            System.err.println("HttpServer: the event loop stopped unexpectedly");
+            System.err.println("HttpServer: the " + (virtualThreads ? "server" : "event loop") + " stopped unexpectedly");
             System.err.flush();
             Runtime.getRuntime().halt(1);
         }
-    }
-
-    private static ByteBuffer ascii(String s) {
-        return ByteBuffer.wrap(s.getBytes(StandardCharsets.US_ASCII));
     }
 }

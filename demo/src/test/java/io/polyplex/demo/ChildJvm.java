@@ -19,9 +19,16 @@ final class ChildJvm {
     }
 
     static ProcessBuilder builder(Class<?> main, String... args) {
+        return builder(List.of(), main, args);
+    }
+
+    /** As {@link #builder(Class, String...)}, with {@code jvmOptions} (system properties, ...) too. */
+    static ProcessBuilder builder(List<String> jvmOptions, Class<?> main, String... args) {
         String javaBin = System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
         List<String> command = new ArrayList<>(List.of(javaBin, "--enable-native-access=ALL-UNNAMED",
-                "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), main.getName()));
+                "-XX:TieredStopAtLevel=1"));
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
         command.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(command);
         // Each of these makes the JVM print a line of its own on stderr ("Picked up ...").

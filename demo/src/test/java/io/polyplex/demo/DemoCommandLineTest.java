@@ -16,6 +16,8 @@ import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.condition.EnabledForJreRange;
+import org.junit.jupiter.api.condition.JRE;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -110,8 +112,8 @@ class DemoCommandLineTest {
         assertEquals(0, r.exitCode(), r.toString());
         assertEquals("", r.stderr());
         List<String> expected = main == HttpServer.class
-                ? List.of("--host", "--port", "--unix", "--backend", "--accept-threads", "--edge", "--max-connections",
-                        "--idle-timeout-ms", "--drain-ms")
+                ? List.of("--host", "--port", "--unix", "--backend", "--accept-threads", "--edge", "--virtual-threads",
+                        "--max-connections", "--idle-timeout-ms", "--drain-ms")
                 : List.of("--host", "--port", "--backend");
         List<String> lines = r.stdout().lines().toList();
         assertTrue(lines.get(0).startsWith("usage: "), r.stdout());
@@ -135,5 +137,36 @@ class DemoCommandLineTest {
         assertEquals(1, r.exitCode(), r.toString());
         assertOneLine(r, HttpServer.class, file.toString(), "is not a socket");
         assertEquals("keep me\n", Files.readString(file, StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Java 17 is the baseline: the demo runs there, and --virtual-threads says in one line that it
+     * needs JDK 21 (exit status 2) instead of failing on a missing method. Runs before JDK 21; from
+     * 21 on, the mode itself is tested (HttpServerTest).
+     */
+    @Test
+    @EnabledForJreRange(max = JRE.JAVA_20, disabledReason = "this JDK has virtual threads; HttpServerTest runs the mode")
+    void virtualThreadsBeforeJdk21IsOneLineAndExitStatusTwo() throws Exception {
+        ChildJvm.Result r = ChildJvm.run(HttpServer.class, "--virtual-threads", "--port", "0");
+        assertEquals(2, r.exitCode(), r.toString());
+        assertOneLine(r, HttpServer.class, "--virtual-threads needs JDK 21 or newer (this is " + Runtime.version() + ")");
+    }
+
+    /**
+     * --virtual-threads with --edge is refused in one line (edge is the event loop's trigger mode);
+     * with a backend that does not run here, as without it.
+     */
+    @Test
+    @EnabledForJreRange(min = JRE.JAVA_21, disabledReason = "--virtual-threads needs JDK 21; before, virtualThreadsBeforeJdk21IsOneLineAndExitStatusTwo runs")
+    void virtualThreadsRefuseEdgeAndBackendsThatDoNotRunHere() throws Exception {
+        ChildJvm.Result r = ChildJvm.run(HttpServer.class, "--virtual-threads", "--edge", "--port", "0");
+        assertEquals(2, r.exitCode(), r.toString());
+        assertOneLine(r, HttpServer.class, "--edge is the event loop's trigger mode", "--virtual-threads");
+        String notHere = backendNotHere();
+        if (notHere != null) {
+            r = ChildJvm.run(HttpServer.class, "--virtual-threads", "--backend", notHere, "--port", "0");
+            assertEquals(2, r.exitCode(), r.toString());
+            assertOneLine(r, HttpServer.class, "\"" + notHere + "\" does not run", "run here: ");
+        }
     }
 }

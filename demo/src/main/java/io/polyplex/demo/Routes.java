@@ -1,0 +1,112 @@
+package io.polyplex.demo;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.function.Supplier;
+
+/**
+ * What the demo answers, whichever way it serves: {@link HttpServer}'s event loop or {@link
+ * VirtualThreadServer}'s thread per connection. The routes, their bodies, the refusals and the
+ * {@code /stats} line live here once, so the two modes differ only in how they move bytes and wait.
+ * Stateless and thread-safe.
+ */
+final class Routes {
+
+    /** The answer to one request. */
+    sealed interface Reply permits Send, Slow {
+        /** Whether the connection stays open after the answer. */
+        boolean keepAlive();
+    }
+
+    /**
+     * A response to send now.
+     *
+     * @param bytes the whole response (heap buffer, flipped)
+     * @param keepAlive whether the connection stays open after it
+     */
+    record Send(ByteBuffer bytes, boolean keepAlive) implements Reply {}
+
+    /**
+     * {@code /slow}: work of {@code ms} milliseconds, then {@link #answer()}; the server watches the
+     * connection meanwhile (a reset cancels the work, a FIN does not).
+     *
+     * @param ms how long the work takes
+     * @param keepAlive whether the connection stays open after the answer
+     */
+    record Slow(int ms, boolean keepAlive) implements Reply {
+        /** The answer once the work is done. */
+        ByteBuffer answer() {
+            return HttpMessages.response(200, "OK", "slept " + ms + " ms\n", keepAlive);
+        }
+    }
+
+    /**
+     * The counters {@code /stats} prints, one line of {@code key=value} pairs: what the tests (to
+     * know a slow request is being worked on before they hang up) and the soak run (to sample) read.
+     */
+    record Stats(long connections, int open, long requests, int slowInFlight, long cancelledSlow,
+                 long halfClosedSlow, long abortedWrites, long refusedBusy) {
+        String line() {
+            return "connections=" + connections + " open=" + open + " requests=" + requests
+                    + " slowInFlight=" + slowInFlight + " cancelledSlow=" + cancelledSlow + " halfClosedSlow="
+                    + halfClosedSlow + " abortedWrites=" + abortedWrites + " refusedBusy=" + refusedBusy + "\n";
+        }
+    }
+
+    private Routes() {
+    }
+
+    /**
+     * The answer to a parsed request head.
+     *
+     * @param backend the backend's name, which {@code /} names
+     * @param stats the {@code /stats} line, asked only for that route
+     */
+    static Reply route(HttpMessages.Head h, String backend, Supplier<Stats> stats) {
+        if (h.status() != 0) {
+            return send(h.status(), "Bad Request", h.error(), false);
+        }
+        if (!h.method().equals("GET")) {
+            return send(405, "Method Not Allowed", "only GET\n", h.keepAlive());
+        }
+        return switch (h.path()) {
+            case "/" -> send(200, "OK", "hello from polyplex (" + backend + ")\n", h.keepAlive());
+            case "/big" -> new Send(big(HttpMessages.param(h.query(), "kb", 64), h.keepAlive()), h.keepAlive());
+            case "/slow" -> new Slow(HttpMessages.param(h.query(), "ms", 1000), h.keepAlive());
+            case "/stats" -> send(200, "OK", stats.get().line(), h.keepAlive());
+            default -> send(404, "Not Found", "no such path\n", h.keepAlive());
+        };
+    }
+
+    /** 431: the request head did not fit in {@link HttpServer#MAX_HEAD} bytes; the connection closes. */
+    static ByteBuffer tooLarge() {
+        return HttpMessages.response(431, "Request Header Fields Too Large",
+                "request head over " + HttpServer.MAX_HEAD + " bytes\n", false);
+    }
+
+    /** 503: a connection over the limit, or one that arrived while draining; sent once, then closed. */
+    static ByteBuffer busy() {
+        return ByteBuffer.wrap("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                .getBytes(StandardCharsets.US_ASCII));
+    }
+
+    /** {@code /big}: a chunked body of {@code kb} chunks of 1 KiB of {@code 'x'}. */
+    static ByteBuffer big(int kb, boolean keepAlive) {
+        StringBuilder b = new StringBuilder("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n")
+                .append(keepAlive ? "" : "Connection: close\r\n").append("\r\n");
+        byte[] chunk = new byte[1024];
+        Arrays.fill(chunk, (byte) 'x');
+        ByteBuffer out = ByteBuffer.allocate(b.length() + kb * (1024 + 8) + 5);
+        out.put(b.toString().getBytes(StandardCharsets.ISO_8859_1));
+        for (int i = 0; i < kb; i++) {
+            out.put("400\r\n".getBytes(StandardCharsets.ISO_8859_1)).put(chunk).put((byte) '\r').put((byte) '\n');
+        }
+        out.put("0\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1)).flip();
+        return out;
+    }
+
+    private static Send send(int status, String reason, String body, boolean keepAlive) {
+        return new Send(HttpMessages.response(status, reason, body, keepAlive), keepAlive);
+    }
+}
