@@ -4,12 +4,13 @@ import java.util.List;
 
 /**
  * How the demo server handles connections during a soak, with the server arguments that select
- * it. Only the event loop exists today; a virtual-thread mode would be one more constant here (its
- * name goes into the JSON and the file names, its arguments to the server's command line).
+ * it (its name goes into the JSON and the file names, its arguments to the server's command line).
  */
 enum Mode {
-    /** One event-loop thread (HttpServer's only mode): no extra arguments. */
-    EVENT_LOOP("event-loop", List.of());
+    /** One event-loop thread (HttpServer's default): no extra arguments. */
+    EVENT_LOOP("event-loop", List.of()),
+    /** A virtual thread per connection (JDK 21+): the server's {@code --virtual-threads}. */
+    VIRTUAL_THREADS("virtual-threads", List.of("--virtual-threads"));
 
     final String id;
     final List<String> serverArgs;
@@ -25,6 +26,6 @@ enum Mode {
                 return m;
             }
         }
-        throw new IllegalArgumentException("unknown mode " + id + "; known: event-loop");
+        throw new IllegalArgumentException("unknown mode " + id + "; known: event-loop, virtual-threads");
     }
 }
