@@ -37,7 +37,7 @@ public final class JdkVirtualThreadHttpServer {
             return;
         }
         try (ServerSocket server = new ServerSocket(port, 4096, InetAddress.getByName("127.0.0.1"))) {
-            System.out.println("jdk virtual-thread http server listening on http://127.0.0.1:" + port + "/");
+            System.out.println("jdk virtual-thread http server listening on http://127.0.0.1:" + server.getLocalPort() + "/");
             System.out.flush();
             while (true) {
                 Socket s = server.accept();
