@@ -450,13 +450,32 @@ public final class ParkingPoller implements Closeable {
                     forget(r, FD_CLOSED);
                     r = null;
                 }
+                boolean kept = r != null;
                 if (r == null) {
                     r = new Registration(fd, owner);
                     put(fd, r);
                 }
                 r.waiters.add(w);
                 w.registration = r;
-                arm(r);
+                if (kept) {
+                    try {
+                        arm(r);
+                    } catch (NativeIOException e) {
+                        // A registration kept from an earlier wait whose fd was closed and perhaps
+                        // reused behind the service's back (a raw fd has no identity to tell): the
+                        // kernel no longer knows it (epoll's ENOENT, kqueue's), or knows another
+                        // file. Start afresh on this fd.
+                        r.waiters.remove(w);
+                        forget(r, FD_CLOSED);
+                        r = new Registration(fd, owner);
+                        put(fd, r);
+                        r.waiters.add(w);
+                        w.registration = r;
+                        arm(r);
+                    }
+                } else {
+                    arm(r);
+                }
             } catch (IOException | RuntimeException e) {
                 Registration r = fd < byFd.length ? byFd[fd] : null;
                 if (r != null) {
@@ -488,8 +507,8 @@ public final class ParkingPoller implements Closeable {
                     return false;
                 }
                 Registration r = w.registration;
-                if (r != null && r.waiters.remove(w) && r.waiters.isEmpty()) {
-                    forget(r, FD_CLOSED);
+                if (r != null) {
+                    r.waiters.remove(w); // the registration stays, for the next wait on this fd
                 }
                 w.result = Integer.MIN_VALUE; // cancelled: nobody reads it
                 return true;
@@ -555,9 +574,7 @@ public final class ParkingPoller implements Closeable {
                         w.finish(ops & (w.direction | SocketEvent.PEER_CLOSED | SocketEvent.ERROR));
                     }
                 }
-                if (r.waiters.isEmpty()) {
-                    forget(r, FD_CLOSED);
-                } else {
+                if (!r.waiters.isEmpty()) {
                     try {
                         arm(r);
                     } catch (IOException | RuntimeException e) {
