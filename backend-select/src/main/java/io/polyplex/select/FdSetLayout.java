@@ -64,11 +64,14 @@ final class FdSetLayout {
     /** Byte offset of fd's bit. */
     int byteOffset(int fd) {
         check(fd);
-        int wordBits = wordBytes * 8;
-        int word = fd / wordBits;
-        int bit = fd % wordBits;
-        int inWord = littleEndian ? bit / 8 : wordBytes - 1 - bit / 8;
-        return word * wordBytes + inWord;
+        if (littleEndian) {
+            return fd >>> 3; // byte N / 8 of the set, whatever the word width (see above)
+        }
+        // Shifts, not divisions: a select result is scanned with this for every watched fd.
+        int wordShift = wordBytes == 8 ? 6 : 5;
+        int word = fd >>> wordShift;
+        int bit = fd & ((1 << wordShift) - 1);
+        return word * wordBytes + wordBytes - 1 - (bit >>> 3);
     }
 
     /** Mask of fd's bit within its byte. */

@@ -119,6 +119,25 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
      */
     public PollerEventQueue(BackendProvider provider, ToIntFunction<? super S> fdOf, int maxEvents, LibC libc)
             throws IOException {
+        this(provider, fdOf, maxEvents, libc, OsConstants.CURRENT.pollRdhup());
+    }
+
+    /**
+     * As above, with the peer-closed probe's batched check set explicitly: a test forces the
+     * per-event probe (recv with MSG_PEEK for each readable event) with {@code pollRdhup} 0, as on
+     * a system whose poll(2) has no POLLRDHUP.
+     *
+     * @param provider the backend to open (its {@link BackendProvider#unsupportedReason()} is not
+     *     consulted)
+     * @param fdOf how to get a socket's file descriptor
+     * @param maxEvents the most events one kernel wait may return
+     * @param libc the binding for core's own calls
+     * @param pollRdhup this system's POLLRDHUP ({@link OsConstants#pollRdhup()}), or 0 for the
+     *     per-event probe; used only if the backend lacks {@link Capability#KERNEL_PEER_CLOSED}
+     * @throws IOException if the backend or the pipe cannot be opened, or the pipe not registered
+     */
+    public PollerEventQueue(BackendProvider provider, ToIntFunction<? super S> fdOf, int maxEvents, LibC libc,
+                            int pollRdhup) throws IOException {
         this.name = provider.name();
         this.capabilities = capabilitiesOf(provider);
         this.nativeOneShot = provider.capabilities().contains(Capability.ONE_SHOT);
@@ -144,7 +163,8 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
         this.wakeupPipe = pipe;
         this.interruptHook = new InterruptHook(pipe);
         this.changesNeedWakeup = b.changesNeedWakeup();
-        this.peerProbe = capabilities.contains(Capability.KERNEL_PEER_CLOSED) ? null : new PeerProbe(libc);
+        this.peerProbe = capabilities.contains(Capability.KERNEL_PEER_CLOSED) ? null
+                : new PeerProbe(libc, pollRdhup, maxEvents);
     }
 
     /**
@@ -477,6 +497,9 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
      */
     private int dispatch(int n, SocketEventHandler<S> handler) {
         int resolved = resolve(n);
+        if (peerProbe != null) {
+            peerProbe.prepare(batchFds, batchOps, resolved); // one poll(2) for the batch where it can
+        }
         int resolvedModCount = this.resolvedModCount;
         int delivered = 0;
         for (int j = 0; j < resolved; j++) {
@@ -505,8 +528,8 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
             if (socket instanceof Channel && !((Channel) socket).isOpen() || fdOf.applyAsInt(socket) != fd) {
                 continue; // the handler (or someone) closed it earlier in this batch
             }
-            if (peerProbe != null && (ops & (SocketEvent.READ | SocketEvent.PEER_CLOSED)) == SocketEvent.READ) {
-                ops |= peerProbe.probe(fd);
+            if (peerProbe != null && PeerProbe.wants(ops)) {
+                ops |= peerProbe.probe(j, fd);
             }
             handler.onEvent(socket, ops);
             delivered++;

@@ -1,0 +1,241 @@
+package io.polyplex.select;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.polyplex.SocketEvent;
+import io.polyplex.conformance.Faults;
+import io.polyplex.internal.LibC;
+import io.polyplex.internal.OsConstants;
+import io.polyplex.internal.PollerEventQueue;
+import io.polyplex.net.NativeSockets;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import jnr.enxio.channels.NativeSelectableChannel;
+import jnr.enxio.channels.NativeServerSocketChannel;
+import jnr.enxio.channels.NativeSocketChannel;
+import jnr.ffi.LibraryLoader;
+import jnr.ffi.Platform;
+import jnr.ffi.Runtime;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * What core's peer-closed probe costs on the select backend, counted in system calls through the
+ * bindings (core's LibC and select's own, each wrapped by its own {@link Faults} recorder): where
+ * poll(2) has POLLRDHUP, one wait with many readable sockets makes one select(2), one poll(2) and no
+ * recv; a recv only for each socket that poll flags as shut down or in error, so that what is
+ * reported is exactly what the per-event probe reports (PEER_CLOSED only once the data before the
+ * close is read, a reset as PEER_CLOSED|ERROR). Forced onto the per-event probe (as on a system
+ * without POLLRDHUP), the same wait makes one recv per readable event and no poll.
+ */
+@Timeout(60)
+class SelectPeerProbeTest {
+
+    private static final SelectLibrary REAL = LibraryLoader.create(SelectLibrary.class)
+            .load(Platform.getNativePlatform().getStandardCLibraryName());
+
+    /** Sockets that are readable in every wait below, and as many that stay quiet. */
+    private static final int READABLE = 10;
+
+    private final Faults libcCalls = new Faults();
+    private final Faults selectCalls = new Faults();
+    private final Deque<AutoCloseable> toClose = new ArrayDeque<>();
+    private PollerEventQueue<NativeSocketChannel> queue;
+
+    @AfterEach
+    void closeEverything() throws Exception {
+        while (!toClose.isEmpty()) {
+            toClose.pop().close();
+        }
+    }
+
+    private void open(int pollRdhup) throws IOException {
+        LibC libc = libcCalls.wrap(LibC.class, LibC.INSTANCE, LibC.RUNTIME);
+        SelectLibrary select = selectCalls.wrap(SelectLibrary.class, REAL, Runtime.getRuntime(REAL));
+        queue = new PollerEventQueue<>(new SelectProvider(select), NativeSelectableChannel::getFD, 64, libc, pollRdhup);
+        toClose.push(queue);
+    }
+
+    private NativeSocketChannel[] pair() throws IOException {
+        NativeSocketChannel[] p = NativeSockets.socketPair();
+        toClose.push(p[0]);
+        toClose.push(p[1]);
+        return p;
+    }
+
+    /** A connected TCP pair over 127.0.0.1: [0] ours (accepted), [1] the peer. */
+    private NativeSocketChannel[] tcpPair() throws IOException {
+        try (NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8)) {
+            NativeSocketChannel client = NativeSockets.connect(NativeSockets.localAddress(server.getFD()));
+            toClose.push(client);
+            NativeSocketChannel accepted = null;
+            long deadline = System.nanoTime() + 20_000_000_000L;
+            while (accepted == null && System.nanoTime() < deadline) {
+                accepted = NativeSockets.accept(server);
+            }
+            assertTrue(accepted != null, "accept after connect");
+            toClose.push(accepted);
+            return new NativeSocketChannel[] {accepted, client};
+        }
+    }
+
+    private static void send(NativeSocketChannel ch, String s) throws IOException {
+        ByteBuffer b = ByteBuffer.wrap(s.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        while (b.hasRemaining()) {
+            assertTrue(ch.write(b) > 0, "send buffer unexpectedly full");
+        }
+    }
+
+    /** What is there now: the text, "" if nothing, null at end of stream. */
+    private static String readNow(NativeSocketChannel ch) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(4096);
+        int n = ch.read(b);
+        return n < 0 ? null : new String(b.array(), 0, n, java.nio.charset.StandardCharsets.US_ASCII);
+    }
+
+    /** One zero-timeout poll, counted: the events by socket. */
+    private Map<NativeSocketChannel, Integer> countedPoll() throws IOException {
+        libcCalls.reset();
+        selectCalls.reset();
+        Map<NativeSocketChannel, Integer> events = new HashMap<>();
+        queue.poll(Duration.ZERO, (s, ops) -> events.merge(s, ops, (a, b) -> a | b));
+        return events;
+    }
+
+    private static long count(Faults faults, String function) {
+        return faults.calls().stream().filter(c -> c.function().equals(function)).count();
+    }
+
+    /** {@code READABLE} readable pairs and as many quiet ones, all watched for READ: [i] = {ours, peer}. */
+    private NativeSocketChannel[][] watchedPairs() throws IOException {
+        NativeSocketChannel[][] pairs = new NativeSocketChannel[2 * READABLE][];
+        for (int i = 0; i < pairs.length; i++) {
+            pairs[i] = pair();
+            queue.subscribeRead(pairs[i][0]);
+            if (i < READABLE) {
+                send(pairs[i][1], "x");
+            }
+        }
+        return pairs;
+    }
+
+    @Test
+    void theBatchedProbeMakesOnePollPerWaitAndNoRecvForHealthySockets() throws Exception {
+        int pollRdhup = OsConstants.CURRENT.pollRdhup();
+        Assumptions.assumeTrue(pollRdhup != 0, "poll(2) has no POLLRDHUP here: the per-event probe is the only one");
+        open(pollRdhup);
+        watchedPairs();
+        for (int round = 0; round < 3; round++) {
+            Map<NativeSocketChannel, Integer> events = countedPoll();
+            assertEquals(READABLE, events.size(), "events: " + events);
+            events.values().forEach(ops -> assertEquals(SocketEvent.READ, ops.intValue(), SocketEvent.opsToString(ops)));
+            assertEquals(1, count(selectCalls, "select"), "select calls: " + selectCalls.calls());
+            assertEquals(List.of(new Faults.Call("poll", 1)), libcCalls.calls(),
+                    "one poll(2) for " + READABLE + " readable sockets, and no recv");
+        }
+    }
+
+    @Test
+    void theBatchedProbeAsksRecvOnlyForFlaggedSocketsAndReportsWhatThePerEventProbeReports() throws Exception {
+        int pollRdhup = OsConstants.CURRENT.pollRdhup();
+        Assumptions.assumeTrue(pollRdhup != 0, "poll(2) has no POLLRDHUP here: the per-event probe is the only one");
+        open(pollRdhup);
+        assertFlaggedSocketsAreProbedExactly(true);
+    }
+
+    @Test
+    void theForcedPerEventProbeMakesOneRecvPerReadableEventAndNoPoll() throws Exception {
+        open(0);
+        watchedPairs();
+        Map<NativeSocketChannel, Integer> events = countedPoll();
+        assertEquals(READABLE, events.size(), "events: " + events);
+        events.values().forEach(ops -> assertEquals(SocketEvent.READ, ops.intValue(), SocketEvent.opsToString(ops)));
+        assertEquals(1, count(selectCalls, "select"), "select calls: " + selectCalls.calls());
+        assertEquals(READABLE, count(libcCalls, "recv"), "libc calls: " + libcCalls.calls());
+        assertEquals(0, count(libcCalls, "poll"), "libc calls: " + libcCalls.calls());
+    }
+
+    @Test
+    void theForcedPerEventProbeReportsTheSameAsTheBatchedOne() throws Exception {
+        open(0);
+        assertFlaggedSocketsAreProbedExactly(false);
+    }
+
+    /**
+     * In one wait, with healthy readable sockets around them: a peer that closed after sending (the
+     * data is still unread: plain READ), a peer that closed with nothing unread (READ|PEER_CLOSED),
+     * a TCP peer that reset (READ|PEER_CLOSED|ERROR, after which our read sees the end of stream or
+     * an error). Batched, only those three get a recv; per event, every readable one does.
+     */
+    private void assertFlaggedSocketsAreProbedExactly(boolean batched) throws Exception {
+        NativeSocketChannel[][] pairs = watchedPairs();
+        NativeSocketChannel dataThenClose = pairs[0][0];
+        pairs[0][1].close();
+        NativeSocketChannel closeOnly = pairs[READABLE][0];
+        pairs[READABLE][1].close();
+        NativeSocketChannel[] tcp = tcpPair();
+        queue.subscribeRead(tcp[0]);
+        send(tcp[0], "provoke"); // unread data on the peer side makes its close a reset anyway
+        NativeSockets.abort(tcp[1]);
+        NativeSocketChannel reset = tcp[0];
+        // The reset travels over loopback: wait (uncounted) until it has arrived.
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (!readableNow(reset) && System.nanoTime() < deadline) {
+            Thread.sleep(1);
+        }
+
+        Map<NativeSocketChannel, Integer> events = countedPoll();
+        assertEquals(READABLE + 2, events.size(), "events: " + events);
+        assertEquals(SocketEvent.READ, events.get(dataThenClose).intValue(),
+                "the probe cannot see past unread data: " + SocketEvent.opsToString(events.get(dataThenClose)));
+        assertEquals(SocketEvent.READ | SocketEvent.PEER_CLOSED, events.get(closeOnly).intValue(),
+                SocketEvent.opsToString(events.get(closeOnly)));
+        assertEquals(SocketEvent.READ | SocketEvent.PEER_CLOSED | SocketEvent.ERROR, events.get(reset).intValue(),
+                SocketEvent.opsToString(events.get(reset)));
+        for (int i = 1; i < READABLE; i++) {
+            assertEquals(SocketEvent.READ, events.get(pairs[i][0]).intValue(), SocketEvent.opsToString(events.get(pairs[i][0])));
+        }
+        assertEquals(1, count(selectCalls, "select"), "select calls: " + selectCalls.calls());
+        if (batched) {
+            assertEquals(1, count(libcCalls, "poll"), "libc calls: " + libcCalls.calls());
+            assertEquals(3, count(libcCalls, "recv"), "a recv for each flagged socket only: " + libcCalls.calls());
+        } else {
+            assertEquals(0, count(libcCalls, "poll"), "libc calls: " + libcCalls.calls());
+            assertEquals(READABLE + 2, count(libcCalls, "recv"), "libc calls: " + libcCalls.calls());
+        }
+
+        // Nothing was consumed: the data, then the end of stream; the reset's error was read by the
+        // probe, so our read sees the end of stream (or, on some systems, an error).
+        assertEquals("x", readNow(dataThenClose));
+        assertNull(readNow(dataThenClose));
+        assertNull(readNow(closeOnly));
+        try {
+            assertNull(readNow(reset), "after a reset a read sees an error or the end of stream");
+        } catch (IOException expected) {
+            // also fine
+        }
+        // Now the data before the close is read: the next wait reports the close.
+        Map<NativeSocketChannel, Integer> again = countedPoll();
+        assertEquals(SocketEvent.READ | SocketEvent.PEER_CLOSED, again.get(dataThenClose).intValue(),
+                SocketEvent.opsToString(again.get(dataThenClose)));
+    }
+
+    /** Whether {@code ch} is readable now: a poll(2) of it through the real LibC, not counted. */
+    private static boolean readableNow(NativeSocketChannel ch) {
+        jnr.ffi.Pointer pfd = jnr.ffi.Memory.allocateDirect(LibC.RUNTIME, 8, true);
+        pfd.putInt(0, ch.getFD());
+        pfd.putShort(4, (short) 0x1); // POLLIN
+        return LibC.INSTANCE.poll(pfd, 1, 0) > 0;
+    }
+}
