@@ -12,13 +12,31 @@ import java.util.concurrent.TimeUnit;
  * Workload 5: the Polyplex demo HTTP server, the java.nio reference server (same request handling)
  * and Netty's hello-world on its native epoll transport, each in its own JVM, under wrk with keep-alive
  * connections; requests per second, the median of interleaved rounds. All three run one event-loop
- * thread. wrk and the servers share this machine: where {@code taskset} exists and there are at
+ * thread, and Netty runs with the tuning of its own benchmark entry ({@link
+ * io.polyplex.bench.e2e.NettyHttpServer}, {@link #nettyJvmArgs}). wrk and the servers share this machine: where {@code taskset} exists and there are at
  * least two CPUs, the servers are pinned to CPU 0 and wrk to CPU 1, so they at least do not take
  * turns on one core.
  */
 final class EndToEnd {
 
-    private record Server(String contender, String mainClass, List<String> args) {
+    /** One server: its JVM options beyond the common ones, its main class, its arguments. */
+    private record Server(String contender, String mainClass, List<String> jvmArgs, List<String> args) {
+    }
+
+    /**
+     * The JVM flags Netty's TechEmpower entry runs its plaintext server with (its run script), less
+     * the GC choice, which stays the same for all three servers: sun.misc.Unsafe on (Netty's default
+     * up to JDK 24; from JDK 25 Netty turns it off unless told otherwise, and from JDK 23 the JDK asks
+     * for {@code --sun-misc-unsafe-memory-access=allow}, a flag older JDKs refuse), and no bounds or
+     * reference-count check on each ByteBuf access. The leak detector is off in the server's code.
+     */
+    static List<String> nettyJvmArgs(int jdkFeature) {
+        List<String> out = new ArrayList<>(List.of("-Dio.netty.noUnsafe=false", "-Dio.netty.buffer.checkBounds=false",
+                "-Dio.netty.buffer.checkAccessible=false"));
+        if (jdkFeature >= 23) {
+            out.add("--sun-misc-unsafe-memory-access=allow");
+        }
+        return out;
     }
 
     private EndToEnd() {
@@ -35,10 +53,13 @@ final class EndToEnd {
         }
         String taskset = Report.Machine.onlineCpus() >= 2 ? which("taskset") : null;
         param += taskset != null ? ", server on CPU 0, wrk on CPU 1" : ", not pinned";
+        // One event-loop thread each, level-triggered each (the demo's default, java.nio's Selector,
+        // Netty 4.2's only epoll mode), accepting on that loop each.
         List<Server> servers = List.of(
-                new Server("polyplex-epoll demo", "io.polyplex.demo.HttpServer", List.of("--backend", "epoll")),
-                new Server("java.nio reference", "io.polyplex.bench.e2e.NioHttpServer", List.of()),
-                new Server("netty-epoll hello-world", "io.polyplex.bench.e2e.NettyHttpServer", List.of()));
+                new Server("polyplex-epoll demo", "io.polyplex.demo.HttpServer", List.of(), List.of("--backend", "epoll")),
+                new Server("java.nio reference", "io.polyplex.bench.e2e.NioHttpServer", List.of(), List.of()),
+                new Server("netty-epoll hello-world", "io.polyplex.bench.e2e.NettyHttpServer",
+                        nettyJvmArgs(Runtime.version().feature()), List.of()));
         List<Process> processes = new ArrayList<>();
         List<List<Double>> samples = new ArrayList<>();
         List<String> notes = new ArrayList<>();
@@ -125,11 +146,13 @@ final class EndToEnd {
             cmd.addAll(List.of(taskset, "-c", "0"));
         }
         cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-Xms256m", "-Xmx256m", "-cp", classPath, server.mainClass(),
-                "--port", Integer.toString(port)));
+                "--enable-native-access=ALL-UNNAMED", "-Xms256m", "-Xmx256m"));
+        cmd.addAll(server.jvmArgs());
+        cmd.addAll(List.of("-cp", classPath, server.mainClass(), "--port", Integer.toString(port)));
         cmd.addAll(server.args());
         Path log = s.results().resolve("e2e-" + slug(server) + ".log");
-        System.out.println("e2e: starting " + server.contender() + " on port " + port);
+        System.out.println("e2e: starting " + server.contender() + " on port " + port
+                + (server.jvmArgs().isEmpty() ? "" : " with " + String.join(" ", server.jvmArgs())));
         return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     }
 
