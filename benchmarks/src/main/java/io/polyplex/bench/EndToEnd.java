@@ -11,7 +11,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * Workload 5: the Polyplex demo HTTP server, the java.nio reference server (same request handling)
  * and Netty's hello-world on its native epoll transport, each in its own JVM, under wrk with keep-alive
- * connections; requests per second, the median of interleaved rounds. All three run one event-loop
+ * connections; requests per second, the median of interleaved rounds, and (on Linux) each server's
+ * CPU time per request in the same rounds, in the note. All three run one event-loop
  * thread, and Netty runs with the tuning of its own benchmark entry ({@link
  * io.polyplex.bench.e2e.NettyHttpServer}, {@link #nettyJvmArgs}). wrk and the servers share this machine: where {@code taskset} exists and there are at
  * least two CPUs, the servers are pinned to CPU 0 and wrk to CPU 1, so they at least do not take
@@ -62,6 +63,8 @@ final class EndToEnd {
                         nettyJvmArgs(Runtime.version().feature()), List.of()));
         List<Process> processes = new ArrayList<>();
         List<List<Double>> samples = new ArrayList<>();
+        List<List<Double>> cpuPerRequest = new ArrayList<>();
+        double tick = 1e6 / clockTicksPerSecond();
         List<String> notes = new ArrayList<>();
         try {
             // All servers up at once (idle ones cost nothing), then rounds that take each in turn: the
@@ -69,6 +72,7 @@ final class EndToEnd {
             for (int i = 0; i < servers.size(); i++) {
                 processes.add(start(s, classPath, taskset, servers.get(i), BASE_PORT + i));
                 samples.add(new ArrayList<>());
+                cpuPerRequest.add(new ArrayList<>());
                 notes.add("");
             }
             for (int i = 0; i < servers.size(); i++) {
@@ -81,7 +85,13 @@ final class EndToEnd {
                 for (int i = 0; i < servers.size(); i++) {
                     Server server = servers.get(i);
                     System.out.println("e2e: round " + (r + 1) + "/" + rounds + ": " + server.contender());
+                    long cpuBefore = cpuTicks(processes.get(i).pid());
                     String text = wrk(wrk, taskset, s.e2eConnections(), s.e2eSeconds(), url(i));
+                    long cpuAfter = cpuTicks(processes.get(i).pid());
+                    String requests = Suite.find(text, "(\\d+) requests in");
+                    if (cpuBefore >= 0 && cpuAfter >= 0 && requests != null && Long.parseLong(requests) > 0) {
+                        cpuPerRequest.get(i).add((cpuAfter - cpuBefore) * tick / Long.parseLong(requests));
+                    }
                     Files.writeString(s.results().resolve("wrk-" + slug(server) + "-" + (r + 1) + ".txt"), text,
                             StandardCharsets.UTF_8);
                     String rps = Suite.find(text, "Requests/sec:\\s*([0-9.]+)");
@@ -121,6 +131,16 @@ final class EndToEnd {
             for (double x : xs) {
                 all.append(' ').append(Math.round(x));
             }
+            List<Double> cpu = cpuPerRequest.get(i);
+            if (!cpu.isEmpty()) {
+                List<Double> cs = new ArrayList<>(cpu);
+                cs.sort(null);
+                all.append("; server CPU per request: ").append(String.format(java.util.Locale.ROOT, "%.2f", cs.get(cs.size() / 2)))
+                        .append(" us, rounds:");
+                for (double c : cpu) {
+                    all.append(' ').append(String.format(java.util.Locale.ROOT, "%.2f", c));
+                }
+            }
             String note = (notes.get(i) + " " + all).trim();
             out.add(new Measurement("e2e", servers.get(i).contender(), param, median,
                     xs.size() > 1 ? spread : Double.NaN, "req/s", Double.NaN, note));
@@ -129,6 +149,43 @@ final class EndToEnd {
     }
 
     private static final int ROUNDS = 5;
+
+    /**
+     * CPU time (user + system) a process has used, in clock ticks, from {@code /proc/PID/stat}; -1
+     * where there is no such file (not Linux). With wrk's request count this gives the server's CPU
+     * per request, which a shared host disturbs far less than req/s: other work takes CPU away from
+     * the server, not (much) CPU per request. The server runs under taskset, which execs the JVM,
+     * so the pid is the JVM's.
+     */
+    static long cpuTicks(long pid) {
+        try {
+            return cpuTicks(Files.readString(Path.of("/proc", Long.toString(pid), "stat")));
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    /** utime + stime (fields 14 and 15) of one {@code /proc/PID/stat} line; its name may hold spaces. */
+    static long cpuTicks(String stat) {
+        String[] f = stat.substring(stat.lastIndexOf(')') + 1).trim().split("\\s+");
+        return Long.parseLong(f[11]) + Long.parseLong(f[12]); // f[0] is field 3, the state
+    }
+
+    /** USER_HZ, the unit of {@link #cpuTicks}: {@code getconf CLK_TCK}, else Linux's usual 100. */
+    private static long clockTicksPerSecond() {
+        try {
+            Process p = new ProcessBuilder("getconf", "CLK_TCK").redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+            if (p.waitFor() == 0 && out.matches("\\d+")) {
+                return Long.parseLong(out);
+            }
+        } catch (IOException e) {
+            // below
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return 100;
+    }
     private static final int BASE_PORT = 18_081;
 
     private static String url(int i) {

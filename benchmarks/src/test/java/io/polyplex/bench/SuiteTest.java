@@ -62,6 +62,16 @@ class SuiteTest {
     }
 
     @Test
+    void serverCpuIsUserPlusSystemTimeEvenWhenTheNameHasSpacesAndParentheses() {
+        String stat = "4242 (java (x) y) S 1 4242 4242 0 -1 4194560 5000 0 0 0 731 129 0 0 20 0 19 0 100 0 0";
+        assertEquals(731 + 129, EndToEnd.cpuTicks(stat));
+        assertEquals(-1, EndToEnd.cpuTicks(-5), "no such process: no number");
+        if (java.nio.file.Files.exists(Path.of("/proc/self/stat"))) {
+            assertTrue(EndToEnd.cpuTicks(ProcessHandle.current().pid()) >= 0);
+        }
+    }
+
+    @Test
     void nettyGetsItsBenchmarkFlagsAndOnlyTheOnesThisJdkAccepts() {
         List<String> on17 = EndToEnd.nettyJvmArgs(17);
         assertEquals(List.of("-Dio.netty.noUnsafe=false", "-Dio.netty.buffer.checkBounds=false",
