@@ -11,14 +11,33 @@ import java.util.concurrent.TimeUnit;
 /**
  * Workload 5: the Polyplex demo HTTP server, the java.nio reference server (same request handling)
  * and Netty's hello-world on its native epoll transport, each in its own JVM, under wrk with keep-alive
- * connections; requests per second, the median of interleaved rounds. All three run one event-loop
- * thread. wrk and the servers share this machine: where {@code taskset} exists and there are at
+ * connections; requests per second, the median of interleaved rounds, and (on Linux) each server's
+ * CPU time per request in the same rounds, in the note. All three run one event-loop
+ * thread, and Netty runs with the tuning of its own benchmark entry ({@link
+ * io.polyplex.bench.e2e.NettyHttpServer}, {@link #nettyJvmArgs}). wrk and the servers share this machine: where {@code taskset} exists and there are at
  * least two CPUs, the servers are pinned to CPU 0 and wrk to CPU 1, so they at least do not take
  * turns on one core.
  */
 final class EndToEnd {
 
-    private record Server(String contender, String mainClass, List<String> args) {
+    /** One server: its JVM options beyond the common ones, its main class, its arguments. */
+    private record Server(String contender, String mainClass, List<String> jvmArgs, List<String> args) {
+    }
+
+    /**
+     * The JVM flags Netty's TechEmpower entry runs its plaintext server with (its run script), less
+     * the GC choice, which stays the same for all three servers: sun.misc.Unsafe on (Netty's default
+     * up to JDK 24; from JDK 25 Netty turns it off unless told otherwise, and from JDK 23 the JDK asks
+     * for {@code --sun-misc-unsafe-memory-access=allow}, a flag older JDKs refuse), and no bounds or
+     * reference-count check on each ByteBuf access. The leak detector is off in the server's code.
+     */
+    static List<String> nettyJvmArgs(int jdkFeature) {
+        List<String> out = new ArrayList<>(List.of("-Dio.netty.noUnsafe=false", "-Dio.netty.buffer.checkBounds=false",
+                "-Dio.netty.buffer.checkAccessible=false"));
+        if (jdkFeature >= 23) {
+            out.add("--sun-misc-unsafe-memory-access=allow");
+        }
+        return out;
     }
 
     private EndToEnd() {
@@ -35,12 +54,17 @@ final class EndToEnd {
         }
         String taskset = Report.Machine.onlineCpus() >= 2 ? which("taskset") : null;
         param += taskset != null ? ", server on CPU 0, wrk on CPU 1" : ", not pinned";
+        // One event-loop thread each, level-triggered each (the demo's default, java.nio's Selector,
+        // Netty 4.2's only epoll mode), accepting on that loop each.
         List<Server> servers = List.of(
-                new Server("polyplex-epoll demo", "io.polyplex.demo.HttpServer", List.of("--backend", "epoll")),
-                new Server("java.nio reference", "io.polyplex.bench.e2e.NioHttpServer", List.of()),
-                new Server("netty-epoll hello-world", "io.polyplex.bench.e2e.NettyHttpServer", List.of()));
+                new Server("polyplex-epoll demo", "io.polyplex.demo.HttpServer", List.of(), List.of("--backend", "epoll")),
+                new Server("java.nio reference", "io.polyplex.bench.e2e.NioHttpServer", List.of(), List.of()),
+                new Server("netty-epoll hello-world", "io.polyplex.bench.e2e.NettyHttpServer",
+                        nettyJvmArgs(Runtime.version().feature()), List.of()));
         List<Process> processes = new ArrayList<>();
         List<List<Double>> samples = new ArrayList<>();
+        List<List<Double>> cpuPerRequest = new ArrayList<>();
+        double tick = 1e6 / clockTicksPerSecond();
         List<String> notes = new ArrayList<>();
         try {
             // All servers up at once (idle ones cost nothing), then rounds that take each in turn: the
@@ -48,6 +72,7 @@ final class EndToEnd {
             for (int i = 0; i < servers.size(); i++) {
                 processes.add(start(s, classPath, taskset, servers.get(i), BASE_PORT + i));
                 samples.add(new ArrayList<>());
+                cpuPerRequest.add(new ArrayList<>());
                 notes.add("");
             }
             for (int i = 0; i < servers.size(); i++) {
@@ -60,7 +85,13 @@ final class EndToEnd {
                 for (int i = 0; i < servers.size(); i++) {
                     Server server = servers.get(i);
                     System.out.println("e2e: round " + (r + 1) + "/" + rounds + ": " + server.contender());
+                    long cpuBefore = cpuTicks(processes.get(i).pid());
                     String text = wrk(wrk, taskset, s.e2eConnections(), s.e2eSeconds(), url(i));
+                    long cpuAfter = cpuTicks(processes.get(i).pid());
+                    String requests = Suite.find(text, "(\\d+) requests in");
+                    if (cpuBefore >= 0 && cpuAfter >= 0 && requests != null && Long.parseLong(requests) > 0) {
+                        cpuPerRequest.get(i).add((cpuAfter - cpuBefore) * tick / Long.parseLong(requests));
+                    }
                     Files.writeString(s.results().resolve("wrk-" + slug(server) + "-" + (r + 1) + ".txt"), text,
                             StandardCharsets.UTF_8);
                     String rps = Suite.find(text, "Requests/sec:\\s*([0-9.]+)");
@@ -100,6 +131,16 @@ final class EndToEnd {
             for (double x : xs) {
                 all.append(' ').append(Math.round(x));
             }
+            List<Double> cpu = cpuPerRequest.get(i);
+            if (!cpu.isEmpty()) {
+                List<Double> cs = new ArrayList<>(cpu);
+                cs.sort(null);
+                all.append("; server CPU per request: ").append(String.format(java.util.Locale.ROOT, "%.2f", cs.get(cs.size() / 2)))
+                        .append(" us, rounds:");
+                for (double c : cpu) {
+                    all.append(' ').append(String.format(java.util.Locale.ROOT, "%.2f", c));
+                }
+            }
             String note = (notes.get(i) + " " + all).trim();
             out.add(new Measurement("e2e", servers.get(i).contender(), param, median,
                     xs.size() > 1 ? spread : Double.NaN, "req/s", Double.NaN, note));
@@ -108,6 +149,43 @@ final class EndToEnd {
     }
 
     private static final int ROUNDS = 5;
+
+    /**
+     * CPU time (user + system) a process has used, in clock ticks, from {@code /proc/PID/stat}; -1
+     * where there is no such file (not Linux). With wrk's request count this gives the server's CPU
+     * per request, which a shared host disturbs far less than req/s: other work takes CPU away from
+     * the server, not (much) CPU per request. The server runs under taskset, which execs the JVM,
+     * so the pid is the JVM's.
+     */
+    static long cpuTicks(long pid) {
+        try {
+            return cpuTicks(Files.readString(Path.of("/proc", Long.toString(pid), "stat")));
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    /** utime + stime (fields 14 and 15) of one {@code /proc/PID/stat} line; its name may hold spaces. */
+    static long cpuTicks(String stat) {
+        String[] f = stat.substring(stat.lastIndexOf(')') + 1).trim().split("\\s+");
+        return Long.parseLong(f[11]) + Long.parseLong(f[12]); // f[0] is field 3, the state
+    }
+
+    /** USER_HZ, the unit of {@link #cpuTicks}: {@code getconf CLK_TCK}, else Linux's usual 100. */
+    private static long clockTicksPerSecond() {
+        try {
+            Process p = new ProcessBuilder("getconf", "CLK_TCK").redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+            if (p.waitFor() == 0 && out.matches("\\d+")) {
+                return Long.parseLong(out);
+            }
+        } catch (IOException e) {
+            // below
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return 100;
+    }
     private static final int BASE_PORT = 18_081;
 
     private static String url(int i) {
@@ -125,11 +203,13 @@ final class EndToEnd {
             cmd.addAll(List.of(taskset, "-c", "0"));
         }
         cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-Xms256m", "-Xmx256m", "-cp", classPath, server.mainClass(),
-                "--port", Integer.toString(port)));
+                "--enable-native-access=ALL-UNNAMED", "-Xms256m", "-Xmx256m"));
+        cmd.addAll(server.jvmArgs());
+        cmd.addAll(List.of("-cp", classPath, server.mainClass(), "--port", Integer.toString(port)));
         cmd.addAll(server.args());
         Path log = s.results().resolve("e2e-" + slug(server) + ".log");
-        System.out.println("e2e: starting " + server.contender() + " on port " + port);
+        System.out.println("e2e: starting " + server.contender() + " on port " + port
+                + (server.jvmArgs().isEmpty() ? "" : " with " + String.join(" ", server.jvmArgs())));
         return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     }
 

@@ -95,7 +95,7 @@ public final class Report {
     private void ratio(String name, Measurement a, Measurement b, String goal, boolean atMost, double limit,
                        boolean strict) {
         if (a == null || b == null) {
-            targets.add(new Target(name, "not measured", Double.NaN, goal, false));
+            targets.add(new Target(name, NOT_MEASURED, Double.NaN, goal, false));
             return;
         }
         double r = a.score() / b.score();
@@ -114,7 +114,7 @@ public final class Report {
                 parts.add(c.replace("polyplex-", "") + " " + String.format(Locale.ROOT, "%.3f", m.bytesPerOp()));
             }
         }
-        targets.add(new Target(name, parts.isEmpty() ? "not measured" : String.join(", ", parts) + " B/op",
+        targets.add(new Target(name, parts.isEmpty() ? NOT_MEASURED : String.join(", ", parts) + " B/op",
                 worst, "0 B/op", !Double.isNaN(worst) && worst < ZERO_BYTES));
     }
 
@@ -148,9 +148,15 @@ public final class Report {
 
     // ------------------------------------------------------------------ tables
 
-    /** The Met column: yes or no, except in a smoke run, whose tiny times judge nothing. */
+    /** The How of a target whose numbers this run does not have (a workload skipped, or not run). */
+    static final String NOT_MEASURED = "not measured";
+
+    /**
+     * The Met column: yes or no, except in a smoke run, whose tiny times judge nothing, and for a
+     * target this run did not measure (a run of one workload, {@code --only e2e}, measures one).
+     */
     private String met(Target t) {
-        return machine.smoke() ? NOT_JUDGED : t.met() ? "yes" : "**no**";
+        return machine.smoke() ? NOT_JUDGED : t.how().equals(NOT_MEASURED) ? NOT_MEASURED : t.met() ? "yes" : "**no**";
     }
 
     String targetsTable() {
@@ -300,7 +306,9 @@ public final class Report {
             Target t = targets.get(i);
             b.append("    {\"name\": ").append(str(t.name())).append(", \"measured\": ").append(str(t.how()))
                     .append(", \"value\": ").append(jnum(t.value())).append(", \"goal\": ").append(str(t.goal()))
-                    .append(", \"met\": ").append(machine.smoke() ? "null" : Boolean.toString(t.met())).append('}')
+                    .append(", \"met\": ")
+                    .append(machine.smoke() || t.how().equals(NOT_MEASURED) ? "null" : Boolean.toString(t.met()))
+                    .append('}')
                     .append(i + 1 < targets.size() ? ",\n" : "\n");
         }
         b.append("  ],\n  \"measurements\": [\n");

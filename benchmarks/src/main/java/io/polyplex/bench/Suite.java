@@ -47,9 +47,15 @@ public final class Suite {
      * What to run, from the command line. {@code temporaryResults}: a smoke run not given {@code
      * --results} writes to a temporary directory, deleted at exit ({@link TemporaryResults}).
      */
-    record Settings(boolean smoke, Path results, boolean temporaryResults, Path floor, boolean e2e, int e2eSeconds,
-                    int e2eConnections, boolean pinned) {
+    record Settings(boolean smoke, Path results, boolean temporaryResults, Path floor, boolean jmh, boolean e2e,
+                    int e2eSeconds, int e2eConnections, boolean pinned) {
     }
+
+    /** Where a run of one workload alone ({@code --only}) writes, so it never replaces a whole run's files. */
+    static final Path ONLY_E2E_RESULTS = Path.of("benchmarks", "results", "e2e-only");
+
+    private static final String USAGE = "usage: Suite [--smoke] [--results DIR] [--floor PATH-TO-C-FLOOR]"
+            + " [--no-e2e | --only e2e] [--e2e-seconds N] | Suite --rerender DIR";
 
     private Suite() {
     }
@@ -63,7 +69,15 @@ public final class Suite {
             System.out.println(report.targetsTable());
             return;
         }
-        Settings s = parse(args);
+        Settings s;
+        try {
+            s = parse(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println(e.getMessage());
+            System.err.println(USAGE);
+            System.exit(2);
+            return;
+        }
         Files.createDirectories(s.results());
         Report.Machine machine = Report.Machine.current(Instant.now().truncatedTo(ChronoUnit.SECONDS), s.smoke(),
                 s.pinned());
@@ -75,8 +89,11 @@ public final class Suite {
         System.out.println(machine.describe());
         List<Measurement> all = new ArrayList<>();
         List<String> impls = backends();
-        JmhOutput jmhOutput = new JmhOutput(System.out, s.smoke());
-        all.addAll(jmh(s, impls, jmhOutput));
+        if (s.jmh()) {
+            all.addAll(jmh(s, impls, new JmhOutput(System.out, s.smoke())));
+        } else {
+            System.out.println("--only e2e: the JMH workloads and the C floor are not run");
+        }
         if (s.e2e()) {
             all.addAll(EndToEnd.run(s, ownClassPath()));
         } else {
@@ -94,29 +111,43 @@ public final class Suite {
         }
     }
 
-    private static Settings parse(String[] args) {
+    /**
+     * The command line as settings. {@code --only e2e} runs the end-to-end workload alone and, unless
+     * given {@code --results}, writes to {@link #ONLY_E2E_RESULTS}.
+     *
+     * @throws IllegalArgumentException on an unknown option, a missing or bad value, or options that
+     *     contradict each other
+     */
+    static Settings parse(String[] args) {
         boolean smoke = false;
-        boolean e2e = true;
+        boolean noE2e = false;
+        String only = null;
         Path results = null;
         Path floor = null;
         int seconds = 5;
         int connections = 50;
         boolean pinned = false;
         for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
+            String a = args[i];
+            switch (a) {
                 case "--smoke" -> smoke = true;
-                case "--results" -> results = Path.of(args[++i]);
-                case "--floor" -> floor = Path.of(args[++i]);
-                case "--no-e2e" -> e2e = false;
-                case "--e2e-seconds" -> seconds = Integer.parseInt(args[++i]);
-                case "--pinned" -> pinned = Integer.parseInt(args[++i]) > 0;
-                default -> {
-                    System.err.println("usage: Suite [--smoke] [--results DIR] [--floor PATH-TO-C-FLOOR] [--no-e2e]"
-                            + " [--e2e-seconds N] | Suite --rerender DIR");
-                    System.exit(2);
-                }
+                case "--results" -> results = Path.of(value(args, ++i, a));
+                case "--floor" -> floor = Path.of(value(args, ++i, a));
+                case "--no-e2e" -> noE2e = true;
+                case "--only" -> only = value(args, ++i, a);
+                case "--e2e-seconds" -> seconds = positive(value(args, ++i, a), a);
+                case "--pinned" -> pinned = Integer.parseInt(value(args, ++i, a)) > 0;
+                default -> throw new IllegalArgumentException("unknown option " + a);
             }
         }
+        if (only != null && !only.equals("e2e")) {
+            throw new IllegalArgumentException("--only takes e2e (the one workload that runs alone), not " + only);
+        }
+        if (only != null && noE2e) {
+            throw new IllegalArgumentException("--only e2e and --no-e2e leave nothing to run");
+        }
+        boolean jmh = only == null;
+        boolean e2e = !noE2e;
         boolean temporary = smoke && results == null;
         if (temporary) {
             try {
@@ -125,9 +156,28 @@ public final class Suite {
                 throw new java.io.UncheckedIOException(e);
             }
         } else if (results == null) {
-            results = Path.of("benchmarks", "results");
+            results = jmh ? Path.of("benchmarks", "results") : ONLY_E2E_RESULTS;
         }
-        return new Settings(smoke, results, temporary, floor, e2e, smoke ? 1 : seconds, connections, pinned);
+        return new Settings(smoke, results, temporary, floor, jmh, e2e, smoke ? 1 : seconds, connections, pinned);
+    }
+
+    private static String value(String[] args, int i, String option) {
+        if (i >= args.length) {
+            throw new IllegalArgumentException(option + " needs a value");
+        }
+        return args[i];
+    }
+
+    private static int positive(String v, String option) {
+        try {
+            int n = Integer.parseInt(v);
+            if (n > 0) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw new IllegalArgumentException(option + " takes a positive number of seconds, not " + v);
     }
 
     /** The Polyplex backends this OS supports, in the order of the tables (the soak runs the same list). */

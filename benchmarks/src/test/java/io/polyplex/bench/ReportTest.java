@@ -125,6 +125,25 @@ class ReportTest {
     }
 
     @Test
+    void aRunOfTheEndToEndWorkloadAloneJudgesOnlyItsOwnTarget(@TempDir Path dir) throws IOException {
+        Report r = new Report(MACHINE, List.of(
+                m("e2e", "polyplex-epoll demo", "wrk", 101_000, "req/s", Double.NaN),
+                m("e2e", "java.nio reference", "wrk", 100_000, "req/s", Double.NaN),
+                m("e2e", "netty-epoll hello-world", "wrk", 120_000, "req/s", Double.NaN)));
+        assertTrue(target(r, "End to end").met());
+        String table = r.targetsTable();
+        assertFalse(table.contains("**no**"), "a target not measured is not a target missed: " + table);
+        assertTrue(table.contains("| not measured | n/a | <= 1.05x | not measured |"), table);
+        assertTrue(r.resultsTable().contains("| netty-epoll hello-world | wrk | 120,000 ± 1.00 | req/s |  |  | 1.20x |"),
+                r.resultsTable());
+        r.write(dir);
+        String json = Files.readString(dir.resolve("results.json"));
+        assertTrue(json.contains("\"measured\": \"not measured\", \"value\": null, \"goal\": \"<= 1.05x\", \"met\": null"),
+                json);
+        assertTrue(json.contains("\"met\": true"), json);
+    }
+
+    @Test
     void forksGetNativeAccessOnlyFromTheirOwnOptions() {
         assertEquals(List.of("-Xmx1g", "-Dx=y"), Suite.forkJvmArgs(List.of("--enable-native-access=ALL-UNNAMED", "-Xmx1g",
                 "--enable-native-access", "ALL-UNNAMED", "-Dx=y")));
