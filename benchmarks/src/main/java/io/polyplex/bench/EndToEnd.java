@@ -12,11 +12,11 @@ import java.util.concurrent.TimeUnit;
  * Workload 5: the Polyplex demo HTTP server, the java.nio reference server (same request handling)
  * and Netty's hello-world on its native epoll transport, each in its own JVM, under wrk with keep-alive
  * connections; requests per second, the median of interleaved rounds, and (on Linux) each server's
- * CPU time per request in the same rounds, in the note. All three run one event-loop
- * thread, and Netty runs with the tuning of its own benchmark entry ({@link
- * io.polyplex.bench.e2e.NettyHttpServer}, {@link #nettyJvmArgs}). wrk and the servers share this machine: where {@code taskset} exists and there are at
- * least two CPUs, the servers are pinned to CPU 0 and wrk to CPU 1, so they at least do not take
- * turns on one core.
+ * CPU time per request in the same rounds, in the note. All three run one event-loop thread, and
+ * Netty runs with the tuning of its own benchmark entry ({@link io.polyplex.bench.e2e.NettyHttpServer},
+ * {@link #nettyJvmArgs}). wrk and the servers share this machine: where {@code taskset} exists and
+ * there are at least two CPUs, the servers are pinned to CPU 0 and wrk to CPU 1, so they at least do
+ * not take turns on one core.
  */
 final class EndToEnd {
 
