@@ -35,13 +35,18 @@ import org.junit.jupiter.api.Test;
  */
 public abstract class ParkingContract extends ContractBase {
 
-    private ParkingPoller parker(int pollers) throws IOException {
-        ParkingPoller p = ParkingPoller.open(new ParkingPoller.Queues() {
+    /** The backend under test, as a ParkingPoller takes it. */
+    private ParkingPoller.Queues queues() {
+        return new ParkingPoller.Queues() {
             @Override
             public <S> EventQueue<S> open(ToIntFunction<? super S> fdOf) throws IOException {
                 return ParkingContract.this.open(fdOf);
             }
-        }, pollers);
+        };
+    }
+
+    private ParkingPoller parker(int pollers) throws IOException {
+        ParkingPoller p = ParkingPoller.open(queues(), pollers);
         closeLater(p);
         return p;
     }
@@ -231,12 +236,7 @@ public abstract class ParkingContract extends ContractBase {
     @Test
     void closingTheServiceEndsEveryWaitAndLeavesNoFdOpen() throws Exception {
         Set<Integer> before = fdNumbers();
-        ParkingPoller p = ParkingPoller.open(new ParkingPoller.Queues() {
-            @Override
-            public <S> EventQueue<S> open(ToIntFunction<? super S> fdOf) throws IOException {
-                return ParkingContract.this.open(fdOf);
-            }
-        }, 2);
+        ParkingPoller p = ParkingPoller.open(queues(), 2);
         List<NativeSocketChannel[]> pairs = new ArrayList<>();
         List<Thread> waiters = new ArrayList<>();
         List<AtomicReference<Object>> outcomes = new ArrayList<>();
@@ -308,12 +308,7 @@ public abstract class ParkingContract extends ContractBase {
         NativeSocketChannel[] pair = pair();
         assertThrows(IllegalArgumentException.class, () -> p.awaitReadable(pair[0], Duration.ofMillis(-1)));
         assertThrows(NullPointerException.class, () -> p.awaitReadable((NativeSocketChannel) null, null));
-        assertThrows(IllegalArgumentException.class, () -> ParkingPoller.open(new ParkingPoller.Queues() {
-            @Override
-            public <S> EventQueue<S> open(ToIntFunction<? super S> fdOf) throws IOException {
-                return ParkingContract.this.open(fdOf);
-            }
-        }, 0));
+        assertThrows(IllegalArgumentException.class, () -> ParkingPoller.open(queues(), 0));
     }
 
     private Set<Capability> capabilities() {
