@@ -185,6 +185,9 @@ final class VirtualThreadServer implements HttpService {
             acceptors.add(t);
             t.start();
         }
+        Thread sweeper = new Thread(this::sweepIdle, "http-idle-sweeper");
+        sweeper.setDaemon(true);
+        sweeper.start();
         boolean interrupted = false;
         try {
             drainAsked.await();
@@ -193,6 +196,7 @@ final class VirtualThreadServer implements HttpService {
             interrupted = true; // whoever runs the server wants it to stop now: no drain
         } finally {
             draining = true;
+            sweeper.interrupt();
             acceptor.shutdown();
             unfinished = busy();
             poller.close(); // every wait ends (ClosedEventQueueException), every later one too
@@ -217,6 +221,29 @@ final class VirtualThreadServer implements HttpService {
             if (interrupted) {
                 Thread.currentThread().interrupt();
             }
+        }
+    }
+
+    /**
+     * Closes connections idle longer than the idle timeout, as the event loop's sweep does: checked
+     * every quarter of the timeout (at most every second), so one is closed between the timeout and
+     * a quarter of it later. Runs until the drain starts.
+     */
+    private void sweepIdle() {
+        long timeout = options.idleTimeout().toNanos();
+        long period = Math.max(1, Math.min(TimeUnit.SECONDS.toMillis(1), TimeUnit.NANOSECONDS.toMillis(timeout) / 4));
+        try {
+            while (!draining) {
+                Thread.sleep(period);
+                long now = System.nanoTime();
+                for (Conn c : open) {
+                    if (now - c.lastActive > timeout) {
+                        c.closeIfIdle();
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            // the server is stopping
         }
     }
 
@@ -364,6 +391,8 @@ final class VirtualThreadServer implements HttpService {
         Thread thread;
         /** A FIN was seen during slow work: counted once per connection, as in the event loop. */
         volatile boolean halfClosed;
+        /** When the connection last read something or became idle (System.nanoTime), for the sweeper. */
+        volatile long lastActive = System.nanoTime();
 
         Conn(NativeSocketChannel channel) {
             this.channel = channel;
@@ -386,7 +415,8 @@ final class VirtualThreadServer implements HttpService {
 
         private void serve() throws IOException {
             while (true) {
-                state.set(IDLE); // only the drain changes it meanwhile, and only from IDLE
+                lastActive = System.nanoTime();
+                state.set(IDLE); // only the drain and the idle sweeper change it meanwhile, only from IDLE
                 if (draining) {
                     return; // published IDLE before reading draining: the drain cannot miss this one
                 }
@@ -427,9 +457,12 @@ final class VirtualThreadServer implements HttpService {
                 if (!in.hasRemaining()) {
                     return TOO_LARGE;
                 }
-                if (sockets.read(channel, in, options.idleTimeout()) < 0) {
+                // No timeout here: a timed park schedules a timer on every read, which cost this mode
+                // almost half its throughput; the idle sweeper closes idle connections instead.
+                if (sockets.read(channel, in, null) < 0) {
                     return END;
                 }
+                lastActive = System.nanoTime();
             }
         }
 
