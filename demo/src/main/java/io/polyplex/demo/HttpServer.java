@@ -396,18 +396,7 @@ public final class HttpServer implements Runnable, HttpService {
         connections.incrementAndGet();
         if (drainDeadline != 0 || open.size() >= options.maxConnections()) {
             refusedBusy++;
-            try {
-                NativeSockets.send(ch.getFD(), Routes.busy());
-            } catch (IOException e) {
-                // the client is gone already (reset while waiting to be accepted): refused either way
-            } finally {
-                // Closed even when the refusal could not be sent: skipping it leaked one fd per such client.
-                try {
-                    ch.close();
-                } catch (IOException e) {
-                    // nothing to do
-                }
-            }
+            Routes.refuse(ch);
             return;
         }
         Conn c = new Conn(ch);

@@ -86,6 +86,25 @@ final class Routes {
     }
 
     /** 503: a connection over the limit, or one that arrived while draining; sent once, then closed. */
+    /**
+     * Refuses a connection past the limit: the 503, sent once without waiting, then the channel is
+     * closed even if it could not be sent (skipping the close leaked one fd per client that had
+     * already reset). Shared by both server modes.
+     */
+    static void refuse(jnr.enxio.channels.NativeSocketChannel ch) {
+        try {
+            io.polyplex.net.NativeSockets.send(ch.getFD(), busy());
+        } catch (java.io.IOException e) {
+            // the client is gone already (reset while waiting to be accepted): refused either way
+        } finally {
+            try {
+                ch.close();
+            } catch (java.io.IOException e) {
+                // nothing to do
+            }
+        }
+    }
+
     static ByteBuffer busy() {
         return ByteBuffer.wrap("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
                 .getBytes(StandardCharsets.US_ASCII));

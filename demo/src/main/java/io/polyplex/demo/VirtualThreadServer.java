@@ -350,17 +350,7 @@ final class VirtualThreadServer implements HttpService {
     /** The 503, sent once without waiting, then closed even if it could not be sent. */
     private void refuse(NativeSocketChannel ch) {
         refusedBusy.incrementAndGet();
-        try {
-            NativeSockets.send(ch.getFD(), Routes.busy());
-        } catch (IOException e) {
-            // the client is gone already (reset while waiting to be accepted): refused either way
-        } finally {
-            try {
-                ch.close();
-            } catch (IOException e) {
-                // nothing to do
-            }
-        }
+        Routes.refuse(ch);
     }
 
     private Routes.Stats stats() {
