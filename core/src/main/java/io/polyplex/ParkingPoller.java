@@ -2,6 +2,8 @@ package io.polyplex;
 
 import io.polyplex.internal.LibC;
 import io.polyplex.internal.NativeErrors;
+import io.polyplex.internal.PollerEventQueue;
+import io.polyplex.internal.VirtualThreads;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -34,6 +36,21 @@ import jnr.enxio.channels.NativeSelectableChannel;
  * dispatch cost on large machines. An fd always goes to poller {@code fd % pollers}: the same fd to
  * the same poller, so its waiters and its registration live under one lock, and consecutive fds (the
  * kernel hands out the lowest free number) spread evenly.
+ *
+ * <p>On JDK 21 and later over epoll the pollers are <em>virtual</em> threads, as the JDK's own
+ * socket pollers are on Linux. A virtual poller never blocks in the kernel: it takes what is ready
+ * with a zero-timeout wait and, while it found something, yields to the threads it woke and looks
+ * again; once it finds nothing it parks until its queue's own fd (the epoll fd, readable while events
+ * are pending) is readable, which one platform thread, {@code polyplex-parking-master}, watches for
+ * every poller of the service. Why: a virtual thread unparked by a virtual poller is queued on the
+ * poller's own carrier, so under load a wakeup costs no thread switch in the kernel, where a
+ * platform poller has to wake a carrier for every batch. On the demo's HTTP server under wrk this
+ * took its virtual-thread mode from about 0.6x to about 1.0x the JDK's own virtual-thread sockets.
+ * Platform pollers remain for JDK 17, for poll and select (their sets live in memory, with no fd to
+ * watch), for kqueue (a kqueue fd can be watched by another, FreeBSD {@code kqueue_kqfilter} and XNU
+ * {@code kqueue_kqfilter}, but nested kqueues cannot be tested here, so they are not relied on), and
+ * on request ({@link #open(String, int, boolean)}): when the waiters are platform threads, a
+ * virtual poller adds a hop (master, then poller, then waiter) that a platform poller does not.
  *
  * <h2>What a wait returns</h2>
  * The ready operations as {@link SocketEvent} bits: {@code READ} or {@code WRITE}, with {@code
@@ -80,8 +97,16 @@ public final class ParkingPoller implements Closeable {
     /** The poller failed: the IOException in {@link Waiter#failure}. */
     private static final int FAILED = -3;
 
+    /** The pollers' thread names: this, a dash and the poller's index. */
+    private static final String POLLER_NAME = "polyplex-parking-poller";
+
     private final Poller[] pollers;
     private final String backend;
+    /**
+     * Where virtual-thread pollers park until their queue has something: a service of one platform
+     * poller watching the queues' own fds; null when every poller is a platform thread.
+     */
+    private final ParkingPoller master;
     private volatile boolean closed;
 
     /**
@@ -100,15 +125,22 @@ public final class ParkingPoller implements Closeable {
         <S> EventQueue<S> open(ToIntFunction<? super S> fdOf) throws IOException;
     }
 
-    private ParkingPoller(Queues queues, int pollerCount) throws IOException {
+    private ParkingPoller(Queues queues, int pollerCount, boolean virtualPollers, String threadName)
+            throws IOException {
         if (pollerCount < 1) {
             throw new IllegalArgumentException("pollers must be at least 1: " + pollerCount);
         }
         pollers = new Poller[pollerCount];
+        ParkingPoller m = null;
         try {
             for (int i = 0; i < pollerCount; i++) {
                 EventQueue<Registration> q = queues.open(r -> r.fd);
-                pollers[i] = new Poller(q, i);
+                int pollable = virtualPollers && q instanceof PollerEventQueue
+                        ? ((PollerEventQueue<Registration>) q).pollableFd() : -1;
+                if (pollable >= 0 && m == null) {
+                    m = new ParkingPoller(queues, 1, false, "polyplex-parking-master");
+                }
+                pollers[i] = new Poller(q, threadName + "-" + i, pollable >= 0 ? m : null, pollable);
             }
         } catch (IOException | RuntimeException e) {
             for (Poller p : pollers) {
@@ -116,8 +148,12 @@ public final class ParkingPoller implements Closeable {
                     p.queue.close();
                 }
             }
+            if (m != null) {
+                m.close();
+            }
             throw e;
         }
+        this.master = m;
         this.backend = pollers[0].queue.backend();
         for (Poller p : pollers) {
             p.thread.start();
@@ -135,7 +171,8 @@ public final class ParkingPoller implements Closeable {
     }
 
     /**
-     * Opens a service on the named backend with the given number of pollers.
+     * Opens a service on the named backend with the given number of pollers, virtual threads where
+     * they can be (see {@link #open(String, int, boolean)}).
      *
      * @param backend the backend's name, or {@code null} for the best one on this OS
      * @param pollers the number of poller threads, at least 1
@@ -143,16 +180,33 @@ public final class ParkingPoller implements Closeable {
      * @throws IOException if a queue cannot be opened (nothing is left open then)
      */
     public static ParkingPoller open(String backend, int pollers) throws IOException {
+        return open(backend, pollers, true);
+    }
+
+    /**
+     * Opens a service on the named backend with the given number of pollers, saying which kind of
+     * thread they are.
+     *
+     * @param backend the backend's name, or {@code null} for the best one on this OS
+     * @param pollers the number of poller threads, at least 1
+     * @param virtualPollers true for virtual-thread pollers where the JDK (21 and later) and the
+     *     backend (one whose queue is itself an fd: epoll) allow, platform threads elsewhere; false
+     *     for platform threads always (see "Pollers" above for when each is better)
+     * @return the service; close it to stop its pollers
+     * @throws IOException if a queue cannot be opened (nothing is left open then)
+     */
+    public static ParkingPoller open(String backend, int pollers, boolean virtualPollers) throws IOException {
         return new ParkingPoller(new Queues() {
             @Override
             public <S> EventQueue<S> open(ToIntFunction<? super S> fdOf) throws IOException {
                 return backend == null ? EventQueues.open(fdOf) : EventQueues.open(backend, fdOf);
             }
-        }, pollers);
+        }, pollers, virtualPollers && VirtualThreads.available(), POLLER_NAME);
     }
 
     /**
-     * Opens a service whose pollers' queues come from {@code queues}.
+     * Opens a service whose pollers' queues come from {@code queues}, virtual threads where they can
+     * be.
      *
      * @param queues opens each poller's queue
      * @param pollers the number of poller threads, at least 1
@@ -160,7 +214,32 @@ public final class ParkingPoller implements Closeable {
      * @throws IOException if a queue cannot be opened (nothing is left open then)
      */
     public static ParkingPoller open(Queues queues, int pollers) throws IOException {
-        return new ParkingPoller(Objects.requireNonNull(queues, "queues"), pollers);
+        return open(queues, pollers, true);
+    }
+
+    /**
+     * Opens a service whose pollers' queues come from {@code queues}, saying which kind of thread
+     * the pollers are.
+     *
+     * @param queues opens each poller's queue
+     * @param pollers the number of poller threads, at least 1
+     * @param virtualPollers as for {@link #open(String, int, boolean)}
+     * @return the service; close it to stop its pollers
+     * @throws IOException if a queue cannot be opened (nothing is left open then)
+     */
+    public static ParkingPoller open(Queues queues, int pollers, boolean virtualPollers) throws IOException {
+        return new ParkingPoller(Objects.requireNonNull(queues, "queues"), pollers,
+                virtualPollers && VirtualThreads.available(), POLLER_NAME);
+    }
+
+    /**
+     * Whether the pollers run as virtual threads (see "Pollers" above).
+     *
+     * @return true on JDK 21 and later over a backend whose queue is an fd, unless the service was
+     *     opened with {@code virtualPollers} false
+     */
+    public boolean virtualPollers() {
+        return master != null;
     }
 
     /**
@@ -293,8 +372,20 @@ public final class ParkingPoller implements Closeable {
             return;
         }
         closed = true;
+        if (master == null) {
+            for (Poller p : pollers) {
+                p.shutDown(SERVICE_CLOSED, null);
+            }
+            return;
+        }
         for (Poller p : pollers) {
-            p.shutDown(SERVICE_CLOSED, null);
+            p.endWaits(SERVICE_CLOSED, null);
+        }
+        // The master first: its close ends the virtual pollers' parks (each then leaves its loop),
+        // and no queue fd is closed while the master still watches it.
+        master.close();
+        for (Poller p : pollers) {
+            p.stop();
         }
     }
 
@@ -406,27 +497,53 @@ public final class ParkingPoller implements Closeable {
         final EventQueue<Registration> queue;
         final Thread thread;
         final ReentrantLock lock = new ReentrantLock();
+        /** Where this poller parks while its queue is empty, if it is a virtual thread; else null. */
+        final ParkingPoller master;
+        /** The queue's own fd, readable while the queue has something; -1 for a platform poller. */
+        final int queueFd;
         Registration[] byFd = new Registration[64];
 
-        Poller(EventQueue<Registration> queue, int index) {
+        Poller(EventQueue<Registration> queue, String name, ParkingPoller master, int queueFd) {
             this.queue = queue;
+            this.master = master;
+            this.queueFd = queueFd;
             if (!queue.capabilities().contains(Capability.ONE_SHOT)) {
                 // every backend has it (native or emulated in core); one without would spin here
                 queue.close();
                 throw new UnsupportedOperationException(queue.backend() + " has no one-shot mode");
             }
-            this.thread = new Thread(this, "polyplex-parking-poller-" + index);
-            thread.setDaemon(true);
+            if (master != null) {
+                this.thread = VirtualThreads.unstarted(name, this);
+            } else {
+                this.thread = new Thread(this, name);
+                thread.setDaemon(true);
+            }
         }
 
         @Override
         public void run() {
             try {
-                while (true) {
-                    queue.poll(null, this);
-                    if (Thread.interrupted()) {
-                        continue; // nobody interrupts pollers on purpose; keep serving
+                if (master == null) {
+                    while (true) {
+                        queue.poll(null, this);
+                        Thread.interrupted(); // nobody interrupts pollers on purpose; keep serving
                     }
+                }
+                // A virtual thread: never block in the kernel (that would pin the carrier). Take
+                // what is ready without waiting; while something was, let the threads it woke run
+                // and look again; once nothing was, park until the queue's fd says there is more.
+                int polled = 0;
+                while (true) {
+                    if (polled == 0) {
+                        try {
+                            master.await(queueFd, null, SocketEvent.READ, null);
+                        } catch (InterruptedIOException e) {
+                            Thread.interrupted(); // nobody interrupts pollers on purpose; keep serving
+                        }
+                    } else {
+                        Thread.yield();
+                    }
+                    polled = queue.poll(Duration.ZERO, this);
                 }
             } catch (ClosedEventQueueException e) {
                 // closed: the service is shutting down
@@ -563,6 +680,12 @@ public final class ParkingPoller implements Closeable {
                 if (r.fd >= byFd.length || byFd[r.fd] != r) {
                     return; // forgotten meanwhile
                 }
+                if (r.owner instanceof Channel && !((Channel) r.owner).isOpen()) {
+                    // Closed behind the service's back. poll and select watch fd numbers, so this
+                    // event may be a later socket's on the reused number: never the old waits' news.
+                    forget(r, FD_CLOSED);
+                    return;
+                }
                 r.armed = 0; // one-shot: the event disarmed every direction
                 int readEnds = SocketEvent.READ | SocketEvent.PEER_CLOSED | SocketEvent.ERROR;
                 int writeEnds = SocketEvent.WRITE | SocketEvent.ERROR;
@@ -592,6 +715,17 @@ public final class ParkingPoller implements Closeable {
 
         /** Ends every wait with {@code outcome} and closes the queue. */
         void shutDown(int outcome, IOException failure) {
+            endWaits(outcome, failure);
+            if (master != null) {
+                // Out of the master's set before the queue's fd closes, so that the number, once
+                // reused, is nobody's registration there (a no-op once the master is closed).
+                master.release(queueFd, null);
+            }
+            stop();
+        }
+
+        /** Ends every wait with {@code outcome}; the queue stays open. */
+        void endWaits(int outcome, IOException failure) {
             lock.lock();
             try {
                 for (Registration r : byFd) {
@@ -607,6 +741,10 @@ public final class ParkingPoller implements Closeable {
             } finally {
                 lock.unlock();
             }
+        }
+
+        /** Closes the queue and waits for the thread to leave (unless it is the caller). */
+        void stop() {
             queue.close();
             if (Thread.currentThread() != thread) {
                 try {

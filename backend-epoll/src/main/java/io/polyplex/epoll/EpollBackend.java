@@ -75,6 +75,12 @@ final class EpollBackend implements Backend {
         this.ctlEvent = Memory.allocateDirect(runtime, EVENT_SIZE, true);
     }
 
+    /** The epoll fd: readable while its ready list is not empty (Linux {@code ep_eventpoll_poll}). */
+    @Override
+    public int pollableFd() {
+        return epfd;
+    }
+
     @Override
     public void register(int fd, long token, int ops, int trigger) throws IOException {
         control(EPOLL_CTL_ADD, "epoll_ctl(ADD", fd, token, ops, trigger);

@@ -682,6 +682,17 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
         }
     }
 
+    /**
+     * The backend's {@link Backend#pollableFd()}: readable whenever {@code poll(Duration.ZERO, h)}
+     * would dispatch something or has a wakeup to take in (the self-pipe is in the set). Owned by
+     * the queue and closed with it.
+     *
+     * @return the fd, or -1 if the backend has none
+     */
+    public int pollableFd() {
+        return backend.pollableFd();
+    }
+
     @Override
     public String backend() {
         ensureOpen();

@@ -151,7 +151,9 @@ public final class BlockingAcceptor implements Closeable {
         this.server = Objects.requireNonNull(server, "server");
         this.serverChannel = channel;
         channel.configureBlocking(false);
-        this.parker = ParkingPoller.open(backend, 1);
+        // One platform poller: accepting is not a hot path, and a virtual one would add a second
+        // thread (the master) and a hop for the platform threads that usually accept.
+        this.parker = ParkingPoller.open(backend, 1, false);
         spareFd = openSpare();
     }
 

@@ -154,6 +154,19 @@ public interface Backend extends AutoCloseable {
     int readyOps(int i);
 
     /**
+     * A file descriptor that is readable whenever a {@link #poll} with no wait would report an event
+     * (epoll's own fd is: Linux {@code ep_eventpoll_poll}), so that another queue can watch this one
+     * and a poller need not block in {@link #poll}: {@link io.polyplex.ParkingPoller} runs its
+     * pollers as virtual threads that way. The fd stays the backend's; nobody else closes it.
+     *
+     * @return the fd, or -1 if the backend has none (poll and select keep their sets in memory) or
+     *     does not offer it
+     */
+    default int pollableFd() {
+        return -1;
+    }
+
+    /**
      * Whether a change made while another thread is blocked in {@link #poll} needs a wakeup to
      * take effect there (true for poll/select, which pass a copy of their sets to the kernel).
      *

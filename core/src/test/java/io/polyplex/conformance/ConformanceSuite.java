@@ -72,6 +72,19 @@ public abstract class ConformanceSuite {
     }
 
     @Nested
+    class ParkingOnVirtualPollers extends ParkingContract {
+        @Override
+        protected <S> EventQueue<S> open(ToIntFunction<? super S> fdOf) throws IOException {
+            return ConformanceSuite.this.open(fdOf);
+        }
+
+        @Override
+        protected boolean virtualPollers() {
+            return true;
+        }
+    }
+
+    @Nested
     class UnixSockets extends UnixSocketContract {
         @Override
         protected <S> EventQueue<S> open(ToIntFunction<? super S> fdOf) throws IOException {

@@ -204,6 +204,47 @@ public final class VirtualThreadSupport {
     }
 
     /** What each fd is (its /proc/self/fd link), for a failure message. */
+    /**
+     * Every live thread, virtual ones included, whose name starts with {@code prefix}, as its name
+     * and thread id: read
+     * from a JSON thread dump ({@code HotSpotDiagnosticMXBean.dumpThreads}, JDK 21+), since {@link
+     * Thread#getAllStackTraces()} lists platform threads only.
+     */
+    public static java.util.Set<String> liveThreadNames(String prefix) {
+        try {
+            Object bean = java.lang.management.ManagementFactory.getPlatformMXBean(
+                    com.sun.management.HotSpotDiagnosticMXBean.class);
+            Class<?> format = Class.forName("com.sun.management.HotSpotDiagnosticMXBean$ThreadDumpFormat");
+            Object json = format.getField("JSON").get(null);
+            java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("threads");
+            java.nio.file.Path file = dir.resolve("dump.json"); // dumpThreads refuses an existing file
+            try {
+                com.sun.management.HotSpotDiagnosticMXBean.class.getMethod("dumpThreads", String.class, format)
+                        .invoke(bean, file.toString(), json);
+                String dump = java.nio.file.Files.readString(file);
+                java.util.Set<String> names = new java.util.TreeSet<>();
+                // {"tid": "23", "time": ..., "virtual": true, "name": "...", ...}: names are not
+                // unique, thread ids are, so each thread is its name and its id
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+                        "\"tid\"\\s*:\\s*\"(\\d+)\"[^{}\\[]*?\"name\"\\s*:\\s*\"([^\"]*)\"").matcher(dump);
+                while (m.find()) {
+                    if (m.group(2).startsWith(prefix)) {
+                        names.add(m.group(2) + " (tid " + m.group(1) + ")");
+                    }
+                }
+                if (!dump.contains("\"threadContainers\"")) {
+                    fail("not a JSON thread dump: " + dump.substring(0, Math.min(200, dump.length())));
+                }
+                return names;
+            } finally {
+                java.nio.file.Files.deleteIfExists(file);
+                java.nio.file.Files.deleteIfExists(dir);
+            }
+        } catch (ReflectiveOperationException | java.io.IOException e) {
+            throw new AssertionError("cannot dump the threads", e);
+        }
+    }
+
     public static String describeFds(java.util.Set<Integer> fds) {
         return fds.stream().sorted().map(fd -> {
             try {

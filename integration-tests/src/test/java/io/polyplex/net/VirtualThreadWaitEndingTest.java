@@ -240,7 +240,7 @@ class VirtualThreadWaitEndingTest {
     void closingThePollerEndsEveryWaitAndLeavesNoFdOpen(String backend) throws Exception {
         int n = waiters(backend);
         Set<Integer> fdsBefore = ContractBase.fdNumbers();
-        Set<Thread> pollerThreadsBefore = pollerThreads();
+        Set<String> pollerThreadsBefore = VirtualThreadSupport.liveThreadNames(POLLER_THREADS);
         Waiters w = new Waiters(n);
         long took;
         ParkingPoller poller = ParkingPoller.open(backend, ParkingPoller.defaultPollers());
@@ -274,16 +274,13 @@ class VirtualThreadWaitEndingTest {
         }
         Set<Integer> left = ContractBase.newFds(fdsBefore);
         assertEquals(Set.of(), left, backend + ": fds left open: " + VirtualThreadSupport.describeFds(left));
-        Set<Thread> started = pollerThreads();
+        Set<String> started = VirtualThreadSupport.liveThreadNames(POLLER_THREADS);
         started.removeAll(pollerThreadsBefore);
         assertEquals(Set.of(), started, backend + ": poller threads left running");
         System.out.println(backend + ": closing the poller ended all " + n + " virtual-thread waits in "
                 + took / 1_000_000 + " ms; no fd and no poller thread left");
     }
 
-    /** The live poller threads of every ParkingPoller in the JVM (other tests' too). */
-    private static Set<Thread> pollerThreads() {
-        return Thread.getAllStackTraces().keySet().stream()
-                .filter(t -> t.getName().startsWith("polyplex-parking-poller-")).collect(Collectors.toCollection(java.util.HashSet::new));
-    }
+    /** The names of a ParkingPoller's threads: its pollers (virtual or not) and its master. */
+    private static final String POLLER_THREADS = "polyplex-parking-";
 }
