@@ -22,9 +22,12 @@ import java.util.regex.Pattern;
  * throughput under wrk with 50 and with 1,000 keep-alive connections, and memory per idle keep-alive
  * connection with 10,000 of them (RSS and heap after a full GC, before and after, divided by the
  * connections). Every server runs in its own JVM of the JDK running this (21+), with the same heap
- * settings, pinned to CPU 0 while wrk runs on CPU 1 (taskset). One run; ratios are within it.
+ * settings, pinned to CPU 0 while wrk runs on CPU 1 (taskset). One run; ratios are within it. The
+ * run has {@code --rounds} rounds (default 3); each round starts every server in turn and measures
+ * both loads, so a burst of noise on the shared host hits one server's round, not a whole column.
+ * The table gives each server's median round, and the spread; memory is measured in the last round.
  *
- * <p>{@code bash benchmarks/vt-compare [--seconds N] [--idle N] [--out FILE]}.
+ * <p>{@code bash benchmarks/vt-compare [--seconds N] [--idle N] [--rounds N] [--out FILE]}.
  */
 public final class VirtualThreadComparison {
 
@@ -40,11 +43,13 @@ public final class VirtualThreadComparison {
     public static void main(String[] args) throws Exception {
         int seconds = 10;
         int idle = 10_000;
+        int rounds = 3;
         Path out = Path.of("benchmarks/results/vt-compare.md");
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--seconds" -> seconds = Integer.parseInt(args[++i]);
                 case "--idle" -> idle = Integer.parseInt(args[++i]);
+                case "--rounds" -> rounds = Integer.parseInt(args[++i]);
                 case "--out" -> out = Path.of(args[++i]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
@@ -66,15 +71,24 @@ public final class VirtualThreadComparison {
                 .append("JDK ").append(Runtime.version()).append(", ").append(Runtime.getRuntime().availableProcessors())
                 .append(" CPUs; servers pinned to CPU 0 with -Xms256m -Xmx256m, wrk -t1 on CPU 1, ")
                 .append(seconds).append(" s per load after a ").append(Math.max(2, seconds / 5)).append(" s warm-up; ")
-                .append(idle).append(" idle keep-alive connections for the memory rows.\n\n")
+                .append(rounds).append(" rounds, each server in turn in each, req/s the median round (range in brackets); ")
+                .append(idle).append(" idle keep-alive connections for the memory rows (last round).\n\n")
                 .append("| server | req/s, 50 conns | req/s, 1,000 conns | RSS per idle conn | heap per idle conn |\n")
                 .append("|---|---|---|---|---|\n");
+        double[][][] byRound = new double[servers.size()][rounds][];
+        for (int r = 0; r < rounds; r++) {
+            for (int s = 0; s < servers.size(); s++) {
+                byRound[s][r] = measure(servers.get(s), cp, seconds, r == rounds - 1 ? idle : 0);
+            }
+        }
         double[][] results = new double[servers.size()][4];
         for (int s = 0; s < servers.size(); s++) {
-            Server server = servers.get(s);
-            results[s] = measure(server, cp, seconds, idle);
-            report.append(String.format(Locale.ROOT, "| %s | %,.0f | %,.0f | %,.0f B | %,.0f B |%n", server.name(),
-                    results[s][0], results[s][1], results[s][2], results[s][3]));
+            double[] at50 = column(byRound[s], 0);
+            double[] at1000 = column(byRound[s], 1);
+            results[s] = new double[] {median(at50), median(at1000), byRound[s][rounds - 1][2], byRound[s][rounds - 1][3]};
+            report.append(String.format(Locale.ROOT, "| %s | %,.0f (%,.0f-%,.0f) | %,.0f (%,.0f-%,.0f) | %,.0f B | %,.0f B |%n",
+                    servers.get(s).name(), results[s][0], at50[0], at50[at50.length - 1],
+                    results[s][1], at1000[0], at1000[at1000.length - 1], results[s][2], results[s][3]));
         }
         double[] vt = results[1];
         double[] jdk = results[2];
@@ -87,7 +101,25 @@ public final class VirtualThreadComparison {
         System.out.println("written to " + out);
     }
 
-    /** [req/s at 50, req/s at 1,000, RSS bytes per idle conn, heap bytes per idle conn]. */
+    /** One column of the rounds, sorted. */
+    private static double[] column(double[][] rounds, int index) {
+        double[] c = new double[rounds.length];
+        for (int r = 0; r < rounds.length; r++) {
+            c[r] = rounds[r][index];
+        }
+        java.util.Arrays.sort(c);
+        return c;
+    }
+
+    private static double median(double[] sorted) {
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+
+    /**
+     * [req/s at 50, req/s at 1,000, RSS bytes per idle conn, heap bytes per idle conn]; the memory
+     * entries are NaN when {@code idle} is 0.
+     */
     private static double[] measure(Server server, String cp, int seconds, int idle) throws Exception {
         String java = System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
         List<String> cmd = new ArrayList<>(List.of("taskset", "-c", "0", java, "--enable-native-access=ALL-UNNAMED",
@@ -102,6 +134,10 @@ public final class VirtualThreadComparison {
             double at50 = wrk(url, 50, seconds);
             wrk(url, 1000, Math.max(2, seconds / 5));
             double at1000 = wrk(url, 1000, seconds);
+            if (idle == 0) {
+                System.out.printf(Locale.ROOT, "%s: %,.0f req/s at 50, %,.0f at 1,000%n", server.name(), at50, at1000);
+                return new double[] {at50, at1000, Double.NaN, Double.NaN};
+            }
             ProcessProbe probe = new ProcessProbe(p.pid());
             long heapBefore = probe.heapAfterGcKiB();
             long rssBefore = probe.rssKiB();
