@@ -39,7 +39,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * differs:
  * <ul>
  *   <li>{@code polyplex}: a non-blocking native socketpair end read with {@link BlockingSockets}
- *       (parks in a {@link ParkingPoller}, a poller thread unparks it);
+ *       (parks in a {@link ParkingPoller}, a poller thread unparks it: a virtual one on JDK 21+
+ *       over epoll, as the JDK's are);
+ *   <li>{@code polyplex-platform-pollers}: the same with platform-thread pollers;
  *   <li>{@code jdk}: a JDK {@link SocketChannel} in blocking mode on a virtual thread (the JDK's own
  *       poller unparks it).
  * </ul>
@@ -54,7 +56,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 3, time = 1)
 public class ParkWakeBenchmark {
 
-    @Param({"polyplex", "jdk"})
+    @Param({"polyplex", "polyplex-platform-pollers", "jdk"})
     public String impl;
 
     private final ByteBuffer one = ByteBuffer.allocateDirect(1);
@@ -80,8 +82,10 @@ public class ParkWakeBenchmark {
             throw new IllegalStateException("ParkWakeBenchmark needs JDK 21+ (this is " + Runtime.version() + ")");
         }
         Runnable body;
-        if (impl.equals("polyplex")) {
-            poller = ParkingPoller.open();
+        if (impl.startsWith("polyplex")) {
+            // polyplex: the default (virtual-thread pollers on JDK 21+ over epoll, as the JDK's);
+            // polyplex-platform-pollers: the same wait with platform pollers, for the comparison
+            poller = ParkingPoller.open((String) null, ParkingPoller.defaultPollers(), impl.equals("polyplex"));
             BlockingSockets io = new BlockingSockets(poller);
             pair = NativeSockets.socketPair();
             NativeSocketChannel echoEnd = pair[1];
@@ -132,7 +136,7 @@ public class ParkWakeBenchmark {
 
     @Benchmark
     public int roundTrip() throws IOException {
-        if (impl.equals("polyplex")) {
+        if (poller != null) {
             oneByte[0] = 1;
             if (posix.write(mineFd, oneByte, 1) != 1 || posix.read(mineFd, oneByte, 1) != 1) {
                 throw new IllegalStateException("echo failed", echoFailure);

@@ -26,6 +26,9 @@ import java.util.regex.Pattern;
  * run has {@code --rounds} rounds (default 3); each round starts every server in turn and measures
  * both loads, so a burst of noise on the shared host hits one server's round, not a whole column.
  * The table gives each server's median round, and the spread; memory is measured in the last round.
+ * Then the wake latency: {@link io.polyplex.bench.ParkWakeBenchmark} under JMH (2 forks, each 2
+ * warm-up and 5 measured iterations of 2 s), the round trip from a readable fd to the parked virtual
+ * thread running, against the JDK's own virtual-thread socket read ({@code --no-wake} skips it).
  *
  * <p>{@code bash benchmarks/vt-compare [--seconds N] [--idle N] [--rounds N] [--out FILE]}.
  */
@@ -44,12 +47,14 @@ public final class VirtualThreadComparison {
         int seconds = 10;
         int idle = 10_000;
         int rounds = 3;
+        boolean wake = true;
         Path out = Path.of("benchmarks/results/vt-compare.md");
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--seconds" -> seconds = Integer.parseInt(args[++i]);
                 case "--idle" -> idle = Integer.parseInt(args[++i]);
                 case "--rounds" -> rounds = Integer.parseInt(args[++i]);
+                case "--no-wake" -> wake = false;
                 case "--out" -> out = Path.of(args[++i]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
@@ -95,10 +100,54 @@ public final class VirtualThreadComparison {
         report.append(String.format(Locale.ROOT, "%nRatios, demo virtual threads / JDK sockets: throughput %.2fx (50), "
                         + "%.2fx (1,000), target >= 0.9x; RSS per idle connection %.2fx, heap %.2fx, target <= 1.2x.%n",
                 vt[0] / jdk[0], vt[1] / jdk[1], vt[2] / jdk[2], vt[3] / jdk[3]));
+        if (wake) {
+            report.append(wakeLatency(cp));
+        }
         Files.createDirectories(out.toAbsolutePath().getParent());
         Files.writeString(out, report.toString());
         System.out.print(report);
         System.out.println("written to " + out);
+    }
+
+    private static final Pattern JMH_ROW = Pattern.compile(
+            "ParkWakeBenchmark\\.roundTrip\\s+(\\S+)\\s+avgt\\s+\\d+\\s+([0-9.]+)\\s+±\\s+([0-9.]+)\\s+ns/op");
+
+    /** Runs ParkWakeBenchmark in its own JVMs (JMH forks) and returns its section of the report. */
+    private static String wakeLatency(String cp) throws Exception {
+        String javaBin = System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
+        Process p = new ProcessBuilder(javaBin, "-cp", cp, "org.openjdk.jmh.Main", "ParkWakeBenchmark",
+                "-f", "2", "-wi", "2", "-i", "5", "-w", "1", "-r", "2").redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException("ParkWakeBenchmark failed:\n" + output);
+        }
+        Matcher m = JMH_ROW.matcher(output);
+        java.util.Map<String, double[]> scores = new java.util.LinkedHashMap<>();
+        while (m.find()) {
+            scores.put(m.group(1), new double[] {Double.parseDouble(m.group(2)), Double.parseDouble(m.group(3))});
+        }
+        if (!scores.containsKey("polyplex") || !scores.containsKey("jdk")) {
+            throw new IllegalStateException("no ParkWakeBenchmark results in:\n" + output);
+        }
+        StringBuilder r = new StringBuilder("\n## Wake latency\n\n")
+                .append("ParkWakeBenchmark (JMH, 2 forks x 5 iterations of 2 s): a platform thread writes one byte, a")
+                .append(" virtual thread parked in a blocking read echoes it back; the round trip.\n\n")
+                .append("| virtual thread's read | round trip |\n|---|---|\n");
+        for (var e : scores.entrySet()) {
+            String what = switch (e.getKey()) {
+                case "polyplex" -> "Polyplex BlockingSockets on a native socketpair (default pollers)";
+                case "polyplex-platform-pollers" -> "the same, platform-thread pollers";
+                case "jdk" -> "JDK SocketChannel (AF_UNIX), blocking, on a virtual thread";
+                default -> e.getKey();
+            };
+            r.append(String.format(Locale.ROOT, "| %s | %,.1f ± %,.1f µs |%n", what, e.getValue()[0] / 1000,
+                    e.getValue()[1] / 1000));
+        }
+        r.append(String.format(Locale.ROOT, "%nRatio, Polyplex / JDK: %.2fx.%n",
+                scores.get("polyplex")[0] / scores.get("jdk")[0]));
+        System.out.print(output.lines().filter(l -> l.startsWith("ParkWakeBenchmark") || l.startsWith("Benchmark"))
+                .collect(java.util.stream.Collectors.joining("\n", "", "\n")));
+        return r.toString();
     }
 
     /** One column of the rounds, sorted. */
