@@ -521,10 +521,9 @@ static const char *mech_impl(enum mech k)
  * One level-triggered measurement: `registered` fds, `readable` of them ready;
  * ns per ready event if per_event, else ns per wait call.
  */
-static void measure_lt(const char *workload, enum mech kind, int registered, int readable,
-                       const char *param, const char *unit, int per_event)
+static void measure_lt_as(const char *impl, const char *workload, enum mech kind, int registered,
+                          int readable, const char *param, const char *unit, int per_event)
 {
-    const char *impl = mech_impl(kind);
     struct fixture fx;
     struct mux m;
     memset(&m, 0, sizeof(m));
@@ -594,6 +593,51 @@ static void measure_lt(const char *workload, enum mech kind, int registered, int
 #endif
     free(m.pfds);
     fixture_close(&fx);
+}
+
+static void measure_lt(const char *workload, enum mech kind, int registered, int readable,
+                       const char *param, const char *unit, int per_event)
+{
+    measure_lt_as(mech_impl(kind), workload, kind, registered, readable, param, unit, per_event);
+}
+
+/* The idle second thread of c-select-idlethread: blocked in read(2) until its pipe closes. */
+static void *idle_main(void *arg)
+{
+    char b;
+    while (read(*(int *)arg, &b, 1) < 0 && errno == EINTR) {
+    }
+    return NULL;
+}
+
+/*
+ * Dispatch on select again with one idle thread alive, as every JVM has many. Linux's
+ * __fget_light (fs/file.c) skips the file's reference count only while the fd table is not shared
+ * (files->count == 1); once a second thread shares it, select's do_select takes and drops a
+ * reference for every fd it looks at. That cost is in every select made from a JVM, whatever the
+ * Java code does, so polyplex-select is also compared with this floor.
+ */
+static void run_dispatch_select_idlethread(void)
+{
+    int p[2];
+    if (pipe(p) != 0) {
+        die_errno("pipe");
+    }
+    pthread_t idle;
+    int rc = pthread_create(&idle, NULL, idle_main, &p[0]);
+    if (rc != 0) {
+        errno = rc;
+        die_errno("pthread_create");
+    }
+    measure_lt_as("c-select-idlethread", "dispatch", MECH_SELECT, 900, 100, "registered=900,ready=100",
+                  "ns/event", 1);
+    xclose(p[1]);
+    rc = pthread_join(idle, NULL);
+    if (rc != 0) {
+        errno = rc;
+        die_errno("pthread_join");
+    }
+    xclose(p[0]);
 }
 
 static void available_mechs(enum mech *out, int *n)
@@ -955,6 +999,7 @@ int main(int argc, char **argv)
 
     if (selected("dispatch")) {
         run_dispatch();
+        run_dispatch_select_idlethread();
     }
     if (selected("scale")) {
         run_scale();
