@@ -24,9 +24,10 @@ import jnr.enxio.channels.NativeSelectableChannel;
  * sockets, for native fds the JDK knows nothing about (jnr-enxio and jnr-unixsocket channels, raw fds
  * from JNI). A thread that calls {@link #awaitReadable} or {@link #awaitWritable} parks with {@link
  * LockSupport}: a virtual thread unmounts and its carrier runs other virtual threads, a platform
- * thread simply waits. A few poller threads (platform daemon threads, each blocked in its own {@link
- * EventQueue}) watch the fds with one-shot registrations and unpark the waiters. No native call
- * blocks a waiting thread, so thousands of virtual threads blocked on native sockets pin no carrier.
+ * thread simply waits. A few poller threads, each with its own {@link EventQueue}, watch the fds
+ * with one-shot registrations and unpark the waiters (virtual threads where they can be, platform
+ * daemon threads elsewhere: see below). No native call blocks a waiting thread, so thousands of
+ * virtual threads blocked on native sockets pin no carrier.
  *
  * <h2>Pollers</h2>
  * {@link #open()} starts {@link #defaultPollers()} pollers: one per four available processors, at
@@ -490,7 +491,8 @@ public final class ParkingPoller implements Closeable {
     }
 
     /**
-     * One poller: a platform daemon thread blocked in its queue's poll. Its lock guards its table
+     * One poller: a platform daemon thread blocked in its queue's poll, or a virtual thread that
+     * polls without waiting and parks in the master while the queue is empty. Its lock guards its table
      * and every registration in it; nobody parks while holding it.
      */
     private final class Poller implements Runnable, SocketEventHandler<Registration> {
