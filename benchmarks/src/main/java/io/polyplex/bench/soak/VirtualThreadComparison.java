@@ -101,7 +101,7 @@ public final class VirtualThreadComparison {
                         + "%.2fx (1,000), target >= 0.9x; RSS per idle connection %.2fx, heap %.2fx, target <= 1.2x.%n",
                 vt[0] / jdk[0], vt[1] / jdk[1], vt[2] / jdk[2], vt[3] / jdk[3]));
         if (wake) {
-            report.append(wakeLatency(cp));
+            report.append(wakeLatency());
         }
         Files.createDirectories(out.toAbsolutePath().getParent());
         Files.writeString(out, report.toString());
@@ -109,25 +109,19 @@ public final class VirtualThreadComparison {
         System.out.println("written to " + out);
     }
 
-    private static final Pattern JMH_ROW = Pattern.compile(
-            "ParkWakeBenchmark\\.roundTrip\\s+(\\S+)\\s+avgt\\s+\\d+\\s+([0-9.]+)\\s+±\\s+([0-9.]+)\\s+ns/op");
-
-    /** Runs ParkWakeBenchmark in its own JVMs (JMH forks) and returns its section of the report. */
-    private static String wakeLatency(String cp) throws Exception {
-        String javaBin = System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
-        Process p = new ProcessBuilder(javaBin, "-cp", cp, "org.openjdk.jmh.Main", "ParkWakeBenchmark",
-                "-f", "2", "-wi", "2", "-i", "5", "-w", "1", "-r", "2").redirectErrorStream(true).start();
-        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (p.waitFor() != 0) {
-            throw new IllegalStateException("ParkWakeBenchmark failed:\n" + output);
-        }
-        Matcher m = JMH_ROW.matcher(output);
-        java.util.Map<String, double[]> scores = new java.util.LinkedHashMap<>();
-        while (m.find()) {
-            scores.put(m.group(1), new double[] {Double.parseDouble(m.group(2)), Double.parseDouble(m.group(3))});
+    /** Runs ParkWakeBenchmark under JMH (its own forked JVMs) and returns its section of the report. */
+    private static String wakeLatency() throws Exception {
+        org.openjdk.jmh.runner.options.Options options = new org.openjdk.jmh.runner.options.OptionsBuilder()
+                .include("\\." + io.polyplex.bench.ParkWakeBenchmark.class.getSimpleName() + "\\.")
+                .forks(2).warmupIterations(2).measurementIterations(5)
+                .warmupTime(org.openjdk.jmh.runner.options.TimeValue.seconds(1))
+                .measurementTime(org.openjdk.jmh.runner.options.TimeValue.seconds(2)).build();
+        java.util.Map<String, org.openjdk.jmh.results.Result<?>> scores = new java.util.LinkedHashMap<>();
+        for (org.openjdk.jmh.results.RunResult r : new org.openjdk.jmh.runner.Runner(options).run()) {
+            scores.put(r.getParams().getParam("impl"), r.getPrimaryResult());
         }
         if (!scores.containsKey("polyplex") || !scores.containsKey("jdk")) {
-            throw new IllegalStateException("no ParkWakeBenchmark results in:\n" + output);
+            throw new IllegalStateException("ParkWakeBenchmark gave no result for polyplex or jdk: " + scores.keySet());
         }
         StringBuilder r = new StringBuilder("\n## Wake latency\n\n")
                 .append("ParkWakeBenchmark (JMH, 2 forks x 5 iterations of 2 s): a platform thread writes one byte, a")
@@ -140,13 +134,11 @@ public final class VirtualThreadComparison {
                 case "jdk" -> "JDK SocketChannel (AF_UNIX), blocking, on a virtual thread";
                 default -> e.getKey();
             };
-            r.append(String.format(Locale.ROOT, "| %s | %,.1f ± %,.1f µs |%n", what, e.getValue()[0] / 1000,
-                    e.getValue()[1] / 1000));
+            r.append(String.format(Locale.ROOT, "| %s | %,.1f ± %,.1f µs |%n", what, e.getValue().getScore() / 1000,
+                    e.getValue().getScoreError() / 1000));
         }
         r.append(String.format(Locale.ROOT, "%nRatio, Polyplex / JDK: %.2fx.%n",
-                scores.get("polyplex")[0] / scores.get("jdk")[0]));
-        System.out.print(output.lines().filter(l -> l.startsWith("ParkWakeBenchmark") || l.startsWith("Benchmark"))
-                .collect(java.util.stream.Collectors.joining("\n", "", "\n")));
+                scores.get("polyplex").getScore() / scores.get("jdk").getScore()));
         return r.toString();
     }
 
