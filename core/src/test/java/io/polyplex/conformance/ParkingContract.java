@@ -88,9 +88,15 @@ public abstract class ParkingContract extends ContractBase {
         return t;
     }
 
+    /**
+     * Waits until {@code t} is parked in a ParkingPoller's wait: its blocker says so. Its state alone
+     * (WAITING) would also match a thread still queued for the poller's lock, whose wait is not
+     * registered yet.
+     */
     private static void awaitParked(Thread t) throws InterruptedException {
         long deadline = System.nanoTime() + EVENTUALLY.toNanos();
-        while (t.getState() != Thread.State.WAITING && t.getState() != Thread.State.TIMED_WAITING) {
+        while (!(java.util.concurrent.locks.LockSupport.getBlocker(t) instanceof ParkingPoller)
+                || t.getState() != Thread.State.WAITING && t.getState() != Thread.State.TIMED_WAITING) {
             assertTrue(t.isAlive() && System.nanoTime() < deadline, "the waiter never parked: " + t.getState());
             Thread.sleep(1);
         }

@@ -281,6 +281,16 @@ class HttpServerTest {
                 s.setSoLinger(true, 0);
                 s.close(); // RST, most often before the loop accepts it
             }
+            // One more client, which waits for its answer. Clients are accepted in order, so once it
+            // has its 503 every reset client before it has been taken from the backlog and refused,
+            // while held still had the only place. (Without this, held's close below could free
+            // the place before the last reset clients were accepted: one was then admitted, and
+            // counted nowhere in the event-loop mode.)
+            try (Socket probe = new Socket(at.getAddress(), at.getPort())) {
+                probe.setSoTimeout(20_000);
+                String answer = new String(probe.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+                assertTrue(answer.startsWith("HTTP/1.1 503"), "the client past the limit was answered: " + answer);
+            }
             // /stats itself is refused while the held connection is open: let it go, then ask until
             // every reset client has been refused (a /stats refused meanwhile counts too, hence >=).
             // With a virtual thread per connection, the accept thread may still be taking reset
