@@ -373,18 +373,14 @@ public final class ParkingPoller implements Closeable {
             return;
         }
         closed = true;
-        if (master == null) {
-            for (Poller p : pollers) {
-                p.shutDown(SERVICE_CLOSED, null);
-            }
-            return;
-        }
         for (Poller p : pollers) {
             p.endWaits(SERVICE_CLOSED, null);
         }
-        // The master first: its close ends the virtual pollers' parks (each then leaves its loop),
-        // and no queue fd is closed while the master still watches it.
-        master.close();
+        if (master != null) {
+            // Before the queues: its close ends the virtual pollers' parks (each then leaves its
+            // loop), and no queue fd is closed while the master still watches it.
+            master.close();
+        }
         for (Poller p : pollers) {
             p.stop();
         }
