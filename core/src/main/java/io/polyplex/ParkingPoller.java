@@ -1,7 +1,10 @@
 package io.polyplex;
 
+import io.polyplex.internal.Descriptors;
+import io.polyplex.internal.FdUseTable;
 import io.polyplex.internal.LibC;
 import io.polyplex.internal.NativeErrors;
+import io.polyplex.internal.ParkingAccess;
 import io.polyplex.internal.PollerEventQueue;
 import io.polyplex.internal.VirtualThreads;
 import java.io.Closeable;
@@ -9,6 +12,7 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.Channel;
+import java.nio.channels.ClosedChannelException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -58,7 +62,10 @@ import jnr.enxio.channels.NativeSelectableChannel;
  * PEER_CLOSED} when the peer has closed or shut down its write side (a read wait ends early on it)
  * and {@code ERROR} when the socket has an error (any wait ends early on it); or 0 when the timeout
  * expired first. A timeout is never cut short: a wait that returns 0 has waited at least that long.
- * {@code null} waits without a limit.
+ * {@code null} waits without a limit, and so does a timeout too large to add to the clock (more
+ * than about 73 years, {@code ChronoUnit.FOREVER} included), as {@link EventQueue#poll} treats it.
+ * {@link Duration#ZERO} does not park: it reports what the fd is ready for now, by one poll(2) of it,
+ * in the same bits (java.nio's {@code selectNow}).
  *
  * <h2>Interrupts, closing an fd, closing the service</h2>
  * <ul>
@@ -69,12 +76,16 @@ import jnr.enxio.channels.NativeSelectableChannel;
  *       ClosedByInterruptException}, which promises that the channel was closed: the fd is the
  *       caller's, and an interrupt does not close it.
  *   <li>{@link #close(Channel)} and {@link #closeFd(int)} close an fd that other threads may be
- *       waiting on: they first end those waits with {@link AsynchronousCloseException}, then close.
- *       Waits are matched to the channel object they were made with, so a wait on a channel that was
- *       closed behind the service's back is never ended by an event of a later socket that reused
- *       its fd number: that waiter is ended with {@code AsynchronousCloseException} when the new
- *       socket is first waited on. (Raw-fd waits have no such identity: close raw fds with {@link
- *       #closeFd(int)}.)
+ *       waiting on or using: they first end those waits with {@link AsynchronousCloseException},
+ *       wait for the {@link io.polyplex.net.BlockingSockets} calls inside a system call on the fd
+ *       (one non-blocking call each), and only then close the fd and release its number, so nothing
+ *       made through this service reaches the socket that takes the number next. This is what the
+ *       JDK does for its own channels. A wait made on a channel already closed (through the service
+ *       or not) throws {@link ClosedChannelException}. Waits are matched to the channel object they
+ *       were made with, so a wait on a channel that was closed behind the service's back is never
+ *       ended by an event of a later socket that reused its fd number: that waiter is ended with
+ *       {@code AsynchronousCloseException} when the new socket is first waited on. (Raw-fd waits
+ *       have no such identity: close raw fds with {@link #closeFd(int)}.)
  *   <li>{@link #close()} ends every wait at once with {@link ClosedEventQueueException}, stops the
  *       pollers and closes their queues; every later wait throws it too. It never closes the
  *       callers' fds.
@@ -101,7 +112,33 @@ public final class ParkingPoller implements Closeable {
     /** The pollers' thread names: this, a dash and the poller's index. */
     private static final String POLLER_NAME = "polyplex-parking-poller";
 
+    /** Timeouts beyond this (about 73 years) mean "no limit": the deadline would overflow. */
+    private static final long FOREVER_NANOS = Long.MAX_VALUE / 4;
+
+    static {
+        ParkingAccess.set(new ParkingAccess() {
+            @Override
+            public long enter(ParkingPoller poller, int fd, Object owner, long epoch, boolean started)
+                    throws IOException {
+                return poller.enter(fd, owner, epoch, started);
+            }
+
+            @Override
+            public void exit(ParkingPoller poller, int fd) {
+                poller.uses.exit(fd);
+            }
+
+            @Override
+            public int await(ParkingPoller poller, int fd, Object owner, int direction, Duration timeout,
+                    long epoch) throws IOException {
+                return poller.await(fd, owner, direction, timeout, epoch);
+            }
+        });
+    }
+
     private final Poller[] pollers;
+    /** The fds that operations are using now, and those being closed (see {@link #close(Channel)}). */
+    private final FdUseTable uses = new FdUseTable();
     private final String backend;
     /**
      * Where virtual-thread pollers park until their queue has something: a service of one platform
@@ -279,6 +316,7 @@ public final class ParkingPoller implements Closeable {
      * @return the ready {@link SocketEvent} bits ({@code READ}, possibly with {@code PEER_CLOSED} or
      *     {@code ERROR}), or 0 if the timeout expired
      * @throws InterruptedIOException if the thread was interrupted (its interrupt status stays set)
+     * @throws ClosedChannelException if the channel was closed before the wait began
      * @throws AsynchronousCloseException if the channel was closed through this service meanwhile
      * @throws ClosedEventQueueException if the service is or gets closed
      * @throws IOException if the backend cannot watch the fd (it names the call, the fd and the errno)
@@ -297,6 +335,7 @@ public final class ParkingPoller implements Closeable {
      * @return the ready {@link SocketEvent} bits ({@code WRITE}, possibly with {@code ERROR} or
      *     {@code PEER_CLOSED}), or 0 if the timeout expired
      * @throws InterruptedIOException if the thread was interrupted (its interrupt status stays set)
+     * @throws ClosedChannelException if the channel was closed before the wait began
      * @throws AsynchronousCloseException if the channel was closed through this service meanwhile
      * @throws ClosedEventQueueException if the service is or gets closed
      * @throws IOException if the backend cannot watch the fd (it names the call, the fd and the errno)
@@ -331,8 +370,14 @@ public final class ParkingPoller implements Closeable {
     }
 
     /**
-     * Ends every wait on {@code channel} with {@link AsynchronousCloseException}, then closes it.
-     * Safe to call while other threads wait on it; closing a channel nobody waits on just closes it.
+     * Closes {@code channel} so that no wait or operation made through this service can reach the
+     * socket that next takes its fd number: every wait on it ends with {@link
+     * AsynchronousCloseException}, the {@link io.polyplex.net.BlockingSockets} calls already inside
+     * a system call on its fd finish that call (each is one non-blocking call: this waits for them,
+     * never for data), later ones are refused, and only then is the fd closed and its number
+     * released. Safe to call while other threads wait on it or use it; closing a channel nobody
+     * waits on just closes it; closing a closed channel does nothing. Only operations made through
+     * this service are covered: close a channel through the service its users park in.
      *
      * @param <C> a channel that exposes its fd
      * @param channel the channel to close
@@ -340,14 +385,28 @@ public final class ParkingPoller implements Closeable {
      */
     public <C extends Channel & NativeSelectableChannel> void close(C channel) throws IOException {
         Objects.requireNonNull(channel, "channel");
-        if (channel.isOpen()) {
-            release(channel.getFD(), channel);
+        if (!channel.isOpen()) {
+            return;
         }
-        channel.close();
+        int fd = channel.getFD();
+        if (!uses.beginClose(fd, channel)) {
+            channel.close(); // closed meanwhile by a concurrent close of the same fd
+            return;
+        }
+        try {
+            release(fd, channel);
+            uses.awaitIdle(fd);
+            channel.close(); // isOpen() turns false before close(2) releases the number
+        } finally {
+            uses.endClose(fd);
+        }
     }
 
     /**
-     * Ends every wait on {@code fd} with {@link AsynchronousCloseException}, then closes the fd.
+     * {@link #close(Channel)} for a raw fd: ends every wait on {@code fd} with {@link
+     * AsynchronousCloseException}, waits for the operations inside a system call on it, then closes
+     * it. A raw fd has no identity beyond its number: an operation made on the number after this
+     * returns reaches whatever socket has it then, so stop using the number first.
      *
      * @param fd the file descriptor to close
      * @throws IOException if close(2) fails (naming the fd and the errno; the fd is released anyway,
@@ -357,10 +416,44 @@ public final class ParkingPoller implements Closeable {
         if (fd < 0) {
             throw new IllegalArgumentException("fd must not be negative: " + fd);
         }
-        release(fd, null);
-        if (LibC.INSTANCE.close(fd) < 0) {
-            throw NativeErrors.exception("close(", fd, LibC.RUNTIME.getLastError());
+        if (!uses.beginClose(fd, null)) {
+            return; // a concurrent close of the same fd closed it: closing the number again could
+                    // close the next socket that got it
         }
+        try {
+            release(fd, null);
+            uses.awaitIdle(fd);
+            if (LibC.INSTANCE.close(fd) < 0) {
+                throw NativeErrors.exception("close(", fd, LibC.RUNTIME.getLastError());
+            }
+        } finally {
+            uses.endClose(fd);
+        }
+    }
+
+    /** {@link ParkingAccess#enter}: counts a system call on {@code fd} in, or refuses it. */
+    private long enter(int fd, Object owner, long epoch, boolean started) throws IOException {
+        if (fd < 0) {
+            throw new IllegalArgumentException("fd must not be negative: " + fd);
+        }
+        if (owner instanceof Channel && !((Channel) owner).isOpen()) {
+            throw closed(fd, started);
+        }
+        long entered = uses.enter(fd, owner, epoch);
+        if (entered < 0) {
+            throw closed(fd, started);
+        }
+        if (owner instanceof Channel && !((Channel) owner).isOpen()) {
+            // Closed between the first check and the count: the number may be free already.
+            uses.exit(fd);
+            throw closed(fd, started);
+        }
+        return entered;
+    }
+
+    /** What a use of a closed fd throws: during an operation, AsynchronousCloseException. */
+    private static ClosedChannelException closed(int fd, boolean started) {
+        return started ? new AsynchronousCloseException() : new ClosedChannelException();
     }
 
     /**
@@ -387,20 +480,32 @@ public final class ParkingPoller implements Closeable {
     }
 
     private int await(int fd, Object owner, int direction, Duration timeout) throws IOException {
+        return await(fd, owner, direction, timeout, FdUseTable.ANY_EPOCH);
+    }
+
+    /** A wait; {@code epoch} as {@link ParkingAccess#await} takes it. */
+    private int await(int fd, Object owner, int direction, Duration timeout, long epoch) throws IOException {
         if (fd < 0) {
             throw new IllegalArgumentException("fd must not be negative: " + fd);
         }
-        if (timeout != null && timeout.isNegative()) {
-            throw new IllegalArgumentException("timeout must not be negative: " + timeout);
+        long timeoutNanos = timeoutNanos(timeout);
+        if (owner instanceof Channel && !((Channel) owner).isOpen()) {
+            throw new ClosedChannelException();
         }
         if (Thread.interrupted()) {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("wait on fd " + fd + " interrupted");
         }
+        if (closed) {
+            throw new ClosedEventQueueException("the ParkingPoller was closed");
+        }
+        if (timeoutNanos == 0) {
+            return readyNow(fd, owner, direction, epoch);
+        }
         Poller p = pollers[fd % pollers.length];
         Waiter w = new Waiter(Thread.currentThread(), direction);
-        p.enqueue(fd, owner, w);
-        long deadline = timeout == null ? 0 : System.nanoTime() + timeout.toNanos();
+        p.enqueue(fd, owner, w, epoch);
+        long deadline = timeoutNanos < 0 ? 0 : System.nanoTime() + timeoutNanos;
         while (w.result == PENDING) {
             if (Thread.interrupted()) {
                 boolean cancelled = p.cancel(w);
@@ -410,7 +515,7 @@ public final class ParkingPoller implements Closeable {
                 }
                 break; // the outcome arrived first: report it, with the interrupt status kept
             }
-            if (timeout == null) {
+            if (timeoutNanos < 0) {
                 LockSupport.park(this);
             } else {
                 long left = deadline - System.nanoTime();
@@ -433,6 +538,46 @@ public final class ParkingPoller implements Closeable {
             default:
                 return w.result;
         }
+    }
+
+    /**
+     * A zero timeout: what the fd is ready for now, as a wait would report it, without parking
+     * (java.nio's {@code selectNow}); 0 if nothing that would end the wait.
+     */
+    private int readyNow(int fd, Object owner, int direction, long epoch) throws IOException {
+        if (uses.closing(fd, owner) || uses.closedSince(fd, epoch)) {
+            throw new AsynchronousCloseException();
+        }
+        int ops = Descriptors.readyNow("poll(", fd, direction);
+        return (ops & ends(direction)) != 0 ? ops & reported(direction) : 0;
+    }
+
+    /** The bits that end a wait in {@code direction}. */
+    private static int ends(int direction) {
+        return direction == SocketEvent.READ ? SocketEvent.READ | SocketEvent.PEER_CLOSED | SocketEvent.ERROR
+                : SocketEvent.WRITE | SocketEvent.ERROR;
+    }
+
+    /** The bits a wait in {@code direction} reports. */
+    private static int reported(int direction) {
+        return direction | SocketEvent.PEER_CLOSED | SocketEvent.ERROR;
+    }
+
+    /**
+     * A timeout in nanoseconds: -1 for none ({@code null}, or so long that the deadline would
+     * overflow, as {@code EventQueue.poll} treats it), 0 for a probe, else the nanoseconds.
+     */
+    private static long timeoutNanos(Duration timeout) {
+        if (timeout == null) {
+            return -1;
+        }
+        if (timeout.isNegative()) {
+            throw new IllegalArgumentException("timeout must not be negative: " + timeout);
+        }
+        if (timeout.getSeconds() >= FOREVER_NANOS / 1_000_000_000L) {
+            return -1;
+        }
+        return timeout.toNanos();
     }
 
     private void release(int fd, Object owner) {
@@ -534,7 +679,7 @@ public final class ParkingPoller implements Closeable {
                 while (true) {
                     if (polled == 0) {
                         try {
-                            master.await(queueFd, null, SocketEvent.READ, null);
+                            master.await(queueFd, null, SocketEvent.READ, null, FdUseTable.ANY_EPOCH);
                         } catch (InterruptedIOException e) {
                             Thread.interrupted(); // nobody interrupts pollers on purpose; keep serving
                         }
@@ -552,11 +697,19 @@ public final class ParkingPoller implements Closeable {
         }
 
         /** Adds a waiter for {@code fd} and arms the fd for every direction its waiters want. */
-        void enqueue(int fd, Object owner, Waiter w) throws IOException {
+        void enqueue(int fd, Object owner, Waiter w, long epoch) throws IOException {
             lock.lock();
             try {
                 if (closed) {
                     throw new ClosedEventQueueException("the ParkingPoller was closed");
+                }
+                // Under the lock that close(channel)'s release takes: a wait enqueued before it is
+                // ended by it; one after it finds the fd closing, or the channel closed.
+                if (uses.closing(fd, owner) || uses.closedSince(fd, epoch)) {
+                    throw new AsynchronousCloseException();
+                }
+                if (owner instanceof Channel && !((Channel) owner).isOpen()) {
+                    throw new AsynchronousCloseException();
                 }
                 Registration r = fd < byFd.length ? byFd[fd] : null;
                 if (r != null && r.owner != owner) {
@@ -685,14 +838,11 @@ public final class ParkingPoller implements Closeable {
                     return;
                 }
                 r.armed = 0; // one-shot: the event disarmed every direction
-                int readEnds = SocketEvent.READ | SocketEvent.PEER_CLOSED | SocketEvent.ERROR;
-                int writeEnds = SocketEvent.WRITE | SocketEvent.ERROR;
                 for (int i = r.waiters.size() - 1; i >= 0; i--) {
                     Waiter w = r.waiters.get(i);
-                    int ends = w.direction == SocketEvent.READ ? readEnds : writeEnds;
-                    if ((ops & ends) != 0) {
+                    if ((ops & ends(w.direction)) != 0) {
                         r.waiters.remove(i);
-                        w.finish(ops & (w.direction | SocketEvent.PEER_CLOSED | SocketEvent.ERROR));
+                        w.finish(ops & reported(w.direction));
                     }
                 }
                 if (!r.waiters.isEmpty()) {

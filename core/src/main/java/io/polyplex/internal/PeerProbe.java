@@ -10,9 +10,13 @@ import jnr.ffi.Pointer;
  * Tells whether a readable socket's peer has closed, without consuming data, for backends whose
  * kernel interface has no peer-closed flag (select, and poll where POLLRDHUP is missing).
  *
- * <p>The answer is always {@code recv(fd, 1 byte, MSG_PEEK | MSG_DONTWAIT)}: it returns 0 only at
- * end of stream, leaves any byte it sees in the socket, and fails with the socket's pending error
- * (a reset), which it reads and so clears. What differs is how often it is asked:
+ * <p>The answer is {@code recv(fd, 1 byte, MSG_PEEK | MSG_DONTWAIT)}: it returns 0 only at end of
+ * stream, leaves any byte it sees in the socket, and fails with the socket's pending error (a
+ * reset). On Linux that recv also clears the error, MSG_PEEK or not ({@code tcp_recvmsg} and
+ * {@code unix_stream_read_generic} take it with {@code sock_error}), which would leave the
+ * handler's own read a clean end of stream; XNU's and OpenBSD's {@code soreceive} clear {@code
+ * so_error} only without MSG_PEEK. So where the batched poll below shows an error (POLLERR), the
+ * answer is given without a recv. What differs is how often it is asked:
  * <ul>
  *   <li><b>Batched</b>, where poll(2) has POLLRDHUP (Linux): before a batch is delivered, {@link
  *       #prepare} makes <em>one</em> {@code poll(2)} with a zero timeout over every entry that will
@@ -21,7 +25,8 @@ import jnr.ffi.Pointer;
  *       (Linux's {@code tcp_poll}, {@code unix_poll} and {@code datagram_poll} set POLLRDHUP for
  *       every receive shutdown, POLLHUP when both directions are shut, POLLERR for every pending
  *       {@code sk_err}), so it gets no system call of its own. Only a flagged one, rare by nature
- *       (a connection ends once), is then asked with recv as below, at its turn in the batch: so
+ *       (a connection ends once), is then asked with recv as below, at its turn in the batch (one
+ *       in error, POLLERR, is answered PEER_CLOSED and ERROR at once, keeping its error): so
  *       the answer, and the socket error it clears, are those of the per-event probe, including
  *       "the close is seen only once the data before it has been read" (POLLRDHUP is raised while
  *       data is still queued, and is never reported as PEER_CLOSED on its own). A healthy batch
@@ -175,8 +180,17 @@ final class PeerProbe {
     int probe(int entry, int fd) {
         if (polled) {
             int at = slot[entry];
-            if (at >= 0 && (pollfds.getShort(at * POLLFD_SIZE + 6) & suspect) == 0) {
-                return 0; // neither shut down nor in error: recv could only see data, or nothing
+            if (at >= 0) {
+                int revents = pollfds.getShort(at * POLLFD_SIZE + 6);
+                if ((revents & suspect) == 0) {
+                    return 0; // neither shut down nor in error: recv could only see data, or nothing
+                }
+                if ((revents & POLLERR) != 0) {
+                    // In error: say so without recv, which on Linux would read the error and clear
+                    // it (tcp_recvmsg's sock_error), leaving the handler's next read a clean end of
+                    // stream instead of the ECONNRESET it should see. As epoll says for EPOLLERR.
+                    return SocketEvent.PEER_CLOSED | SocketEvent.ERROR;
+                }
             }
         }
         return probe(fd);
@@ -184,6 +198,19 @@ final class PeerProbe {
 
     /** The per-event probe: one recv(MSG_PEEK | MSG_DONTWAIT) of {@code fd}. */
     int probe(int fd) {
+        return peek(libc, oneByte, fd);
+    }
+
+    /**
+     * One recv(1 byte, MSG_PEEK | MSG_DONTWAIT) of {@code fd}, as the per-event probe makes it.
+     *
+     * @param libc the binding to call
+     * @param oneByte one byte of direct memory the caller owns
+     * @param fd a readable fd
+     * @return {@link SocketEvent#PEER_CLOSED} at end of stream, with {@link SocketEvent#ERROR} if the
+     *     socket has an error; 0 otherwise
+     */
+    static int peek(LibC libc, Pointer oneByte, int fd) {
         long n = libc.recv(fd, oneByte, 1, MSG_PEEK | MSG_DONTWAIT);
         if (n > 0) {
             return 0;

@@ -177,11 +177,12 @@ public interface SocketLibrary {
     @ssize_t long recv(int fd, Pointer buf, @size_t long len, int flags);
 
     /**
-     * send(2) straight from a buffer: a direct buffer's memory is passed in place from its position;
-     * a heap buffer's remaining bytes are copied in for the call (no allocation either way).
+     * send(2) straight from a direct buffer's memory, from its position. Direct buffers only: for a
+     * heap buffer jnr-ffi would copy the whole position-to-limit region for every call (callers stage
+     * heap bytes through direct memory and use the {@link Pointer} form).
      *
      * @param fd a connected socket
-     * @param buf the bytes, from its position; its position is not advanced
+     * @param buf a direct buffer holding the bytes from its position; its position is not advanced
      * @param len how many to send
      * @param flags {@code MSG_*} flags, e.g. MSG_NOSIGNAL
      * @return the bytes sent, or -1
@@ -189,11 +190,12 @@ public interface SocketLibrary {
     @ssize_t long send(int fd, @In ByteBuffer buf, @size_t long len, int flags);
 
     /**
-     * recv(2) straight into a buffer, from its position; a heap buffer is copied out after the
-     * call.
+     * recv(2) straight into a direct buffer's memory, from its position. Direct buffers only: for a
+     * heap buffer passed as output jnr-ffi would copy its whole position-to-limit region back after
+     * the call, bytes the kernel never wrote included.
      *
      * @param fd a socket
-     * @param buf where the bytes go, from its position; its position is not advanced
+     * @param buf a direct buffer; the bytes go from its position, which is not advanced
      * @param len the most to receive
      * @param flags {@code MSG_*} flags
      * @return the bytes received, 0 at end of stream, or -1

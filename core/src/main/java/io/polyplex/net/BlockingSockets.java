@@ -1,10 +1,17 @@
 package io.polyplex.net;
 
 import io.polyplex.ParkingPoller;
+import io.polyplex.SocketEvent;
+import io.polyplex.internal.FdUseTable;
+import io.polyplex.internal.ParkingAccess;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
+import java.nio.channels.AsynchronousCloseException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.IllegalBlockingModeException;
+import java.nio.channels.SelectableChannel;
 import java.time.Duration;
 import java.util.Objects;
 import jnr.enxio.channels.NativeSelectableChannel;
@@ -17,20 +24,62 @@ import jnr.enxio.channels.NativeSocketChannel;
  * thread-per-connection server on virtual threads can use jnr-enxio and jnr-unixsocket channels, or
  * raw fds, without pinning its carriers.
  *
- * <p>The sockets must be non-blocking (every channel {@link NativeSockets} makes is; jnr-unixsocket's
- * need {@code configureBlocking(false)}): on a blocking fd the first system call would block in the
- * kernel. Every method takes a timeout, {@code null} for none; a call whose timeout expires throws
- * {@link SocketTimeoutException} (never before the timeout) and has consumed or sent nothing more
- * than it says. An interrupt ends the call with {@link java.io.InterruptedIOException} (the interrupt
- * status stays set); closing the socket through the poller ({@link ParkingPoller#close(java.nio.channels.Channel)})
- * ends it with {@link java.nio.channels.AsynchronousCloseException}; closing the poller ends it with
- * {@link io.polyplex.ClosedEventQueueException}.
+ * <h2>Blocking mode</h2>
+ * Reads and writes never block in the kernel, whatever mode the socket is in (they pass
+ * MSG_DONTWAIT), so their timeouts hold even on a jnr-unixsocket channel left in its default
+ * blocking mode. {@link #accept} needs a non-blocking listener (accept(2) has no such flag) and
+ * throws {@link java.nio.channels.IllegalBlockingModeException} for a channel in blocking mode, as
+ * java.nio does for a blocking channel where it cannot block.
+ *
+ * <h2>Timeouts, interrupts, closing</h2>
+ * Every method takes a timeout, {@code null} for none, {@link Duration#ZERO} for "only what can be
+ * done now", and one too large to add to the clock (such as {@code ChronoUnit.FOREVER}) for no
+ * practical limit. A call whose timeout expires throws {@link SocketTimeoutException} (never before
+ * the timeout, and a write checks it between its sends too, so one that keeps making a little
+ * progress still ends on time) and has consumed or sent nothing more than it says. An interrupt ends
+ * the call with {@link java.io.InterruptedIOException} (the interrupt status stays set); closing the
+ * poller ends it with {@link io.polyplex.ClosedEventQueueException}.
+ *
+ * <p><b>Closing a socket while calls use it</b>, with {@link ParkingPoller#close(java.nio.channels.Channel)}
+ * (or {@link ParkingPoller#closeFd} for a raw fd), is safe: a call parked on it ends with {@link
+ * java.nio.channels.AsynchronousCloseException}; a call inside its system call finishes that one
+ * call (the close waits for it: it never blocks) and then ends the same way; and the fd number is
+ * released only after that, so no call made here ever reads or writes the socket that takes the
+ * number next. A call made on a channel after it was closed, through the service or not, throws
+ * {@link java.nio.channels.ClosedChannelException}. Closing the channel directly instead (its own
+ * {@code close()}) releases the number at once, and a call that is just then between its wake-up
+ * and its system call may reach the next socket on it: close through the poller.
+ *
+ * <h2>Buffers</h2>
+ * Direct, heap, sliced and (to write from) read-only buffers all work alike: only the bytes moved
+ * change, from the buffer's position; heap bytes pass through bounded direct memory (see {@link
+ * NativeSockets#recv}). A read into a buffer with no room returns 0 at once; into a read-only
+ * buffer it throws {@link IllegalArgumentException}.
+ *
+ * <h2>Errors</h2>
+ * A socket error (ECONNRESET, ...) is an {@link IOException} naming the call and the fd, never an
+ * end of stream; a refused connection is a {@link java.net.ConnectException} naming the address.
  *
  * <p>Thread-safe and stateless but for its poller: any number of threads may use one instance. It
  * never closes the callers' sockets, except a socket of its own that {@link #connect} could not
  * connect.
  */
 public final class BlockingSockets {
+
+    /** Timeouts of this many seconds or more (about 73 years) mean "no practical limit". */
+    private static final long FOREVER_SECONDS = Long.MAX_VALUE / 4 / 1_000_000_000L;
+    /** How a call counts its system calls as uses of the fd, so a close waits for them. */
+    private static final ParkingAccess ACCESS;
+
+    static {
+        // Initialise the service's class, which installs the access, whatever touched us first.
+        try {
+            Class.forName(ParkingPoller.class.getName(), true, ParkingPoller.class.getClassLoader());
+        } catch (ClassNotFoundException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+        ACCESS = ParkingAccess.get();
+    }
 
     private final ParkingPoller poller;
 
@@ -114,18 +163,32 @@ public final class BlockingSockets {
      * @param listener a non-blocking listening socket (TCP or AF_UNIX); it stays the caller's
      * @param timeout the longest wait, {@code null} for none
      * @return the connection: non-blocking, close-on-exec, the caller's
+     * @throws java.nio.channels.IllegalBlockingModeException if {@code listener} is a channel in
+     *     blocking mode (accept(2) would then block in the kernel, where no timeout, interrupt or
+     *     close could end it)
      * @throws SocketTimeoutException if no client came within the timeout
      * @throws IOException an accept(2) error naming the fd (EMFILE, ...), or as described above
      */
     public NativeSocketChannel accept(NativeSelectableChannel listener, Duration timeout) throws IOException {
         Objects.requireNonNull(listener, "listener");
+        if (listener instanceof SelectableChannel && ((SelectableChannel) listener).isBlocking()) {
+            throw new IllegalBlockingModeException();
+        }
+        int fd = listener.getFD();
         long deadline = deadline(timeout);
+        long epoch = FdUseTable.ANY_EPOCH;
         while (true) {
-            NativeSocketChannel c = NativeSockets.accept(listener);
+            epoch = ACCESS.enter(poller, fd, listener, epoch, epoch != FdUseTable.ANY_EPOCH);
+            NativeSocketChannel c;
+            try {
+                c = NativeSockets.accept(listener);
+            } finally {
+                ACCESS.exit(poller, fd);
+            }
             if (c != null) {
                 return c;
             }
-            poller.awaitReadable(listener, left(deadline, timeout, "accept", listener.getFD()));
+            await(fd, listener, SocketEvent.READ, left(deadline, timeout, "accept", fd), epoch);
         }
     }
 
@@ -136,17 +199,22 @@ public final class BlockingSockets {
      * @param remote the address to connect to; an unresolved host is resolved first
      * @param timeout the longest wait, {@code null} for none
      * @return the connected, non-blocking channel; the caller's
+     * @throws java.net.ConnectException if the connection was refused (ECONNREFUSED) or timed out
+     *     in the kernel (ETIMEDOUT), naming the address, the fd and the errno; its cause is the
+     *     {@link io.polyplex.NativeIOException} with the errno
      * @throws SocketTimeoutException if the connection was not made within the timeout (the socket
      *     is closed)
-     * @throws IOException if it failed (ECONNREFUSED, ...), naming the address; nothing is left open
+     * @throws IOException if it failed otherwise (EHOSTUNREACH, ...), naming the address; nothing is
+     *     left open
      */
     public NativeSocketChannel connect(InetSocketAddress remote, Duration timeout) throws IOException {
         long deadline = deadline(timeout);
         NativeSocketChannel ch = NativeSockets.startConnect(remote);
         boolean done = false;
         try {
-            while (!NativeSockets.finishConnect(ch)) {
-                poller.awaitWritable(ch, left(deadline, timeout, "connect to " + remote, ch.getFD()));
+            while (!finishConnect(ch, remote)) {
+                await(ch.getFD(), ch, SocketEvent.WRITE, left(deadline, timeout, "connect to " + remote, ch.getFD()),
+                        FdUseTable.ANY_EPOCH);
             }
             done = true;
             return ch;
@@ -157,23 +225,48 @@ public final class BlockingSockets {
         }
     }
 
+    /** {@link NativeSockets#finishConnect}, with the address in its error, as JDK users expect. */
+    private static boolean finishConnect(NativeSocketChannel ch, InetSocketAddress remote) throws IOException {
+        try {
+            return NativeSockets.finishConnect(ch);
+        } catch (io.polyplex.NativeIOException e) {
+            throw SocketCalls.connectFailure(remote, e);
+        }
+    }
+
     private int read(int fd, NativeSelectableChannel channel, ByteBuffer dst, Duration timeout) throws IOException {
         Objects.requireNonNull(dst, "dst");
-        if (!dst.hasRemaining()) {
-            return 0;
+        if (dst.isReadOnly()) {
+            throw new IllegalArgumentException("read-only buffer");
         }
         long deadline = deadline(timeout);
+        long epoch = FdUseTable.ANY_EPOCH;
+        int ready = 0;
         while (true) {
-            int n = NativeSockets.recv(fd, dst);
-            if (n != 0) {
+            epoch = ACCESS.enter(poller, fd, channel, epoch, epoch != FdUseTable.ANY_EPOCH);
+            int n;
+            try {
+                if (!dst.hasRemaining()) {
+                    return 0; // as java.nio: no room is no read, and no wait
+                }
+                n = NativeSockets.recv(fd, dst);
+            } finally {
+                ACCESS.exit(poller, fd);
+            }
+            if (n > 0) {
                 return n;
             }
-            Duration left = left(deadline, timeout, "read", fd);
-            if (channel != null) {
-                poller.awaitReadable(channel, left);
-            } else {
-                poller.awaitReadable(fd, left);
+            if (n < 0) {
+                if ((ready & SocketEvent.ERROR) != 0) {
+                    // The wait said the socket was in error, and now it reads as a clean end of
+                    // stream: a call between the two (on poll and select, the peer-closed probe
+                    // racing the error's arrival) read the error and cleared it. It is no clean end.
+                    throw new IOException("recv(fd=" + fd + "): the connection failed (the socket reported an"
+                            + " error, which another call read before this one)");
+                }
+                return -1;
             }
+            ready = await(fd, channel, SocketEvent.READ, left(deadline, timeout, "read", fd), epoch);
         }
     }
 
@@ -181,25 +274,50 @@ public final class BlockingSockets {
         Objects.requireNonNull(src, "src");
         long deadline = deadline(timeout);
         int total = src.remaining();
-        while (src.hasRemaining()) {
-            if (NativeSockets.send(fd, src) > 0) {
-                continue;
+        long epoch = FdUseTable.ANY_EPOCH;
+        while (true) {
+            epoch = ACCESS.enter(poller, fd, channel, epoch, epoch != FdUseTable.ANY_EPOCH);
+            int sent;
+            try {
+                if (!src.hasRemaining()) {
+                    return;
+                }
+                sent = NativeSockets.send(fd, src);
+            } finally {
+                ACCESS.exit(poller, fd);
             }
             Duration left;
             try {
                 left = left(deadline, timeout, "write", fd);
             } catch (SocketTimeoutException e) {
+                if (!src.hasRemaining()) {
+                    return;
+                }
                 throw new SocketTimeoutException(e.getMessage() + "; " + (total - src.remaining()) + " of "
                         + total + " bytes written");
             }
-            if (channel != null) {
-                poller.awaitWritable(channel, left);
-            } else {
-                poller.awaitWritable(fd, left);
+            if (sent == 0) {
+                await(fd, channel, SocketEvent.WRITE, left, epoch);
             }
         }
     }
 
+    /**
+     * Parks until {@code fd} is ready in {@code direction}, for a call under way since {@code epoch}:
+     * a close meanwhile is an {@link AsynchronousCloseException}.
+     */
+    private int await(int fd, NativeSelectableChannel channel, int direction, Duration left, long epoch)
+            throws IOException {
+        try {
+            return ACCESS.await(poller, fd, channel, direction, left, epoch);
+        } catch (AsynchronousCloseException e) {
+            throw e;
+        } catch (ClosedChannelException e) {
+            throw new AsynchronousCloseException(); // closed while this call was under way
+        }
+    }
+
+    /** The deadline of a call with {@code timeout}: 0 for none, Long.MAX_VALUE past any clock. */
     private static long deadline(Duration timeout) {
         if (timeout == null) {
             return 0;
@@ -207,12 +325,18 @@ public final class BlockingSockets {
         if (timeout.isNegative()) {
             throw new IllegalArgumentException("timeout must not be negative: " + timeout);
         }
+        if (timeout.getSeconds() >= FOREVER_SECONDS) {
+            return Long.MAX_VALUE; // no practical limit: the sum would overflow
+        }
         return System.nanoTime() + timeout.toNanos();
     }
 
     /** The time left before {@code deadline}; throws once there is none. */
     private static Duration left(long deadline, Duration timeout, String call, int fd) throws SocketTimeoutException {
         if (timeout == null) {
+            return null;
+        }
+        if (deadline == Long.MAX_VALUE) {
             return null;
         }
         long left = deadline - System.nanoTime();

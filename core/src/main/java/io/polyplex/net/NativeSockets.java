@@ -46,8 +46,13 @@ public final class NativeSockets {
      *
      * @param remote the address to connect to; an unresolved host is resolved first
      * @return the connected, non-blocking channel; it belongs to the caller and owns its fd
-     * @throws IOException if the host cannot be resolved or the connection fails (ECONNREFUSED,
-     *     ETIMEDOUT, ...), naming the address; nothing is left open then
+     * @throws java.net.ConnectException if the connection is refused (ECONNREFUSED) or times out in
+     *     the kernel (ETIMEDOUT), as {@code java.net.Socket} says it; the message names the address,
+     *     the fd and the errno, and the cause is the {@link io.polyplex.NativeIOException} that holds
+     *     the errno ({@link java.net.NoRouteToHostException} likewise for EHOSTUNREACH and
+     *     ENETUNREACH)
+     * @throws IOException if the host cannot be resolved or the connection fails otherwise, naming
+     *     the address; nothing is left open then
      */
     public static NativeSocketChannel connect(InetSocketAddress remote) throws IOException {
         return SocketCalls.SYSTEM.connect(remote);
@@ -63,8 +68,8 @@ public final class NativeSockets {
      * @param remote the address to connect to; an unresolved host is resolved first
      * @return the non-blocking channel, connected or connecting; it belongs to the caller
      * @throws IOException if the attempt cannot even start, or fails at once (some systems refuse a
-     *     connection to a closed loopback port right away with ECONNREFUSED), naming the address and
-     *     the fd; nothing is left open then
+     *     connection to a closed loopback port right away: a {@link java.net.ConnectException}, as
+     *     for {@link #connect}), naming the address and the fd; nothing is left open then
      */
     public static NativeSocketChannel startConnect(InetSocketAddress remote) throws IOException {
         return SocketCalls.SYSTEM.startConnect(remote);
@@ -178,10 +183,14 @@ public final class NativeSockets {
     }
 
     /**
-     * Sends from {@code src} without ever raising SIGPIPE; advances its position.
+     * Sends from {@code src} without ever raising SIGPIPE and without blocking, even on a socket in
+     * blocking mode (MSG_DONTWAIT); advances its position. A direct buffer's memory is passed to the
+     * kernel in place; a heap buffer's bytes are copied through a small pool of direct buffers, at
+     * most 128 KiB per call (a short send then), as the JDK's channels do: never the whole buffer.
+     * No allocation in steady state.
      *
      * @param fd a socket's file descriptor; it stays the caller's
-     * @param src the bytes from its position to its limit, direct or heap buffer
+     * @param src the bytes from its position to its limit: direct, heap, sliced or read-only
      * @return bytes sent, 0 if the send buffer is full (EAGAIN)
      * @throws IOException EPIPE or ECONNRESET when the peer is gone, naming the fd
      */
@@ -190,12 +199,17 @@ public final class NativeSockets {
     }
 
     /**
-     * Receives into {@code dst} from its position (direct or heap buffer, no allocation); advances
-     * its position. The socket is expected to be non-blocking.
+     * Receives into {@code dst} from its position without blocking, even on a socket in blocking
+     * mode (MSG_DONTWAIT); advances its position. Only the bytes received change, as with
+     * java.nio: a direct buffer's memory is passed to the kernel in place; a heap buffer's bytes
+     * come through a small pool of direct buffers, at most 128 KiB per call, and only those
+     * received are copied in. No allocation in steady state.
      *
      * @param fd a socket's file descriptor; it stays the caller's
-     * @param dst where the bytes go, from its position up to its limit
-     * @return bytes received, 0 if nothing is there yet (EAGAIN), -1 at end of stream
+     * @param dst where the bytes go, from its position up to its limit: direct, heap or sliced
+     * @return bytes received, 0 if nothing is there yet (EAGAIN) or {@code dst} has no room, -1 at
+     *     end of stream
+     * @throws IllegalArgumentException if {@code dst} is read-only
      * @throws IOException ECONNRESET and other socket errors, naming the fd
      */
     public static int recv(int fd, ByteBuffer dst) throws IOException {

@@ -4,10 +4,13 @@ import io.polyplex.internal.SocketLibrary;
 import io.polyplex.internal.NativeErrors;
 import io.polyplex.internal.OsConstants;
 import java.io.IOException;
+import io.polyplex.NativeIOException;
+import java.net.ConnectException;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.NoRouteToHostException;
 import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.util.Objects;
@@ -103,7 +106,11 @@ final class SocketCalls {
             setBlocking(fd, true);
             Pointer sa = Memory.allocateDirect(SocketLibrary.RUNTIME, SOCKADDR_MAX, true);
             int len = encode(ip, remote.getPort(), sa);
-            connectBlocking(lib, fd, sa, len, "connect(" + text(remote));
+            try {
+                connectBlocking(lib, fd, sa, len, "connect(" + text(remote));
+            } catch (NativeIOException e) {
+                throw e.call().equals("connect(" + text(remote)) ? connectFailure(remote, e) : e;
+            }
             setBlocking(fd, false);
             return nonBlocking(new NativeSocketChannel(fd));
         } catch (IOException | RuntimeException e) {
@@ -201,7 +208,7 @@ final class SocketCalls {
                 int errno = SocketLibrary.RUNTIME.getLastError();
                 // EINTR: the attempt goes on in the background (POSIX connect(2)), as with EINPROGRESS.
                 if (errno != NativeErrors.EINPROGRESS && errno != NativeErrors.EINTR) {
-                    throw NativeErrors.exception("connect(" + text(remote), fd, errno);
+                    throw connectFailure(remote, NativeErrors.exception("connect(", fd, errno));
                 }
             }
             return nonBlocking(new NativeSocketChannel(fd));
@@ -264,6 +271,32 @@ final class SocketCalls {
     }
 
     private static final int ECONNABORTED = jnr.constants.platform.Errno.ECONNABORTED.intValue();
+    private static final int ECONNREFUSED = jnr.constants.platform.Errno.ECONNREFUSED.intValue();
+    private static final int ETIMEDOUT = jnr.constants.platform.Errno.ETIMEDOUT.intValue();
+    private static final int EHOSTUNREACH = jnr.constants.platform.Errno.EHOSTUNREACH.intValue();
+    private static final int ENETUNREACH = jnr.constants.platform.Errno.ENETUNREACH.intValue();
+
+    /**
+     * A failed connection to {@code remote}, as JDK users catch it: {@link ConnectException} for a
+     * refusal or a kernel timeout, {@link NoRouteToHostException} for an unreachable host or network
+     * (what {@code java.net.Socket} throws for the same errnos), else a {@link NativeIOException}.
+     * The message names the address, the fd and the errno, e.g. {@code connect(127.0.0.1:5,
+     * fd=39): ECONNREFUSED (Connection refused)}; the cause of the first two is the {@link
+     * NativeIOException}, whose {@code errno()} tells the errno.
+     */
+    static IOException connectFailure(InetSocketAddress remote, NativeIOException e) {
+        NativeIOException named = NativeErrors.exception("connect(" + text(remote), e.fd(), e.errno());
+        IOException thrown;
+        if (e.errno() == ECONNREFUSED || e.errno() == ETIMEDOUT) {
+            thrown = new ConnectException(named.getMessage());
+        } else if (e.errno() == EHOSTUNREACH || e.errno() == ENETUNREACH) {
+            thrown = new NoRouteToHostException(named.getMessage());
+        } else {
+            return named;
+        }
+        thrown.initCause(named);
+        return thrown;
+    }
 
     /** A connected AF_UNIX stream pair, both ends non-blocking and close-on-exec. */
     NativeSocketChannel[] socketPair() throws IOException {
@@ -351,7 +384,10 @@ final class SocketCalls {
     }
 
     /**
-     * Sends from {@code src} without ever raising SIGPIPE; advances its position.
+     * Sends from {@code src} without ever raising SIGPIPE and without blocking (MSG_DONTWAIT, so a
+     * socket left in blocking mode cannot hold the caller in the kernel); advances its position. A
+     * direct buffer's memory is passed to send(2) in place; a heap buffer's bytes go through a
+     * staging buffer, at most {@link StagingBuffers#SIZE} of them per call.
      *
      * @return bytes sent, 0 if the send buffer is full (EAGAIN)
      * @throws IOException EPIPE or ECONNRESET when the peer is gone, naming the fd
@@ -361,51 +397,106 @@ final class SocketCalls {
         if (n == 0) {
             return 0;
         }
-        long sent;
-        while ((sent = lib.send(fd, src, n, MSG_NOSIGNAL)) < 0) {
+        if (src.isDirect()) {
+            return sent(fd, src, lib.send(fd, src, n, MSG_NOSIGNAL | MSG_DONTWAIT), null, 0);
+        }
+        StagingBuffers.Staging staging = StagingBuffers.take();
+        try {
+            int len = Math.min(n, StagingBuffers.SIZE);
+            staging.buffer.put(0, src, src.position(), len);
+            return sent(fd, src, lib.send(fd, staging.address, len, MSG_NOSIGNAL | MSG_DONTWAIT), staging, len);
+        } finally {
+            StagingBuffers.give(staging);
+        }
+    }
+
+    /**
+     * Finishes a send whose first result is {@code sent}: EINTR sends again (never "0 sent": a caller
+     * that then waits for WRITE on an edge-triggered registration would wait for an edge that does
+     * not come), EAGAIN is 0, anything else throws.
+     */
+    private int sent(int fd, ByteBuffer src, long sent, StagingBuffers.Staging staging, int len) throws IOException {
+        while (sent < 0) {
             int errno = SocketLibrary.RUNTIME.getLastError();
             if (NativeErrors.wouldBlock(errno)) {
                 return 0;
             }
-            // EINTR: send again, never "0 sent": a caller that then waits for WRITE on an
-            // edge-triggered registration would wait for an edge that does not come.
             if (errno != NativeErrors.EINTR) {
                 throw NativeErrors.exception("send(", fd, errno);
             }
+            sent = staging == null ? lib.send(fd, src, src.remaining(), MSG_NOSIGNAL | MSG_DONTWAIT)
+                    : lib.send(fd, staging.address, len, MSG_NOSIGNAL | MSG_DONTWAIT);
         }
         src.position(src.position() + (int) sent);
         return (int) sent;
     }
 
     /**
-     * Receives into {@code dst} from its position (direct or heap buffer, no allocation); advances
-     * its position. The socket is expected to be non-blocking.
+     * Receives into {@code dst} from its position without blocking (MSG_DONTWAIT); advances its
+     * position. Only the bytes received change: a direct buffer's memory is passed to recv(2) in
+     * place; a heap buffer's bytes come through a staging buffer, at most {@link
+     * StagingBuffers#SIZE} per call, and only those the kernel delivered are copied in.
      *
      * @return bytes received, 0 if nothing is there yet (EAGAIN), -1 at end of stream
+     * @throws IllegalArgumentException if {@code dst} is read-only (as java.nio's channels say)
      * @throws IOException ECONNRESET and other socket errors, naming the fd
      */
     int recv(int fd, ByteBuffer dst) throws IOException {
+        if (dst.isReadOnly()) {
+            throw new IllegalArgumentException("read-only buffer");
+        }
         int n = dst.remaining();
         if (n == 0) {
             return 0;
         }
-        while (true) {
-            long got = lib.recv(fd, dst, n, 0);
-            if (got > 0) {
-                dst.position(dst.position() + (int) got);
-                return (int) got;
-            }
-            if (got == 0) {
-                return -1;
-            }
-            int errno = SocketLibrary.RUNTIME.getLastError();
-            if (NativeErrors.wouldBlock(errno)) {
-                return 0;
-            }
-            if (errno != NativeErrors.EINTR) {
-                throw NativeErrors.exception("recv(", fd, errno);
+        if (dst.isDirect()) {
+            while (true) {
+                long got = lib.recv(fd, dst, n, MSG_DONTWAIT);
+                if (got >= 0 || !retryRecv(fd)) {
+                    return received(dst, got, null);
+                }
             }
         }
+        StagingBuffers.Staging staging = StagingBuffers.take();
+        try {
+            int len = Math.min(n, StagingBuffers.SIZE);
+            while (true) {
+                long got = lib.recv(fd, staging.address, len, MSG_DONTWAIT);
+                if (got >= 0 || !retryRecv(fd)) {
+                    return received(dst, got, staging);
+                }
+            }
+        } finally {
+            StagingBuffers.give(staging);
+        }
+    }
+
+    /** After recv returned -1: true to call again (EINTR), false for "nothing yet"; else throws. */
+    private static boolean retryRecv(int fd) throws IOException {
+        int errno = SocketLibrary.RUNTIME.getLastError();
+        if (NativeErrors.wouldBlock(errno)) {
+            return false;
+        }
+        if (errno != NativeErrors.EINTR) {
+            throw NativeErrors.exception("recv(", fd, errno);
+        }
+        return true;
+    }
+
+    /** What recv's result {@code got} means for the caller; copies staged bytes into {@code dst}. */
+    private static int received(ByteBuffer dst, long got, StagingBuffers.Staging staging) {
+        if (got < 0) {
+            return 0; // EAGAIN
+        }
+        if (got == 0) {
+            return -1;
+        }
+        int pos = dst.position();
+        if (staging != null) {
+            dst.put(pos, staging.buffer, 0, (int) got);
+        }
+        dst.position(pos + (int) got);
+        return (int) got;
     }
 
     /**

@@ -107,9 +107,10 @@ class NativeSocketsTest {
             assertTrue(inUse.getMessage().contains("127.0.0.1:" + at.getPort()) && inUse.getMessage().contains("EADDRINUSE"),
                     inUse.getMessage());
             server.close();
-            NativeIOException refused = assertThrows(NativeIOException.class, () -> NativeSockets.connect(at));
+            java.net.ConnectException refused = assertThrows(java.net.ConnectException.class, () -> NativeSockets.connect(at));
             assertTrue(refused.getMessage().contains("127.0.0.1:" + at.getPort())
                     && refused.getMessage().contains("ECONNREFUSED"), refused.getMessage());
+            assertEquals("ECONNREFUSED", ((NativeIOException) refused.getCause()).errnoName());
         }
         IOException badHost = assertThrows(IOException.class,
                 () -> NativeSockets.listen(InetSocketAddress.createUnresolved("no-such-host.invalid", 80), 8));
@@ -156,9 +157,10 @@ class NativeSocketsTest {
             assertTrue(inUse.fd() >= 0);
             assertEquals(java.util.Set.of(), newFds(before), "listen left its socket open after failing");
             server.close();
-            NativeIOException refused = assertThrows(NativeIOException.class, () -> NativeSockets.connect(at));
+            java.net.ConnectException refused = assertThrows(java.net.ConnectException.class, () -> NativeSockets.connect(at));
             assertTrue(refused.getMessage().matches("connect\\(127\\.0\\.0\\.1:" + at.getPort() + ", fd=\\d+\\): ECONNREFUSED .*"),
                     refused.getMessage());
+            assertTrue(((NativeIOException) refused.getCause()).fd() >= 0, "the cause names the fd");
             assertEquals(java.util.Set.of(), newFds(before), "connect left its socket open after failing");
         }
     }

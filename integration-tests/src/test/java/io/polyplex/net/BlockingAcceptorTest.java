@@ -251,6 +251,80 @@ class BlockingAcceptorTest {
         }
     }
 
+    /**
+     * A shutdown racing accepts that a client has just woken never lets an accept reach the listener
+     * that next gets the closed listener's fd number: the acceptor closes its listener only once the
+     * last thread has left accept(). Each round a new listener is opened as soon as the old one is
+     * closed (it takes the number), with a client waiting in its backlog; that client must still be
+     * there for its own listener, and no old accept may return it.
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void aShutdownRacingAcceptsNeverReachesTheListenerOnTheReusedFd(String backend) throws Exception {
+        java.util.Random random = new java.util.Random(19);
+        int reused = 0;
+        for (int round = 0; round < 100; round++) {
+            NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8);
+            int fd = server.getFD();
+            InetSocketAddress at = NativeSockets.localAddress(fd);
+            BlockingAcceptor acceptor = new BlockingAcceptor(server, backend);
+            ConcurrentLinkedQueue<Object> outcomes = new ConcurrentLinkedQueue<>();
+            List<Thread> threads = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                Thread t = new Thread(() -> {
+                    try {
+                        NativeSocketChannel c = acceptor.accept();
+                        outcomes.add(c == null ? "null" : c);
+                    } catch (Throwable e) {
+                        outcomes.add(e);
+                    }
+                });
+                t.setDaemon(true);
+                t.start();
+                threads.add(t);
+            }
+            long until = System.nanoTime() + random.nextInt(200_000);
+            Socket oldClient = new Socket(at.getAddress(), at.getPort());
+            while (System.nanoTime() < until) {
+                Thread.onSpinWait();
+            }
+            acceptor.shutdown();
+            assertTrue(acceptor.awaitTermination(Duration.ofMillis(EVENTUALLY_MS)), "round " + round);
+            NativeServerSocketChannel next = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8);
+            InetSocketAddress nextAt = NativeSockets.localAddress(next.getFD());
+            if (next.getFD() == fd) {
+                reused++;
+            }
+            Socket nextClient = new Socket(nextAt.getAddress(), nextAt.getPort());
+            for (Thread t : threads) {
+                t.join(EVENTUALLY_MS);
+                assertFalse(t.isAlive(), "round " + round + ": an accept did not end at shutdown");
+            }
+            for (Object o : outcomes) {
+                if (o instanceof NativeSocketChannel) {
+                    NativeSocketChannel c = (NativeSocketChannel) o;
+                    assertEquals(at.getPort(), NativeSockets.localAddress(c.getFD()).getPort(),
+                            "round " + round + ": an accept of the shut-down acceptor took the next listener's client");
+                    c.close();
+                } else {
+                    assertEquals("null", o, "round " + round);
+                }
+            }
+            long deadline = System.nanoTime() + EVENTUALLY_MS * 1_000_000;
+            NativeSocketChannel nextAccepted = null;
+            while (nextAccepted == null && System.nanoTime() < deadline) {
+                nextAccepted = NativeSockets.accept(next);
+                Thread.onSpinWait();
+            }
+            assertTrue(nextAccepted != null, "round " + round + ": the next listener's client was taken");
+            nextAccepted.close();
+            nextClient.close();
+            oldClient.close();
+            next.close();
+        }
+        assertTrue(reused > 50, "the next listener reused the fd number in only " + reused + " of 100 rounds");
+    }
+
     @Test
     void shutdownWithNobodyInsideClosesTheListenerAtOnce() throws Exception {
         NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8);
