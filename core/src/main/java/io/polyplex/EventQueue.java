@@ -76,6 +76,15 @@ import java.util.Set;
  * and the queue can no longer take it out; remove a socket <em>before</em> closing it whenever its
  * fd may be shared.
  *
+ * <h2>One fd, one socket</h2>
+ * Subscribing a {@link java.nio.channels.Channel} that is closed throws {@link
+ * java.nio.channels.ClosedChannelException}, whether or not its fd number has been reused (watching
+ * the number would watch whatever file has it now). Subscribing a second object for an fd that is
+ * watched for another {@code Channel} that is still open (two jnr-enxio channels over one fd, say)
+ * throws {@link IllegalArgumentException}: the queue cannot tell which of them an event is for.
+ * For sockets that are not {@code Channel}s the queue cannot ask whether the old one is still open,
+ * so a new object on a watched fd is taken for the fd's new owner and replaces the entry, as above.
+ *
  * <h2>Errors</h2>
  * A {@code null} argument throws {@link NullPointerException} naming it. A negative, closed or
  * unsupported fd throws {@link NativeIOException} naming the system call, the fd and the errno; a
@@ -94,7 +103,9 @@ public interface EventQueue<S> extends Closeable {
      * @throws IOException if the kernel refuses the change (the fd is negative, closed, or of a
      *     kind the backend cannot watch): a {@link NativeIOException}, after which the socket's
      *     state is as it was; or a {@link io.polyplex.spi.RegistrationLostException} (kqueue),
-     *     after which the queue has forgotten the socket
+     *     after which the queue has forgotten the socket; or a {@link
+     *     java.nio.channels.ClosedChannelException} if {@code socket} is a closed channel
+     * @throws IllegalArgumentException if the fd is watched for another channel that is still open
      * @throws ClosedEventQueueException if the queue is closed
      */
     void subscribeRead(S socket) throws IOException;
@@ -106,7 +117,9 @@ public interface EventQueue<S> extends Closeable {
      * @throws IOException if the kernel refuses the change (the fd is negative, closed, or of a
      *     kind the backend cannot watch): a {@link NativeIOException}, after which the socket's
      *     state is as it was; or a {@link io.polyplex.spi.RegistrationLostException} (kqueue),
-     *     after which the queue has forgotten the socket
+     *     after which the queue has forgotten the socket; or a {@link
+     *     java.nio.channels.ClosedChannelException} if {@code socket} is a closed channel
+     * @throws IllegalArgumentException if the fd is watched for another channel that is still open
      * @throws ClosedEventQueueException if the queue is closed
      */
     void subscribeWrite(S socket) throws IOException;
@@ -118,7 +131,9 @@ public interface EventQueue<S> extends Closeable {
      * @throws IOException if the kernel refuses the change (the fd is negative, closed, or of a
      *     kind the backend cannot watch): a {@link NativeIOException}, after which the socket's
      *     state is as it was; or a {@link io.polyplex.spi.RegistrationLostException} (kqueue),
-     *     after which the queue has forgotten the socket
+     *     after which the queue has forgotten the socket; or a {@link
+     *     java.nio.channels.ClosedChannelException} if {@code socket} is a closed channel
+     * @throws IllegalArgumentException if the fd is watched for another channel that is still open
      * @throws ClosedEventQueueException if the queue is closed
      */
     void subscribeReadWrite(S socket) throws IOException;
@@ -135,10 +150,12 @@ public interface EventQueue<S> extends Closeable {
      * @throws IOException if the kernel refuses the change (the fd is negative, closed, or of a
      *     kind the backend cannot watch): a {@link NativeIOException}, after which the socket's
      *     state is as it was; or a {@link io.polyplex.spi.RegistrationLostException} (kqueue),
-     *     after which the queue has forgotten the socket
+     *     after which the queue has forgotten the socket; or a {@link
+     *     java.nio.channels.ClosedChannelException} if {@code socket} is a closed channel
      * @throws ClosedEventQueueException if the queue is closed
      * @throws UnsupportedOperationException if the backend lacks the mode's capability
-     * @throws IllegalArgumentException if {@code ops} is empty or has bits other than READ and WRITE
+     * @throws IllegalArgumentException if {@code ops} is empty or has bits other than READ and WRITE,
+     *     or if the fd is watched for another channel that is still open
      */
     void subscribe(S socket, int ops, Trigger trigger) throws IOException;
 
@@ -260,9 +277,12 @@ public interface EventQueue<S> extends Closeable {
     int poll(Duration timeout, SocketEventHandler<S> handler) throws IOException;
 
     /**
-     * Makes the poll in progress, or else the next one, return promptly. Never blocks.
-     *
-     * @throws ClosedEventQueueException if the queue is closed
+     * Makes the poll in progress, or else the next one, return promptly. Never blocks and never
+     * throws: on a closed queue it does nothing (a closed queue's polls return anyway, with {@link
+     * ClosedEventQueueException}), so the usual shutdown, {@code running = false; queue.wakeup();},
+     * may race another thread's {@code close()} safely, as {@code Selector.wakeup()} may. A wakeup
+     * racing {@code close()} never writes into the queue's pipe once its fds are closed (their
+     * numbers may already be another file's).
      */
     void wakeup();
 

@@ -142,8 +142,10 @@ public final class EventQueues {
     public static List<BackendInfo> backends() {
         List<BackendInfo> list = new ArrayList<>();
         for (BackendProvider p : providers()) {
+            // What a queue on it offers (PollerEventQueue.capabilitiesOf: ONE_SHOT, which core
+            // emulates, included), so this list and every queue's capabilities() say the same.
             list.add(new BackendInfo(p.name(), p.unsupportedReason().isEmpty(), p.unsupportedReason(),
-                    p.capabilities()));
+                    PollerEventQueue.capabilitiesOf(p)));
         }
         return List.copyOf(list);
     }
@@ -160,7 +162,11 @@ public final class EventQueues {
 
     private static String describe(List<BackendProvider> providers) {
         if (providers.isEmpty()) {
-            return "no backend is on the class path (add polyplex-backend-epoll, -kqueue, -poll or -select)";
+            return EventQueues.class.getModule().isNamed()
+                    ? "no backend module is on the module path (add io.polyplex.epoll, io.polyplex.kqueue,"
+                            + " io.polyplex.poll or io.polyplex.select: the jars polyplex-backend-epoll, -kqueue,"
+                            + " -poll or -select)"
+                    : "no backend is on the class path (add polyplex-backend-epoll, -kqueue, -poll or -select)";
         }
         // Two lists: a backend can be on the class path and still not run on this OS (kqueue on Linux).
         String here = providers.stream().filter(p -> p.unsupportedReason().isEmpty()).map(BackendProvider::name)

@@ -11,7 +11,7 @@ public class NativeIOException extends IOException {
 
     private static final long serialVersionUID = 1L;
 
-    /** The failed call, as given to the constructor. */
+    /** The failed call as given to the constructor, its arguments too: the message's first part. */
     private final String call;
     /** The file descriptor concerned, or -1. */
     private final int fd;
@@ -68,12 +68,32 @@ public class NativeIOException extends IOException {
     }
 
     /**
-     * The failed call.
+     * Creates a copy of {@code failure} (its call, fd and errno) with a sentence appended: for a
+     * subclass that reports the same failure with more to say.
      *
-     * @return the call as given to the constructor, e.g. {@code "epoll_ctl(ADD"}
+     * @param failure the failure to carry
+     * @param detail what the caller can do about it
+     */
+    protected NativeIOException(NativeIOException failure, String detail) {
+        this(failure.call, failure.fd, failure.errno, failure.errnoName, textOf(failure), detail);
+    }
+
+    /** The errno's description as {@code failure}'s message gives it, between the parentheses. */
+    private static String textOf(NativeIOException e) {
+        String m = e.getMessage();
+        int open = m.indexOf(" (", m.indexOf("): ") + 3);
+        int close = m.indexOf(')', open);
+        return open > 0 && close > open ? m.substring(open + 2, close) : e.errnoName;
+    }
+
+    /**
+     * The name of the system call that failed, without its arguments: what a caller compares.
+     *
+     * @return e.g. {@code "epoll_ctl"} for the message {@code epoll_ctl(ADD, fd=17): EBADF (...)}
      */
     public String call() {
-        return call;
+        int paren = call.indexOf('(');
+        return paren < 0 ? call : call.substring(0, paren);
     }
 
     /**

@@ -86,7 +86,9 @@ import jnr.enxio.channels.NativeSelectableChannel;
  *       ended by an event of a later socket that reused its fd number: that waiter is ended with
  *       {@code AsynchronousCloseException} when the new socket is first waited on. (Raw-fd waits
  *       have no such identity: close raw fds with {@link #closeFd(int)}.)
- *   <li>{@link #close()} ends every wait at once with {@link ClosedEventQueueException}, stops the
+ *   <li>{@link #close()} ends every wait at once with {@link ClosedParkingPollerException} (an
+ *       {@link AsynchronousCloseException}, so a reader's {@code catch (IOException e)} ends it
+ *       cleanly), stops the
  *       pollers and closes their queues; every later wait throws it too. It never closes the
  *       callers' fds.
  * </ul>
@@ -104,7 +106,7 @@ public final class ParkingPoller implements Closeable {
     private static final int PENDING = 0;
     /** The fd was closed through the service (or found reused): AsynchronousCloseException. */
     private static final int FD_CLOSED = -1;
-    /** The service was closed: ClosedEventQueueException. */
+    /** The service was closed: ClosedParkingPollerException. */
     private static final int SERVICE_CLOSED = -2;
     /** The poller failed: the IOException in {@link Waiter#failure}. */
     private static final int FAILED = -3;
@@ -132,6 +134,19 @@ public final class ParkingPoller implements Closeable {
             public int await(ParkingPoller poller, int fd, Object owner, int direction, Duration timeout,
                     long epoch) throws IOException {
                 return poller.await(fd, owner, direction, timeout, epoch);
+            }
+
+            @Override
+            public long epoch(ParkingPoller poller, int fd) {
+                return poller.uses.epoch(fd);
+            }
+
+            @Override
+            public void revoke(ParkingPoller poller, int fd, Object owner) {
+                // The epoch first: a wait enqueued after release (under the poller's lock) then
+                // finds it moved on; one enqueued before is ended by release.
+                poller.uses.revoke(fd);
+                poller.release(fd, owner);
             }
         });
     }
@@ -318,7 +333,7 @@ public final class ParkingPoller implements Closeable {
      * @throws InterruptedIOException if the thread was interrupted (its interrupt status stays set)
      * @throws ClosedChannelException if the channel was closed before the wait began
      * @throws AsynchronousCloseException if the channel was closed through this service meanwhile
-     * @throws ClosedEventQueueException if the service is or gets closed
+     * @throws ClosedParkingPollerException if the service is or gets closed
      * @throws IOException if the backend cannot watch the fd (it names the call, the fd and the errno)
      */
     public int awaitReadable(NativeSelectableChannel channel, Duration timeout) throws IOException {
@@ -337,7 +352,7 @@ public final class ParkingPoller implements Closeable {
      * @throws InterruptedIOException if the thread was interrupted (its interrupt status stays set)
      * @throws ClosedChannelException if the channel was closed before the wait began
      * @throws AsynchronousCloseException if the channel was closed through this service meanwhile
-     * @throws ClosedEventQueueException if the service is or gets closed
+     * @throws ClosedParkingPollerException if the service is or gets closed
      * @throws IOException if the backend cannot watch the fd (it names the call, the fd and the errno)
      */
     public int awaitWritable(NativeSelectableChannel channel, Duration timeout) throws IOException {
@@ -457,7 +472,7 @@ public final class ParkingPoller implements Closeable {
     }
 
     /**
-     * Ends every wait with {@link ClosedEventQueueException}, stops the pollers and closes their
+     * Ends every wait with {@link ClosedParkingPollerException}, stops the pollers and closes their
      * queues. Idempotent; never closes the callers' fds.
      */
     @Override
@@ -497,7 +512,7 @@ public final class ParkingPoller implements Closeable {
             throw new InterruptedIOException("wait on fd " + fd + " interrupted");
         }
         if (closed) {
-            throw new ClosedEventQueueException("the ParkingPoller was closed");
+            throw new ClosedParkingPollerException();
         }
         if (timeoutNanos == 0) {
             return readyNow(fd, owner, direction, epoch);
@@ -532,7 +547,7 @@ public final class ParkingPoller implements Closeable {
             case FD_CLOSED:
                 throw new AsynchronousCloseException();
             case SERVICE_CLOSED:
-                throw new ClosedEventQueueException("the ParkingPoller was closed");
+                throw new ClosedParkingPollerException();
             case FAILED:
                 throw new IOException("the poller for fd " + fd + " failed", w.failure);
             default:
@@ -688,8 +703,8 @@ public final class ParkingPoller implements Closeable {
                     }
                     polled = queue.poll(Duration.ZERO, this);
                 }
-            } catch (ClosedEventQueueException e) {
-                // closed: the service is shutting down
+            } catch (ClosedEventQueueException | ClosedParkingPollerException e) {
+                // closed (its queue, or the master): the service is shutting down
             } catch (IOException | RuntimeException e) {
                 IOException failure = e instanceof IOException ? (IOException) e : new IOException(e);
                 shutDown(FAILED, failure);
@@ -701,7 +716,7 @@ public final class ParkingPoller implements Closeable {
             lock.lock();
             try {
                 if (closed) {
-                    throw new ClosedEventQueueException("the ParkingPoller was closed");
+                    throw new ClosedParkingPollerException();
                 }
                 // Under the lock that close(channel)'s release takes: a wait enqueued before it is
                 // ended by it; one after it finds the fd closing, or the channel closed.

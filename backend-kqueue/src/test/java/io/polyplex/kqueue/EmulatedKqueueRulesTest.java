@@ -247,7 +247,7 @@ class EmulatedKqueueRulesTest {
         int fd = server.getFD();
         change(fd, EVFILT_READ, EV_ADD, 1);
         assertEquals(List.of(), waitNow());
-        NativeSocketChannel client = NativeSockets.connect(NativeSockets.localAddress(fd));
+        NativeSocketChannel client = NativeSockets.connect(((InetSocketAddress) NativeSockets.localAddress(fd)));
         opened.add(client);
         long deadline = System.nanoTime() + 20_000_000_000L;
         List<Kev> got = waitNow();

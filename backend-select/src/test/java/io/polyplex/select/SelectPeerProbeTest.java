@@ -77,7 +77,7 @@ class SelectPeerProbeTest {
     /** A connected TCP pair over 127.0.0.1: [0] ours (accepted), [1] the peer. */
     private NativeSocketChannel[] tcpPair() throws IOException {
         try (NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8)) {
-            NativeSocketChannel client = NativeSockets.connect(NativeSockets.localAddress(server.getFD()));
+            NativeSocketChannel client = NativeSockets.connect(((InetSocketAddress) NativeSockets.localAddress(server.getFD())));
             toClose.push(client);
             NativeSocketChannel accepted = null;
             long deadline = System.nanoTime() + 20_000_000_000L;

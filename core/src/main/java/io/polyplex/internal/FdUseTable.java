@@ -120,6 +120,29 @@ public final class FdUseTable {
     }
 
     /**
+     * The number's epoch now: what an operation that only waits (and makes no system call of its
+     * own on the fd through this table) passes to its waits.
+     *
+     * @param fd the fd number
+     * @return the epoch, &gt;= 0
+     */
+    public long epoch(int fd) {
+        return page(fd).counts.get(fd & PAGE_MASK) >>> 32;
+    }
+
+    /**
+     * Moves the number's epoch on without closing it: every operation and wait begun before is
+     * refused from now on, as if the fd had been closed and opened again. For an owner that stops
+     * using an fd it will close later itself ({@code BlockingAcceptor}'s shutdown on a shared
+     * service).
+     *
+     * @param fd the fd number
+     */
+    public void revoke(int fd) {
+        page(fd).counts.addAndGet(fd & PAGE_MASK, 1L << 32);
+    }
+
+    /**
      * Whether {@code fd} was closed through Polyplex since {@code epoch}.
      *
      * @param fd the fd number

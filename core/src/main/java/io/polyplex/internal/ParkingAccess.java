@@ -56,6 +56,27 @@ public interface ParkingAccess {
             throws IOException;
 
     /**
+     * The fd's epoch now, for an operation that waits through {@link #await} without counting
+     * system calls in ({@code BlockingAcceptor}, which keeps its own count).
+     *
+     * @param poller the service
+     * @param fd the fd number
+     * @return the epoch to pass to {@link #await}
+     */
+    long epoch(ParkingPoller poller, int fd);
+
+    /**
+     * Ends every wait on {@code fd} made with {@code owner}, with {@link
+     * java.nio.channels.AsynchronousCloseException}, and every later wait passing an earlier epoch,
+     * without closing the fd: what {@code BlockingAcceptor.shutdown()} does on a service it shares.
+     *
+     * @param poller the service
+     * @param fd the fd number
+     * @param owner the channel the waits were made with
+     */
+    void revoke(ParkingPoller poller, int fd, Object owner);
+
+    /**
      * The one implementation.
      *
      * @return what {@link ParkingPoller} installed

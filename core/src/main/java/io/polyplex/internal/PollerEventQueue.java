@@ -11,6 +11,7 @@ import io.polyplex.spi.BackendProvider;
 import io.polyplex.spi.RegistrationLostException;
 import java.io.IOException;
 import java.nio.channels.Channel;
+import java.nio.channels.ClosedChannelException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -229,6 +230,10 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
      */
     private void change(S socket, int add, int disable, Trigger trigger) throws IOException {
         Objects.requireNonNull(socket, "socket");
+        if (add != 0 && socket instanceof Channel && !((Channel) socket).isOpen()) {
+            // Its fd number may be another file's by now: watching it would watch that file.
+            throw new ClosedChannelException();
+        }
         int fd = fdOf.applyAsInt(socket);
         synchronized (stateLock) {
             ensureOpen();
@@ -238,6 +243,10 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
                     return; // disabling a socket the queue does not know: nothing to do
                 }
                 if (current != null) {
+                    if (current instanceof Channel && ((Channel) current).isOpen()) {
+                        throw new IllegalArgumentException("fd " + fd + " is already watched for " + current
+                                + ", which is still open: one fd, one socket (remove or close it first)");
+                    }
                     evictStale(fd); // fd number reused: the old socket was closed behind our back
                 }
             }
@@ -633,7 +642,9 @@ public final class PollerEventQueue<S> implements EventQueue<S> {
 
     @Override
     public void wakeup() {
-        ensureOpen();
+        if (closed) {
+            return; // polls return anyway; the pipe may be closed (SelfPipe.signal is a no-op then)
+        }
         userWakeup.set(true);
         wakeupPipe.signal();
     }

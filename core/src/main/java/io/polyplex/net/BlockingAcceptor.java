@@ -1,7 +1,8 @@
 package io.polyplex.net;
 
-import io.polyplex.ClosedEventQueueException;
 import io.polyplex.ParkingPoller;
+import io.polyplex.SocketEvent;
+import io.polyplex.internal.ParkingAccess;
 import io.polyplex.NativeIOException;
 import java.io.Closeable;
 import java.io.IOException;
@@ -19,14 +20,19 @@ import jnr.posix.POSIX;
 import jnr.posix.POSIXFactory;
 
 /**
- * A blocking accept loop that can be stopped: the second report in the brief. Any number of threads
- * may call {@link #accept()} at once; {@link #shutdown()} from any thread (a shutdown hook, a signal
- * handler's thread) ends every blocked and every later {@code accept()} promptly.
+ * A blocking accept loop that can be stopped. Threads blocked in accept(2), or in a kernel wait
+ * for the listener, cannot be stopped: closing the listening socket, even from a signal handler,
+ * does not interrupt accept(2), epoll_wait or kevent, so a server that accepts on blocking threads
+ * often cannot shut down. Here any number of threads may call {@link #accept()} at once, and {@link
+ * #shutdown()} from any thread (a shutdown hook, a signal handler's thread) ends every blocked and
+ * every later {@code accept()} promptly.
  *
- * <p>How: the listening socket is non-blocking and watched by the acceptor's own {@link
- * ParkingPoller} (one poller thread, on any backend); {@code accept()} parks there until a client
+ * <p>How: the listening socket is non-blocking and watched by a {@link ParkingPoller}, the
+ * acceptor's own (one poller thread, on any backend) or one the caller shares ({@link
+ * #BlockingAcceptor(ParkingPoller, SelectableChannel)}); {@code accept()} parks there until a client
  * waits, never in accept(2) nor in a kernel wait, so threads blocked in it, virtual threads
- * included, pin no carrier. Shutdown closes the poller, which ends every wait at once.
+ * included, pin no carrier. Shutdown closes its own poller, or ends its waits in a shared one, and
+ * every wait ends at once.
  *
  * <h2>Outcomes</h2>
  * <ul>
@@ -65,6 +71,19 @@ public final class BlockingAcceptor implements Closeable {
     private final SelectableChannel serverChannel;
     /** Where accepting threads park: a thread waiting here pins no carrier. */
     private final ParkingPoller parker;
+    /** Whether {@link #parker} is the acceptor's own (closed at shutdown) or the caller's (kept). */
+    private final boolean ownsParker;
+    /** How waits on a shared service are ended at shutdown without closing the service. */
+    private static final ParkingAccess ACCESS;
+
+    static {
+        try {
+            Class.forName(ParkingPoller.class.getName(), true, ParkingPoller.class.getClassLoader());
+        } catch (ClassNotFoundException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+        ACCESS = ParkingAccess.get();
+    }
     /** Ends a back-off at once on shutdown. */
     private final java.util.concurrent.locks.ReentrantLock backoffLock = new java.util.concurrent.locks.ReentrantLock();
     private final java.util.concurrent.locks.Condition shutdownSignal = backoffLock.newCondition();
@@ -93,8 +112,9 @@ public final class BlockingAcceptor implements Closeable {
      *     throws, the socket stays the caller's and open (though perhaps non-blocking by then)
      * @throws IOException if the socket cannot be made non-blocking, or the queue cannot be opened
      *     or cannot watch it
-     * @throws IllegalArgumentException if the system property {@value
-     *     io.polyplex.EventQueues#BACKEND_PROPERTY} names a backend that is not on the class path
+     * @throws IllegalArgumentException if the socket is not listening (SO_ACCEPTCONN), or if the
+     *     system property {@value io.polyplex.EventQueues#BACKEND_PROPERTY} names a backend that is
+     *     not on the class path
      * @throws UnsupportedOperationException if no backend runs here
      */
     public BlockingAcceptor(NativeServerSocketChannel server) throws IOException {
@@ -114,6 +134,7 @@ public final class BlockingAcceptor implements Closeable {
      * @param backend the backend's name, or {@code null} for the best one on this OS
      * @throws IOException if the socket cannot be made non-blocking or the queue cannot be opened
      *     (the listener is then left open, still the caller's)
+     * @throws IllegalArgumentException if the socket is not listening (SO_ACCEPTCONN)
      */
     public <L extends SelectableChannel & NativeSelectableChannel> BlockingAcceptor(L listener, String backend)
             throws IOException {
@@ -130,14 +151,34 @@ public final class BlockingAcceptor implements Closeable {
      *     java.util.function.ToIntFunction)} takes it, or {@code null}
      * @throws IOException if the socket cannot be made non-blocking, or the queue cannot be opened
      *     or cannot watch it
-     * @throws IllegalArgumentException if no backend of that name (for {@code null}: of the name
-     *     the system property {@value io.polyplex.EventQueues#BACKEND_PROPERTY} gives) is on the
-     *     class path
+     * @throws IllegalArgumentException if the socket is not listening (SO_ACCEPTCONN), or if no
+     *     backend of that name (for {@code null}: of the name the system property {@value
+     *     io.polyplex.EventQueues#BACKEND_PROPERTY} gives) is on the class path
      * @throws UnsupportedOperationException if the backend (or, for {@code null}, every backend)
      *     cannot run here
      */
     public BlockingAcceptor(NativeServerSocketChannel server, String backend) throws IOException {
         this(server, server, backend, SocketCalls.SYSTEM);
+    }
+
+    /**
+     * Watches any listening stream socket in a {@link ParkingPoller} the caller already runs (for
+     * its {@link BlockingSockets}, say), instead of starting one of its own. The socket must be
+     * listening; it is switched to non-blocking mode. {@link #shutdown()} ends the acceptor's own
+     * waits in that service and leaves the service running: it stays the caller's, to close when it
+     * is done with it (closing it first also ends every {@code accept()}, with {@link
+     * io.polyplex.ClosedParkingPollerException}).
+     *
+     * @param <L> a selectable channel that exposes its native fd
+     * @param poller where accepting threads park; it stays the caller's
+     * @param listener the listening socket, owned by the acceptor from now on (see the class
+     *     comment)
+     * @throws IOException if the socket cannot be made non-blocking or its kind cannot be asked
+     * @throws IllegalArgumentException if the socket is not listening
+     */
+    public <L extends SelectableChannel & NativeSelectableChannel> BlockingAcceptor(ParkingPoller poller, L listener)
+            throws IOException {
+        this(listener, listener, Objects.requireNonNull(poller, "poller"), null, SocketCalls.SYSTEM);
     }
 
     /** As above, with accept(2) made through {@code sockets} (a test injects faults there). */
@@ -147,13 +188,25 @@ public final class BlockingAcceptor implements Closeable {
 
     private BlockingAcceptor(NativeSelectableChannel server, SelectableChannel channel, String backend,
             SocketCalls sockets) throws IOException {
+        this(server, channel, null, backend, sockets);
+    }
+
+    /** With {@code shared} null, the acceptor opens (and later closes) a service of its own. */
+    private BlockingAcceptor(NativeSelectableChannel server, SelectableChannel channel, ParkingPoller shared,
+            String backend, SocketCalls sockets) throws IOException {
         this.sockets = sockets;
         this.server = Objects.requireNonNull(server, "server");
         this.serverChannel = channel;
+        if (!sockets.isListening(server.getFD())) {
+            // Else every accept() would fail later with accept4's EINVAL, far from the mistake.
+            throw new IllegalArgumentException("fd " + server.getFD() + " is not a listening socket (" + server
+                    + "): call listen(2) on it, or bind and listen with NativeSockets.listen, first");
+        }
         channel.configureBlocking(false);
         // One platform poller: accepting is not a hot path, and a virtual one would add a second
         // thread (the master) and a hop for the platform threads that usually accept.
-        this.parker = ParkingPoller.open(backend, 1, false);
+        this.ownsParker = shared == null;
+        this.parker = shared != null ? shared : ParkingPoller.open(backend, 1, false);
         spareFd = openSpare();
     }
 
@@ -172,20 +225,27 @@ public final class BlockingAcceptor implements Closeable {
     public NativeSocketChannel accept() throws IOException {
         inside.incrementAndGet();
         try {
+            int fd = server.getFD();
+            // Before the shutdown check: a shutdown on a shared service moves the epoch on after it
+            // sets the flag, so a wait made with an epoch read before that is refused (see shutdown).
+            long epoch = ACCESS.epoch(parker, fd);
             while (!shutdown) {
                 NativeSocketChannel client = tryAccept();
                 if (client != null) {
                     return client;
                 }
                 if (Thread.currentThread().isInterrupted()) {
-                    throw new java.io.InterruptedIOException("accept on fd " + server.getFD() + " interrupted");
+                    throw new java.io.InterruptedIOException("accept on fd " + fd + " interrupted");
                 }
                 try {
-                    parker.awaitReadable(server, null);
-                } catch (ClosedEventQueueException e) {
-                    return null;
+                    ACCESS.await(parker, fd, server, SocketEvent.READ, null, epoch);
+                } catch (java.nio.channels.AsynchronousCloseException e) {
+                    if (shutdown) {
+                        return null; // the shutdown ended this wait (ClosedParkingPollerException, or revoked)
+                    }
+                    throw e;
                 } catch (java.io.InterruptedIOException e) {
-                    throw new java.io.InterruptedIOException("accept on fd " + server.getFD() + " interrupted");
+                    throw new java.io.InterruptedIOException("accept on fd " + fd + " interrupted");
                 }
             }
             return null;
@@ -316,7 +376,11 @@ public final class BlockingAcceptor implements Closeable {
      */
     public void shutdown() {
         shutdown = true;
-        parker.close();
+        if (ownsParker) {
+            parker.close();
+        } else {
+            ACCESS.revoke(parker, server.getFD(), server); // ends our waits, leaves the service running
+        }
         backoffLock.lock();
         try {
             shutdownSignal.signalAll();

@@ -38,7 +38,10 @@ import jnr.enxio.channels.NativeSocketChannel;
  * the timeout, and a write checks it between its sends too, so one that keeps making a little
  * progress still ends on time) and has consumed or sent nothing more than it says. An interrupt ends
  * the call with {@link java.io.InterruptedIOException} (the interrupt status stays set); closing the
- * poller ends it with {@link io.polyplex.ClosedEventQueueException}.
+ * poller ends it, and every later call that has to wait, with {@link
+ * io.polyplex.ClosedParkingPollerException}, an {@link java.nio.channels.AsynchronousCloseException}:
+ * every way a call ends is an {@link IOException}, so one {@code catch (IOException e)} handles them
+ * all, as with the JDK's blocking sockets.
  *
  * <p><b>Closing a socket while calls use it</b>, with {@link ParkingPoller#close(java.nio.channels.Channel)}
  * (or {@link ParkingPoller#closeFd} for a raw fd), is safe: a call parked on it ends with {@link

@@ -2,13 +2,16 @@ package io.polyplex.net;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import jnr.enxio.channels.NativeSelectableChannel;
 import jnr.enxio.channels.NativeServerSocketChannel;
 import jnr.enxio.channels.NativeSocketChannel;
 
 /**
- * Native TCP and AF_UNIX sockets as jnr-enxio channels, ready for an {@link io.polyplex.EventQueue}.
+ * Native TCP and AF_UNIX sockets as jnr-enxio channels, ready for an {@link io.polyplex.EventQueue}:
+ * opening TCP listeners and connections, accepting on any listening stream socket, and the socket
+ * calls jnr-enxio's channels lack (send without SIGPIPE, a peek, abortive close, options).
  *
  * <p>Every socket this class opens is non-blocking and close-on-exec from the start (SOCK_NONBLOCK
  * and SOCK_CLOEXEC, accept4, where the OS has them; fcntl right after elsewhere), and never raises
@@ -21,6 +24,22 @@ import jnr.enxio.channels.NativeSocketChannel;
  * use)}. A transient errno (EINTR, EAGAIN) never reaches the caller: a call that does not wait is
  * made again, and where EAGAIN means something (nobody to accept, a full send buffer, no data yet)
  * the method's return value says so. Thread-safe: no shared mutable state.
+ *
+ * <p>Every call that takes a socket has two forms, a channel and a raw fd (from JNI, jnr-posix,
+ * another library): pass whichever you hold.
+ *
+ * <h2>AF_UNIX</h2>
+ * This class makes AF_UNIX sockets only as a connected pair ({@link #socketPair()}). Binding,
+ * listening on and connecting to a path is jnr-unixsocket's job ({@code com.github.jnr:jnr-unixsocket},
+ * the version Polyplex's BOM names), and its channels work with everything here and with the event
+ * queues: they are jnr-enxio {@code NativeSelectableChannel}s.
+ * <pre>{@code
+ * UnixServerSocketChannel server = UnixServerSocketChannel.open();
+ * server.socket().bind(new UnixSocketAddress(new File("/run/app.sock")));
+ * server.configureBlocking(false);                 // jnr-unixsocket's channels start blocking
+ * NativeSocketChannel c = NativeSockets.accept(server);   // non-blocking, close-on-exec; null if none
+ * UnixDomainSocketAddress path = (UnixDomainSocketAddress) NativeSockets.localAddress(c);
+ * }</pre>
  */
 public final class NativeSockets {
 
@@ -28,7 +47,7 @@ public final class NativeSockets {
 
     /**
      * Opens a listening TCP socket (IPv4 or IPv6, by the address) with SO_REUSEADDR. Port 0 picks an
-     * ephemeral port: ask {@link #localAddress(int)} which.
+     * ephemeral port: ask {@link #localAddress(NativeSelectableChannel)} which.
      *
      * @param address the local address and port to bind; an unresolved host is resolved first
      * @param backlog passed to listen(2): how many pending connections the kernel may queue
@@ -116,14 +135,52 @@ public final class NativeSockets {
     }
 
     /**
-     * The address a socket is bound to (getsockname), IPv4 or IPv6.
+     * The address a socket is bound to (getsockname), as java.nio's {@code getLocalAddress} gives
+     * it: an {@link InetSocketAddress} for TCP (cast to it to read the port), a {@link
+     * java.net.UnixDomainSocketAddress} for AF_UNIX (its path; the empty path for an unnamed socket
+     * such as either end of {@link #socketPair()}).
      *
      * @param fd a socket's file descriptor; it stays the caller's
-     * @return its local address and port
-     * @throws IOException if getsockname fails, or the socket is not an IPv4 or IPv6 one
+     * @return its local address
+     * @throws IOException if getsockname fails (naming the fd), or the family is neither IP nor
+     *     AF_UNIX
      */
-    public static InetSocketAddress localAddress(int fd) throws IOException {
-        return SocketCalls.SYSTEM.localAddress(fd);
+    public static SocketAddress localAddress(int fd) throws IOException {
+        return SocketCalls.SYSTEM.address(fd, false);
+    }
+
+    /**
+     * {@link #localAddress(int)} of a channel.
+     *
+     * @param ch a socket channel; it stays the caller's
+     * @return its local address
+     * @throws IOException as for an fd
+     */
+    public static SocketAddress localAddress(NativeSelectableChannel ch) throws IOException {
+        return localAddress(ch.getFD());
+    }
+
+    /**
+     * The address of a connected socket's peer (getpeername), in the same forms as {@link
+     * #localAddress(int)}.
+     *
+     * @param fd a connected socket's file descriptor; it stays the caller's
+     * @return its peer's address
+     * @throws IOException if getpeername fails, naming the fd (ENOTCONN while not connected)
+     */
+    public static SocketAddress peerAddress(int fd) throws IOException {
+        return SocketCalls.SYSTEM.address(fd, true);
+    }
+
+    /**
+     * {@link #peerAddress(int)} of a channel.
+     *
+     * @param ch a connected socket channel; it stays the caller's
+     * @return its peer's address
+     * @throws IOException as for an fd
+     */
+    public static SocketAddress peerAddress(NativeSelectableChannel ch) throws IOException {
+        return peerAddress(ch.getFD());
     }
 
     /**
@@ -138,6 +195,17 @@ public final class NativeSockets {
     }
 
     /**
+     * {@link #setSendBufferSize(int, int)} on a channel.
+     *
+     * @param ch a socket channel; it stays the caller's
+     * @param bytes the size asked for
+     * @throws IOException as for an fd
+     */
+    public static void setSendBufferSize(NativeSelectableChannel ch, int bytes) throws IOException {
+        setSendBufferSize(ch.getFD(), bytes);
+    }
+
+    /**
      * Sets SO_RCVBUF (the kernel may round or double it).
      *
      * @param fd a socket's file descriptor; it stays the caller's
@@ -149,6 +217,17 @@ public final class NativeSockets {
     }
 
     /**
+     * {@link #setReceiveBufferSize(int, int)} on a channel.
+     *
+     * @param ch a socket channel; it stays the caller's
+     * @param bytes the size asked for
+     * @throws IOException as for an fd
+     */
+    public static void setReceiveBufferSize(NativeSelectableChannel ch, int bytes) throws IOException {
+        setReceiveBufferSize(ch.getFD(), bytes);
+    }
+
+    /**
      * Turns TCP_NODELAY on or off.
      *
      * @param fd a socket's file descriptor; it stays the caller's
@@ -157,6 +236,17 @@ public final class NativeSockets {
      */
     public static void setTcpNoDelay(int fd, boolean on) throws IOException {
         SocketCalls.SYSTEM.setTcpNoDelay(fd, on);
+    }
+
+    /**
+     * {@link #setTcpNoDelay(int, boolean)} on a channel.
+     *
+     * @param ch a TCP socket channel; it stays the caller's
+     * @param on true to send small segments at once
+     * @throws IOException as for an fd
+     */
+    public static void setTcpNoDelay(NativeSelectableChannel ch, boolean on) throws IOException {
+        setTcpNoDelay(ch.getFD(), on);
     }
 
     /**
@@ -183,6 +273,16 @@ public final class NativeSockets {
     }
 
     /**
+     * {@link #shutdownOutput(int)} on a channel.
+     *
+     * @param ch a connected socket channel; it stays open
+     * @throws IOException as for an fd
+     */
+    public static void shutdownOutput(NativeSelectableChannel ch) throws IOException {
+        shutdownOutput(ch.getFD());
+    }
+
+    /**
      * Sends from {@code src} without ever raising SIGPIPE and without blocking, even on a socket in
      * blocking mode (MSG_DONTWAIT); advances its position. A direct buffer's memory is passed to the
      * kernel in place; a heap buffer's bytes are copied through a small pool of direct buffers, at
@@ -196,6 +296,18 @@ public final class NativeSockets {
      */
     public static int send(int fd, ByteBuffer src) throws IOException {
         return SocketCalls.SYSTEM.send(fd, src);
+    }
+
+    /**
+     * {@link #send(int, ByteBuffer)} on a channel.
+     *
+     * @param ch a connected socket channel; it stays the caller's
+     * @param src the bytes from its position to its limit
+     * @return bytes sent, 0 if the send buffer is full
+     * @throws IOException as for an fd
+     */
+    public static int send(NativeSelectableChannel ch, ByteBuffer src) throws IOException {
+        return send(ch.getFD(), src);
     }
 
     /**
@@ -217,6 +329,18 @@ public final class NativeSockets {
     }
 
     /**
+     * {@link #recv(int, ByteBuffer)} on a channel.
+     *
+     * @param ch a socket channel; it stays the caller's
+     * @param dst where the bytes go, from its position up to its limit
+     * @return bytes received, 0 if nothing is there yet, -1 at end of stream
+     * @throws IOException as for an fd
+     */
+    public static int recv(NativeSelectableChannel ch, ByteBuffer dst) throws IOException {
+        return recv(ch.getFD(), dst);
+    }
+
+    /**
      * Looks at the socket without consuming anything: recv(1 byte, MSG_PEEK|MSG_DONTWAIT).
      *
      * @param fd a socket's file descriptor; it stays the caller's
@@ -226,5 +350,16 @@ public final class NativeSockets {
      */
     public static int peek(int fd) throws IOException {
         return SocketCalls.SYSTEM.peek(fd);
+    }
+
+    /**
+     * {@link #peek(int)} on a channel.
+     *
+     * @param ch a socket channel; it stays the caller's
+     * @return 1 if data is waiting, 0 if the peer closed, -1 if nothing is there yet
+     * @throws IOException as for an fd
+     */
+    public static int peek(NativeSelectableChannel ch) throws IOException {
+        return peek(ch.getFD());
     }
 }

@@ -11,6 +11,8 @@ import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.NoRouteToHostException;
+import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.util.Objects;
@@ -109,7 +111,7 @@ final class SocketCalls {
             try {
                 connectBlocking(lib, fd, sa, len, "connect(" + text(remote));
             } catch (NativeIOException e) {
-                throw e.call().equals("connect(" + text(remote)) ? connectFailure(remote, e) : e;
+                throw refusal(e.errno()) ? connectFailure(remote, e) : e;
             }
             setBlocking(fd, false);
             return nonBlocking(new NativeSocketChannel(fd));
@@ -284,6 +286,11 @@ final class SocketCalls {
      * fd=39): ECONNREFUSED (Connection refused)}; the cause of the first two is the {@link
      * NativeIOException}, whose {@code errno()} tells the errno.
      */
+    /** Whether {@code errno} is a connection's refusal, as {@link #connectFailure} maps them. */
+    static boolean refusal(int errno) {
+        return errno == ECONNREFUSED || errno == ETIMEDOUT || errno == EHOSTUNREACH || errno == ENETUNREACH;
+    }
+
     static IOException connectFailure(InetSocketAddress remote, NativeIOException e) {
         NativeIOException named = NativeErrors.exception("connect(" + text(remote), e.fd(), e.errno());
         IOException thrown;
@@ -321,27 +328,90 @@ final class SocketCalls {
                 nonBlocking(new NativeSocketChannel(fds[1]))};
     }
 
-    /** The address a socket is bound to (getsockname), IPv4 or IPv6. */
-    InetSocketAddress localAddress(int fd) throws IOException {
+    /**
+     * A socket's own address (getsockname) or its peer's (getpeername): an {@link
+     * InetSocketAddress} for IPv4 and IPv6, a {@link UnixDomainSocketAddress} for AF_UNIX.
+     *
+     * @throws IOException naming the call and the fd: ENOTCONN for the peer of an unconnected
+     *     socket, ENOTSOCK, EBADF; or a family neither IP nor AF_UNIX
+     */
+    SocketAddress address(int fd, boolean peer) throws IOException {
         Pointer sa = Memory.allocateDirect(SocketLibrary.RUNTIME, SOCKADDR_MAX, true);
         Pointer len = Memory.allocateDirect(SocketLibrary.RUNTIME, 4, true);
         len.putInt(0, SOCKADDR_MAX);
-        if (retrying(() -> lib.getsockname(fd, sa, len)) < 0) {
-            throw error("getsockname(", fd);
+        String call = peer ? "getpeername(" : "getsockname(";
+        if (retrying(() -> peer ? lib.getpeername(fd, sa, len) : lib.getsockname(fd, sa, len)) < 0) {
+            throw error(call, fd);
         }
-        int family = SOCKADDR_HAS_LEN ? sa.getByte(1) & 0xff : sa.getShort(0) & 0xffff;
+        return decode(sa, Math.min(len.getInt(0), SOCKADDR_MAX), SOCKADDR_HAS_LEN, call + "fd=" + fd + ")");
+    }
+
+    /**
+     * Reads a {@code sockaddr} of {@code length} bytes: the family (a 16-bit field on Linux, the
+     * byte after the length byte on 4.4BSD's descendants), then for AF_INET the port at 2 and the
+     * address at 4; for AF_INET6 the port at 2, the address at 8 and the scope id at 24; for AF_UNIX
+     * the path from 2, up to its NUL or the length (an unnamed socket, such as either end of a
+     * socketpair, has none: the empty path). A Linux abstract name (a NUL first) is returned with a
+     * leading {@code @}, as Linux's own tools print it ({@code UnixDomainSocketAddress} cannot hold a
+     * NUL).
+     */
+    static SocketAddress decode(Pointer sa, int length, boolean hasLength, String what) throws IOException {
+        int family = hasLength ? sa.getByte(1) & 0xff : sa.getShort(0) & 0xffff;
         int port = ((sa.getByte(2) & 0xff) << 8) | (sa.getByte(3) & 0xff);
-        byte[] addr;
         if (family == AddressFamily.AF_INET.intValue()) {
-            addr = new byte[4];
+            byte[] addr = new byte[4];
             sa.get(4, addr, 0, 4);
-        } else if (family == AddressFamily.AF_INET6.intValue()) {
-            addr = new byte[16];
-            sa.get(8, addr, 0, 16);
-        } else {
-            throw new IOException("getsockname(fd=" + fd + "): not an IP socket (family " + family + ")");
+            return new InetSocketAddress(InetAddress.getByAddress(addr), port);
         }
-        return new InetSocketAddress(InetAddress.getByAddress(addr), port);
+        if (family == AddressFamily.AF_INET6.intValue()) {
+            byte[] addr = new byte[16];
+            sa.get(8, addr, 0, 16);
+            int scope = sa.getInt(24);
+            return new InetSocketAddress(scope == 0 ? InetAddress.getByAddress(addr)
+                    : Inet6Address.getByAddress(null, addr, scope), port);
+        }
+        if (family == AddressFamily.AF_UNIX.intValue()) {
+            int n = Math.max(0, length - 2);
+            byte[] path = new byte[n];
+            sa.get(2, path, 0, n);
+            boolean abstractName = n > 0 && path[0] == 0;
+            int from = abstractName ? 1 : 0;
+            int to = from;
+            while (to < n && path[to] != 0) {
+                to++;
+            }
+            String text = new String(path, from, to - from, PATH_CHARSET);
+            return UnixDomainSocketAddress.of(abstractName ? "@" + text : text);
+        }
+        throw new IOException(what + ": address family " + family + " is neither IPv4, IPv6 nor AF_UNIX");
+    }
+
+    /** How the kernel's path bytes become a String: the JVM's own encoding for file names. */
+    private static final java.nio.charset.Charset PATH_CHARSET = pathCharset();
+
+    private static java.nio.charset.Charset pathCharset() {
+        try {
+            return java.nio.charset.Charset.forName(System.getProperty("sun.jnu.encoding", "UTF-8"));
+        } catch (IllegalArgumentException e) {
+            return java.nio.charset.StandardCharsets.UTF_8;
+        }
+    }
+
+    /**
+     * Whether {@code fd} is a socket on which listen(2) was called (SO_ACCEPTCONN, which Linux,
+     * macOS and the BSDs all answer for a socket).
+     *
+     * @throws IOException naming the fd: ENOTSOCK for an fd that is no socket, EBADF for none
+     */
+    boolean isListening(int fd) throws IOException {
+        Pointer value = Memory.allocateDirect(SocketLibrary.RUNTIME, 4, true);
+        Pointer size = Memory.allocateDirect(SocketLibrary.RUNTIME, 4, true);
+        size.putInt(0, 4);
+        if (retrying(() -> lib.getsockopt(fd, SocketLevel.SOL_SOCKET.intValue(), SocketOption.SO_ACCEPTCONN.intValue(),
+                value, size)) < 0) {
+            throw error("getsockopt(SO_ACCEPTCONN", fd);
+        }
+        return value.getInt(0) != 0;
     }
 
     /** SO_SNDBUF (the kernel may round or double it). */

@@ -22,16 +22,8 @@ public class RegistrationLostException extends NativeIOException {
      */
     @SuppressWarnings("this-escape") // addSuppressed is final in Throwable: no subclass code runs early
     public RegistrationLostException(NativeIOException failure, NativeIOException restore) {
-        super(failure.call(), failure.fd(), failure.errno(), failure.errnoName(), textOf(failure),
-                "putting the previous registration back failed too (" + restore.getMessage()
-                        + "), so the socket was removed from the queue: subscribe it again");
+        super(failure, "putting the previous registration back failed too (" + restore.getMessage()
+                + "), so the socket was removed from the queue: subscribe it again");
         addSuppressed(restore);
-    }
-
-    private static String textOf(NativeIOException e) {
-        String m = e.getMessage();
-        int open = m.indexOf(" (", m.indexOf("): ") + 3);
-        int close = m.indexOf(')', open);
-        return open > 0 && close > open ? m.substring(open + 2, close) : e.errnoName();
     }
 }

@@ -430,7 +430,7 @@ public abstract class BlockingSocketsContract extends ContractBase {
         BlockingSockets io = new BlockingSockets(p);
         InetSocketAddress closedPort;
         try (NativeServerSocketChannel l = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 1)) {
-            closedPort = NativeSockets.localAddress(l.getFD());
+            closedPort = (InetSocketAddress) NativeSockets.localAddress(l.getFD());
         }
         AtomicReference<Object> outcome = new AtomicReference<>();
         join(call(kind, outcome, () -> io.connect(closedPort, EVENTUALLY)));
@@ -496,7 +496,7 @@ public abstract class BlockingSocketsContract extends ContractBase {
             assertEquals("written", wrote.get(), d.toString());
 
             NativeServerSocketChannel listener = closeLater(NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 4));
-            InetSocketAddress at = NativeSockets.localAddress(listener.getFD());
+            InetSocketAddress at = (InetSocketAddress) NativeSockets.localAddress(listener.getFD());
             AtomicReference<Object> connected = new AtomicReference<>();
             join(call(kind, connected, () -> io.connect(at, d)));
             closeLater(assertInstanceOf(NativeSocketChannel.class, connected.get(), d.toString()));

@@ -97,7 +97,7 @@ public abstract class ContractBase {
     /** A connected TCP pair over 127.0.0.1: [0] is the accepted (server) side, [1] the client. */
     protected NativeSocketChannel[] tcpPair() throws IOException {
         NativeServerSocketChannel server = closeLater(NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8));
-        InetSocketAddress at = NativeSockets.localAddress(server.getFD());
+        InetSocketAddress at = (InetSocketAddress) NativeSockets.localAddress(server.getFD());
         NativeSocketChannel client = closeLater(NativeSockets.connect(at));
         NativeSocketChannel accepted = null;
         long deadline = System.nanoTime() + EVENTUALLY.toNanos();

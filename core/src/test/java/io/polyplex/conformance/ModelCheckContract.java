@@ -278,7 +278,7 @@ public abstract class ModelCheckContract extends ContractBase {
             edge = q.capabilities().contains(Capability.EDGE_TRIGGERED);
             listener = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 64);
             opened.add(listener);
-            listenAt = NativeSockets.localAddress(listener.getFD());
+            listenAt = (InetSocketAddress) NativeSockets.localAddress(listener.getFD());
             synchronized (lock) {
                 act("run: seed " + seed + ", " + sockets + " sockets, " + pollers + " poller(s), " + mutators
                         + " mutator(s), " + rounds + " rounds of " + opsPerRound + " ops, edge=" + edge);

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.polyplex.Capability;
-import io.polyplex.ClosedEventQueueException;
+import io.polyplex.ClosedParkingPollerException;
 import io.polyplex.EventQueue;
 import io.polyplex.ParkingPoller;
 import io.polyplex.SocketEvent;
@@ -289,10 +289,10 @@ public abstract class ParkingContract extends ContractBase {
         p.close();
         for (int i = 0; i < waiters.size(); i++) {
             join(waiters.get(i));
-            assertInstanceOf(ClosedEventQueueException.class, outcomes.get(i).get(), "waiter " + i);
+            assertInstanceOf(ClosedParkingPollerException.class, outcomes.get(i).get(), "waiter " + i);
         }
         assertTrue(System.nanoTime() - start < EVENTUALLY.toNanos());
-        assertThrows(ClosedEventQueueException.class, () -> p.awaitReadable(pairs.get(0)[0], Duration.ofSeconds(1)));
+        assertThrows(ClosedParkingPollerException.class, () -> p.awaitReadable(pairs.get(0)[0], Duration.ofSeconds(1)));
         for (NativeSocketChannel[] pair : pairs) {
             assertTrue(pair[0].isOpen(), "the service closed a caller's socket");
             pair[0].close();

@@ -156,7 +156,7 @@ public abstract class PeerClosedContract extends ContractBase {
         java.net.InetSocketAddress nobody;
         try (jnr.enxio.channels.NativeServerSocketChannel s =
                      NativeSockets.listen(new java.net.InetSocketAddress("127.0.0.1", 0), 1)) {
-            nobody = NativeSockets.localAddress(s.getFD()); // closed again: nobody listens there now
+            nobody = (java.net.InetSocketAddress) NativeSockets.localAddress(s.getFD()); // closed again: nobody listens there now
         }
         NativeSocketChannel c;
         try {

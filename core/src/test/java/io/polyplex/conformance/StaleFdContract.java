@@ -87,6 +87,52 @@ public abstract class StaleFdContract extends ContractBase {
         assertFalse(queue.isDisabledRead(reused), "disableRead(old) disabled the new socket");
     }
 
+    /**
+     * A channel that says it is closed is refused with ClosedChannelException whether its number is
+     * free or already another socket's, and the socket that has the number can be watched as usual.
+     */
+    @Test
+    void aClosedChannelIsRefusedWhetherOrNotItsNumberWasReused() throws Exception {
+        NativeSocketChannel[] old = highPair();
+        old[0].close();
+        org.junit.jupiter.api.Assertions.assertThrows(java.nio.channels.ClosedChannelException.class,
+                () -> queue.subscribeRead(old[0]), "number free");
+        NativeSocketChannel[] next = pairOnFd(old[0].getFD());
+        for (org.junit.jupiter.api.function.Executable e : List.<org.junit.jupiter.api.function.Executable>of(
+                () -> queue.subscribeRead(old[0]), () -> queue.subscribeWrite(old[0]),
+                () -> queue.subscribeReadWrite(old[0]), () -> queue.subscribe(old[0], SocketEvent.READ, io.polyplex.Trigger.LEVEL))) {
+            org.junit.jupiter.api.Assertions.assertThrows(java.nio.channels.ClosedChannelException.class, e, "number reused");
+        }
+        assertFalse(queue.isSubscribedRead(old[0]));
+        queue.subscribeRead(next[0]);
+        write(next[1], "mine");
+        assertEquals(SocketEvent.READ, awaitEvent(next[0], SocketEvent.READ) & SocketEvent.READ);
+    }
+
+    /**
+     * Two open channels over one fd: the queue cannot tell whose an event is, so the second is
+     * refused, and the first keeps its subscription and its events.
+     */
+    @Test
+    void aSecondOpenChannelOnAWatchedFdIsRefused() throws Exception {
+        NativeSocketChannel[] a = pair();
+        NativeSocketChannel alias = new NativeSocketChannel(a[0].getFD()); // never closed: a[0] owns the fd
+        queue.subscribeRead(a[0]);
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> queue.subscribeRead(alias));
+        assertTrue(e.getMessage().contains("fd " + a[0].getFD()), e.getMessage());
+        assertTrue(queue.isSubscribedRead(a[0]), "the first channel lost its subscription");
+        assertFalse(queue.isSubscribedRead(alias));
+        write(a[1], "for a");
+        List<SocketEvent<NativeSocketChannel>> events = new ArrayList<>();
+        long deadline = System.nanoTime() + EVENTUALLY.toNanos();
+        while (events.isEmpty() && System.nanoTime() < deadline) {
+            events.addAll(queue.poll(Duration.ofMillis(200)));
+        }
+        assertEquals(1, events.size(), "events: " + events);
+        assertSame(a[0], events.get(0).socket(), "the event went to the alias");
+    }
+
     @Test
     void removeAfterTheCallerClosedTheFdSucceeds() throws Exception {
         NativeSocketChannel[] p = pair();
@@ -242,7 +288,7 @@ public abstract class StaleFdContract extends ContractBase {
     @Test
     void aClosedListenerReleasesItsPortAtOnce() throws Exception {
         NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8);
-        InetSocketAddress at = NativeSockets.localAddress(server.getFD());
+        InetSocketAddress at = (InetSocketAddress) NativeSockets.localAddress(server.getFD());
         io.polyplex.EventQueue<NativeServerSocketChannel> q = openQueue(NativeServerSocketChannel::getFD);
         q.subscribeRead(server);
         closeLater(NativeSockets.connect(at));
@@ -254,6 +300,6 @@ public abstract class StaleFdContract extends ContractBase {
         assertTrue(acceptable, "the listener was never reported acceptable");
         server.close();
         NativeServerSocketChannel again = closeLater(NativeSockets.listen(at, 8));
-        assertEquals(at.getPort(), NativeSockets.localAddress(again.getFD()).getPort());
+        assertEquals(at.getPort(), ((InetSocketAddress) NativeSockets.localAddress(again.getFD())).getPort());
     }
 }

@@ -80,7 +80,7 @@ class InterruptedConnectTest {
     @Test
     void anInterruptedConnectIsWaitedForNotRepeated() throws Exception {
         try (NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8)) {
-            InetSocketAddress at = NativeSockets.localAddress(server.getFD());
+            InetSocketAddress at = (InetSocketAddress) NativeSockets.localAddress(server.getFD());
             int fd = blockingSocket();
             try (NativeSocketChannel client = new NativeSocketChannel(fd)) {
                 AtomicInteger connects = new AtomicInteger();
@@ -111,7 +111,7 @@ class InterruptedConnectTest {
     void anInterruptedConnectThatIsRefusedReportsTheRefusal() throws Exception {
         InetSocketAddress at;
         try (NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8)) {
-            at = NativeSockets.localAddress(server.getFD()); // closed again: nobody listens there now
+            at = (InetSocketAddress) NativeSockets.localAddress(server.getFD()); // closed again: nobody listens there now
         }
         int fd = blockingSocket();
         try (NativeSocketChannel client = new NativeSocketChannel(fd)) {

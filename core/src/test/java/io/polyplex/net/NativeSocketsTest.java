@@ -50,7 +50,7 @@ class NativeSocketsTest {
         try (NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8)) {
             assertCloexecNonBlocking(server, server.getFD());
             assertNull(NativeSockets.accept(server), "accept with nobody connecting");
-            InetSocketAddress at = NativeSockets.localAddress(server.getFD());
+            InetSocketAddress at = (InetSocketAddress) NativeSockets.localAddress(server.getFD());
             assertTrue(at.getPort() > 0);
             try (NativeSocketChannel client = NativeSockets.connect(at);
                  NativeSocketChannel accepted = acceptSoon(server)) {
@@ -86,7 +86,7 @@ class NativeSocketsTest {
             return;
         }
         try (server) {
-            InetSocketAddress at = NativeSockets.localAddress(server.getFD());
+            InetSocketAddress at = (InetSocketAddress) NativeSockets.localAddress(server.getFD());
             assertTrue(at.getAddress() instanceof java.net.Inet6Address, at.toString());
             try (NativeSocketChannel client = NativeSockets.connect(at);
                  NativeSocketChannel accepted = acceptSoon(server)) {
@@ -102,7 +102,7 @@ class NativeSocketsTest {
     @Test
     void addressInUseAndRefusedNameTheAddress() throws Exception {
         try (NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8)) {
-            InetSocketAddress at = NativeSockets.localAddress(server.getFD());
+            InetSocketAddress at = (InetSocketAddress) NativeSockets.localAddress(server.getFD());
             NativeIOException inUse = assertThrows(NativeIOException.class, () -> NativeSockets.listen(at, 8));
             assertTrue(inUse.getMessage().contains("127.0.0.1:" + at.getPort()) && inUse.getMessage().contains("EADDRINUSE"),
                     inUse.getMessage());
@@ -149,7 +149,7 @@ class NativeSocketsTest {
     @Test
     void aFailedCallClosesWhatItOpenedAndNamesCallAddressAndFd() throws Exception {
         try (NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8)) {
-            InetSocketAddress at = NativeSockets.localAddress(server.getFD());
+            InetSocketAddress at = (InetSocketAddress) NativeSockets.localAddress(server.getFD());
             java.util.Set<Integer> before = fdsNow();
             NativeIOException inUse = assertThrows(NativeIOException.class, () -> NativeSockets.listen(at, 8));
             assertTrue(inUse.getMessage().matches("bind\\(127\\.0\\.0\\.1:" + at.getPort() + ", fd=\\d+\\): EADDRINUSE .*"),
@@ -169,7 +169,7 @@ class NativeSocketsTest {
     @Test
     void peekReportsAReset() throws Exception {
         try (NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8);
-             NativeSocketChannel client = NativeSockets.connect(NativeSockets.localAddress(server.getFD()))) {
+             NativeSocketChannel client = NativeSockets.connect(((InetSocketAddress) NativeSockets.localAddress(server.getFD())))) {
             NativeSockets.abort(acceptSoon(server));
             long deadline = System.nanoTime() + 20_000_000_000L;
             NativeIOException e = null;
@@ -191,7 +191,7 @@ class NativeSocketsTest {
     @Test
     void abortResetsThePeer() throws Exception {
         try (NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8);
-             NativeSocketChannel client = NativeSockets.connect(NativeSockets.localAddress(server.getFD()))) {
+             NativeSocketChannel client = NativeSockets.connect(((InetSocketAddress) NativeSockets.localAddress(server.getFD())))) {
             NativeSocketChannel accepted = acceptSoon(server);
             NativeSockets.abort(accepted);
             assertFalse(accepted.isOpen());
@@ -221,7 +221,7 @@ class NativeSocketsTest {
     @Test
     void sendToAVanishedPeerRaisesNoSigpipe() throws Exception {
         try (NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8);
-             NativeSocketChannel client = NativeSockets.connect(NativeSockets.localAddress(server.getFD()))) {
+             NativeSocketChannel client = NativeSockets.connect(((InetSocketAddress) NativeSockets.localAddress(server.getFD())))) {
             acceptSoon(server).close();
             java.util.concurrent.atomic.AtomicReference<IOException> failure = new java.util.concurrent.atomic.AtomicReference<>();
             boolean raised = io.polyplex.conformance.Signals.raisedWhileBlocked(io.polyplex.conformance.Signals.SIGPIPE, () -> {

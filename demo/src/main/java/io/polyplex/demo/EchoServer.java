@@ -93,7 +93,7 @@ public final class EchoServer implements Runnable {
 
     /** Where the server listens (useful with port 0). */
     public InetSocketAddress localAddress() throws IOException {
-        return NativeSockets.localAddress(listener.fd());
+        return ((InetSocketAddress) NativeSockets.localAddress(listener.fd()));
     }
 
     /** The backend the queue runs on. */

@@ -230,7 +230,7 @@ public final class HttpServer implements Runnable, HttpService {
         if (unix != null) {
             throw new IllegalStateException("listening on the Unix socket " + unix.path() + ", not on TCP");
         }
-        return NativeSockets.localAddress(server.getFD());
+        return ((InetSocketAddress) NativeSockets.localAddress(server.getFD()));
     }
 
     /** {@link #where()} for either mode. */
@@ -477,11 +477,7 @@ public final class HttpServer implements Runnable, HttpService {
     /** Runs {@code r} on the loop thread soon: from a worker, hand it over and wake the loop. */
     private void wake(Runnable r) {
         completions.add(r);
-        try {
-            queue.wakeup();
-        } catch (ClosedEventQueueException e) {
-            // shutting down: nobody to answer
-        }
+        queue.wakeup(); // a no-op once the queue is closed: shutting down, nobody to answer
     }
 
     private void send(Conn c, ByteBuffer out, boolean keepAlive) throws IOException {
@@ -552,11 +548,7 @@ public final class HttpServer implements Runnable, HttpService {
             if (acceptor != null) {
                 acceptor.shutdown();
             }
-            try {
-                queue.wakeup();
-            } catch (ClosedEventQueueException e) {
-                // already down
-            }
+            queue.wakeup(); // a no-op if the loop is already down
         }
         stopped.await();
         for (Thread t : acceptThreads) {

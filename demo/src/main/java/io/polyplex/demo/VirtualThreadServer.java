@@ -1,6 +1,5 @@
 package io.polyplex.demo;
 
-import io.polyplex.ClosedEventQueueException;
 import io.polyplex.ParkingPoller;
 import io.polyplex.SocketEvent;
 import io.polyplex.net.BlockingAcceptor;
@@ -199,7 +198,7 @@ final class VirtualThreadServer implements HttpService {
             sweeper.interrupt();
             acceptor.shutdown();
             unfinished = busy();
-            poller.close(); // every wait ends (ClosedEventQueueException), every later one too
+            poller.close(); // every wait ends (ClosedParkingPollerException), every later one too
             for (Conn c : open) {
                 c.thread.interrupt(); // ends slow work; the threads then close their connections
             }
@@ -394,7 +393,7 @@ final class VirtualThreadServer implements HttpService {
                 serve();
             } catch (SocketTimeoutException e) {
                 // idle longer than the idle timeout: closed, as the event loop closes idle connections
-            } catch (InterruptedIOException | AsynchronousCloseException | ClosedEventQueueException e) {
+            } catch (InterruptedIOException | AsynchronousCloseException e) { // ClosedParkingPollerException too
                 // shutting down: an idle connection closed by the drain, or anything left at its deadline
             } catch (IOException e) {
                 abortedWrites.incrementAndGet(); // EPIPE, ECONNRESET: the client is gone (counted as the loop does)
@@ -541,7 +540,7 @@ final class VirtualThreadServer implements HttpService {
                         return;
                     }
                 }
-            } catch (InterruptedIOException | AsynchronousCloseException | ClosedEventQueueException e) {
+            } catch (InterruptedIOException | AsynchronousCloseException e) { // ClosedParkingPollerException too
                 // the work ended first (its thread interrupted this one), or the server is stopping
             } catch (IOException e) {
                 cancel(); // ECONNRESET while reading ahead: a reset

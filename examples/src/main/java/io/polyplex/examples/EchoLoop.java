@@ -16,7 +16,10 @@ import jnr.enxio.channels.NativeSocketChannel;
 /** An echo server on one event loop: the README's usage example, compiled and tested by the build. */
 public final class EchoLoop {
 
-    /** Serves until another thread closes {@code queue}; then returns. */
+    /**
+     * Serves until another thread closes {@code queue} or interrupts this one (an executor's
+     * {@code shutdownNow()}); then returns.
+     */
     public static void serve(EventQueue<NativeSelectableChannel> queue, NativeServerSocketChannel server)
             throws IOException {
         queue.subscribeRead(server);
@@ -44,7 +47,7 @@ public final class EchoLoop {
             }
         };
         try {
-            while (true) {
+            while (!Thread.currentThread().isInterrupted()) { // poll returns at once while interrupted
                 queue.poll(null, handler);                    // blocks until events, wakeup() or close()
             }
         } catch (ClosedEventQueueException e) {

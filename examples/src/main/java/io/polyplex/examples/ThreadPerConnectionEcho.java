@@ -1,6 +1,6 @@
 package io.polyplex.examples;
 
-import io.polyplex.ClosedEventQueueException;
+import io.polyplex.ClosedParkingPollerException;
 import io.polyplex.ParkingPoller;
 import io.polyplex.net.BlockingSockets;
 import io.polyplex.net.NativeSockets;
@@ -32,12 +32,12 @@ public final class ThreadPerConnectionEcho {
                         while (io.read(c, buf.clear(), null) > 0) {         // parks until data comes
                             io.write(c, buf.flip(), null);                  // parks while the peer is slow
                         }
-                    } catch (IOException | ClosedEventQueueException e) {
+                    } catch (IOException e) {
                         // the client went away, or the server is stopping
                     }
                 });
             }
-        } catch (ClosedEventQueueException e) {
+        } catch (ClosedParkingPollerException e) {
             // poller.close() from another thread: the normal way out
         }
     }

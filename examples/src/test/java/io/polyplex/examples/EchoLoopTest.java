@@ -45,7 +45,7 @@ class EchoLoopTest {
     void echoesAndEndsWhenTheQueueIsClosedFromAnotherThread(String backend) throws Exception {
         EventQueue<NativeSelectableChannel> queue = EventQueues.open(backend, NativeSelectableChannel::getFD);
         try (NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 16)) {
-            InetSocketAddress at = NativeSockets.localAddress(server.getFD());
+            InetSocketAddress at = (InetSocketAddress) NativeSockets.localAddress(server.getFD());
             AtomicReference<Throwable> failure = new AtomicReference<>();
             Thread loop = new Thread(() -> {
                 try {
@@ -73,6 +73,30 @@ class EchoLoopTest {
             assertEquals(null, failure.get(), "the loop ended with an exception");
         } finally {
             queue.close();
+        }
+    }
+
+    /**
+     * Run in an executor and stopped with {@code shutdownNow()}, the loop's thread is interrupted:
+     * poll then returns at once (with the interrupt status kept, as java.nio's select does), so a
+     * loop that does not check it spins. The README's loop checks it and ends.
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void endsWhenItsThreadIsInterruptedInsteadOfSpinning(String backend) throws Exception {
+        try (EventQueue<NativeSelectableChannel> queue = EventQueues.open(backend, NativeSelectableChannel::getFD);
+             NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 16)) {
+            java.util.concurrent.ExecutorService executor = java.util.concurrent.Executors.newSingleThreadExecutor();
+            java.util.concurrent.Future<?> serving = executor.submit(() -> {
+                EchoLoop.serve(queue, server);
+                return null;
+            });
+            Thread.sleep(100); // serving, or about to: an interrupt before poll must end it too
+            executor.shutdownNow();
+            assertTrue(executor.awaitTermination(20, TimeUnit.SECONDS),
+                    "the loop did not end when its thread was interrupted (it spins in poll)");
+            serving.get(); // no exception: interrupting the loop is a normal way out
+            assertTrue(queue.isOpen(), "the loop closed the caller's queue");
         }
     }
 

@@ -37,7 +37,7 @@ class ThreadPerConnectionEchoTest {
         ExecutorService threads = ThreadPerConnectionEcho.virtualThreadsIfAny();
         ParkingPoller poller = ParkingPoller.open(backend, 1);
         try (NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 64)) {
-            InetSocketAddress at = NativeSockets.localAddress(server.getFD());
+            InetSocketAddress at = (InetSocketAddress) NativeSockets.localAddress(server.getFD());
             AtomicReference<Throwable> failure = new AtomicReference<>();
             Thread acceptLoop = new Thread(() -> {
                 try {

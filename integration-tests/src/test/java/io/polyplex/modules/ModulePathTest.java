@@ -170,6 +170,37 @@ class ModulePathTest {
         assertTrue(badRc != 0 && message.contains("package io.polyplex.internal is not visible"), message);
     }
 
+    /**
+     * With core alone on the module path, the refusal names the module path and the backend
+     * modules to add, not the class path (which a modular application does not use).
+     */
+    @Test
+    void withNoBackendModuleTheErrorNamesTheModulePath(@TempDir Path dir) throws Exception {
+        JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
+        assertNotNull(javac, "this test needs a JDK");
+        String coreOnly = Arrays.stream(modulePath().split(File.pathSeparator))
+                .filter(e -> !e.replace('\\', '/').matches(".*(backend-\\w+/target/.*|polyplex-backend-[\\w.-]+\\.jar)"))
+                .collect(Collectors.joining(File.pathSeparator));
+        Path src = dir.resolve("src");
+        Files.createDirectories(src.resolve("user"));
+        Files.writeString(src.resolve("module-info.java"), "module user { requires io.polyplex; }\n");
+        Files.writeString(src.resolve("user/Main.java"), "package user;\n"
+                + "public class Main { public static void main(String[] a) throws Exception {\n"
+                + "  try { io.polyplex.EventQueues.open(Integer::intValue); System.out.println(\"opened\"); }\n"
+                + "  catch (UnsupportedOperationException e) { System.out.println(e.getMessage()); } } }\n");
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int rc = javac.run(null, null, err, "-p", coreOnly, "-d", dir.resolve("out").toString(),
+                src.resolve("module-info.java").toString(), src.resolve("user/Main.java").toString());
+        assertEquals(0, rc, err.toString(StandardCharsets.UTF_8));
+        Process child = new ProcessBuilder(javaBin(), "--enable-native-access=org.jnrproject.jffi",
+                "-p", coreOnly + File.pathSeparator + dir.resolve("out"), "-m", "user/user.Main")
+                .redirectErrorStream(true).start();
+        String out = new String(readAll(child.getInputStream()), StandardCharsets.UTF_8);
+        assertTrue(child.waitFor(60, TimeUnit.SECONDS), "the child did not end");
+        assertTrue(out.contains("no backend module is on the module path") && out.contains("io.polyplex.epoll"), out);
+        assertFalse(out.contains("class path"), out);
+    }
+
     private static Path writeModule(Path root, String imports) throws IOException {
         Files.createDirectories(root.resolve("user"));
         Files.writeString(root.resolve("module-info.java"), "module user { requires io.polyplex; }\n");

@@ -53,7 +53,7 @@ class BlockingAcceptorFaultTest {
         try (CapturedLog log = CapturedLog.of(BlockingAcceptor.class);
                 NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8);
                 BlockingAcceptor acceptor = new BlockingAcceptor(server, null, sockets)) {
-            InetSocketAddress at = NativeSockets.localAddress(server.getFD());
+            InetSocketAddress at = (InetSocketAddress) NativeSockets.localAddress(server.getFD());
             try (NativeSocketChannel first = NativeSockets.connect(at)) {
                 faults.failNth(accept4, 1, Errno.valueOf(errno).intValue());
                 switch (errno) {

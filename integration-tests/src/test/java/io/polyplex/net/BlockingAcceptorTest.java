@@ -56,7 +56,7 @@ class BlockingAcceptorTest {
     @MethodSource("backends")
     void acceptedChannelsAreNonBlockingAndCloseOnExec(String backend) throws Exception {
         NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8);
-        InetSocketAddress at = NativeSockets.localAddress(server.getFD());
+        InetSocketAddress at = (InetSocketAddress) NativeSockets.localAddress(server.getFD());
         try (BlockingAcceptor acceptor = new BlockingAcceptor(server, backend);
              Socket client = new Socket(at.getAddress(), at.getPort());
              NativeSocketChannel c = acceptor.accept()) {
@@ -73,7 +73,7 @@ class BlockingAcceptorTest {
     @MethodSource("backends")
     void clientsLeftInTheBacklogAreResetAtShutdown(String backend) throws Exception {
         NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8);
-        InetSocketAddress at = NativeSockets.localAddress(server.getFD());
+        InetSocketAddress at = (InetSocketAddress) NativeSockets.localAddress(server.getFD());
         BlockingAcceptor acceptor = new BlockingAcceptor(server, backend);
         try (Socket waiting = new Socket(at.getAddress(), at.getPort())) {
             acceptor.shutdown(); // nobody ever called accept()
@@ -91,7 +91,7 @@ class BlockingAcceptorTest {
     @MethodSource("backends")
     void otherAcceptErrorsAreThrown(String backend) throws Exception {
         NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8);
-        InetSocketAddress at = NativeSockets.localAddress(server.getFD());
+        InetSocketAddress at = (InetSocketAddress) NativeSockets.localAddress(server.getFD());
         BlockingAcceptor acceptor = new BlockingAcceptor(server, backend);
         jnr.posix.POSIX posix = jnr.posix.POSIXFactory.getNativePOSIX();
         try (Socket client = new Socket(at.getAddress(), at.getPort())) {
@@ -146,7 +146,7 @@ class BlockingAcceptorTest {
     @MethodSource("backends")
     void anInterruptedAcceptThrowsAndTheOthersGoOn(String backend) throws Exception {
         NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8);
-        InetSocketAddress at = NativeSockets.localAddress(server.getFD());
+        InetSocketAddress at = (InetSocketAddress) NativeSockets.localAddress(server.getFD());
         BlockingAcceptor acceptor = new BlockingAcceptor(server, backend);
         java.util.concurrent.atomic.AtomicReference<Throwable> interrupted = new java.util.concurrent.atomic.AtomicReference<>();
         java.util.concurrent.atomic.AtomicBoolean statusKept = new java.util.concurrent.atomic.AtomicBoolean();
@@ -191,7 +191,7 @@ class BlockingAcceptorTest {
     @MethodSource("backends")
     void eightThreadsBlockedInAcceptAllEndOnShutdownAndThePortIsReleased(String backend) throws Exception {
         NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 64);
-        InetSocketAddress at = NativeSockets.localAddress(server.getFD());
+        InetSocketAddress at = (InetSocketAddress) NativeSockets.localAddress(server.getFD());
         BlockingAcceptor acceptor = new BlockingAcceptor(server, backend);
         ConcurrentLinkedQueue<NativeSocketChannel> accepted = new ConcurrentLinkedQueue<>();
         AtomicInteger endedWithNull = new AtomicInteger();
@@ -239,7 +239,7 @@ class BlockingAcceptorTest {
             assertNull(acceptor.accept(), "accept() after shutdown");
             // Released at once: the same port can be bound again.
             try (NativeServerSocketChannel again = NativeSockets.listen(at, 8)) {
-                assertEquals(at.getPort(), NativeSockets.localAddress(again.getFD()).getPort());
+                assertEquals(at.getPort(), ((InetSocketAddress) NativeSockets.localAddress(again.getFD())).getPort());
             }
         } finally {
             for (Socket c : clients) {
@@ -266,7 +266,7 @@ class BlockingAcceptorTest {
         for (int round = 0; round < 100; round++) {
             NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8);
             int fd = server.getFD();
-            InetSocketAddress at = NativeSockets.localAddress(fd);
+            InetSocketAddress at = (InetSocketAddress) NativeSockets.localAddress(fd);
             BlockingAcceptor acceptor = new BlockingAcceptor(server, backend);
             ConcurrentLinkedQueue<Object> outcomes = new ConcurrentLinkedQueue<>();
             List<Thread> threads = new ArrayList<>();
@@ -291,7 +291,7 @@ class BlockingAcceptorTest {
             acceptor.shutdown();
             assertTrue(acceptor.awaitTermination(Duration.ofMillis(EVENTUALLY_MS)), "round " + round);
             NativeServerSocketChannel next = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8);
-            InetSocketAddress nextAt = NativeSockets.localAddress(next.getFD());
+            InetSocketAddress nextAt = (InetSocketAddress) NativeSockets.localAddress(next.getFD());
             if (next.getFD() == fd) {
                 reused++;
             }
@@ -303,7 +303,7 @@ class BlockingAcceptorTest {
             for (Object o : outcomes) {
                 if (o instanceof NativeSocketChannel) {
                     NativeSocketChannel c = (NativeSocketChannel) o;
-                    assertEquals(at.getPort(), NativeSockets.localAddress(c.getFD()).getPort(),
+                    assertEquals(at.getPort(), ((InetSocketAddress) NativeSockets.localAddress(c.getFD())).getPort(),
                             "round " + round + ": an accept of the shut-down acceptor took the next listener's client");
                     c.close();
                 } else {
@@ -323,6 +323,90 @@ class BlockingAcceptorTest {
             next.close();
         }
         assertTrue(reused > 50, "the next listener reused the fd number in only " + reused + " of 100 rounds");
+    }
+
+    /** A socket that is not listening is refused at once, naming its fd, not at the first accept. */
+    @Test
+    void aSocketThatIsNotListeningIsRefusedAtConstruction() throws Exception {
+        NativeSocketChannel[] pair = NativeSockets.socketPair();
+        try {
+            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> new BlockingAcceptor(pair[0], (String) null));
+            assertTrue(e.getMessage().contains("fd " + pair[0].getFD()) && e.getMessage().contains("not a listening socket"),
+                    e.getMessage());
+            assertTrue(pair[0].isOpen(), "a refused socket stays the caller's, open");
+        } finally {
+            pair[0].close();
+            pair[1].close();
+        }
+    }
+
+    /**
+     * An acceptor in the caller's ParkingPoller: it accepts, its shutdown ends every accept (also
+     * one about to wait, over many rounds) and closes the listener, and the service goes on serving
+     * its other users.
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void anAcceptorInASharedPollerStopsWithoutStoppingThePoller(String backend) throws Exception {
+        try (io.polyplex.ParkingPoller poller = io.polyplex.ParkingPoller.open(backend, 1)) {
+            for (int round = 0; round < 50; round++) {
+                NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8);
+                InetSocketAddress at = (InetSocketAddress) NativeSockets.localAddress(server.getFD());
+                BlockingAcceptor acceptor = new BlockingAcceptor(poller, server);
+                ConcurrentLinkedQueue<Object> outcomes = new ConcurrentLinkedQueue<>();
+                List<Thread> threads = new ArrayList<>();
+                for (int i = 0; i < 3; i++) {
+                    Thread t = new Thread(() -> {
+                        try {
+                            for (NativeSocketChannel c; (c = acceptor.accept()) != null; ) {
+                                outcomes.add(c);
+                            }
+                            outcomes.add("null");
+                        } catch (Throwable e) {
+                            outcomes.add(e);
+                        }
+                    });
+                    t.setDaemon(true);
+                    t.start();
+                    threads.add(t);
+                }
+                try (Socket client = new Socket(at.getAddress(), at.getPort())) {
+                    long deadline = System.nanoTime() + EVENTUALLY_MS * 1_000_000;
+                    while (outcomes.stream().noneMatch(o -> o instanceof NativeSocketChannel) && System.nanoTime() < deadline) {
+                        Thread.onSpinWait();
+                    }
+                    if (round % 2 == 0) {
+                        Thread.sleep(1); // some rounds shut down while the threads are back in their waits
+                    }
+                    acceptor.shutdown();
+                    for (Thread t : threads) {
+                        t.join(EVENTUALLY_MS);
+                        assertFalse(t.isAlive(), "round " + round + ": an accept did not end at shutdown");
+                    }
+                }
+                assertEquals(1, outcomes.stream().filter(o -> o instanceof NativeSocketChannel).count(), "round " + round + ": " + outcomes);
+                assertEquals(3, outcomes.stream().filter("null"::equals).count(), "round " + round + ": " + outcomes);
+                for (Object o : outcomes) {
+                    if (o instanceof NativeSocketChannel) {
+                        ((NativeSocketChannel) o).close();
+                    }
+                }
+                assertTrue(acceptor.awaitTermination(Duration.ofMillis(EVENTUALLY_MS)), "round " + round);
+                assertFalse(server.isOpen(), "round " + round + ": the listener is closed once the threads left");
+                assertNull(acceptor.accept(), "accept() after shutdown");
+            }
+            // The shared service still serves its other users.
+            NativeSocketChannel[] pair = NativeSockets.socketPair();
+            try {
+                NativeSockets.send(pair[1].getFD(), java.nio.ByteBuffer.wrap(new byte[] {7}));
+                assertEquals(io.polyplex.SocketEvent.READ,
+                        poller.awaitReadable(pair[0], Duration.ofMillis(EVENTUALLY_MS)) & io.polyplex.SocketEvent.READ);
+            } finally {
+                pair[0].close();
+                pair[1].close();
+            }
+        }
     }
 
     @Test

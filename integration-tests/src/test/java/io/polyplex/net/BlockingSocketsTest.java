@@ -127,7 +127,7 @@ class BlockingSocketsTest {
         try (ParkingPoller poller = ParkingPoller.open(backend, 1)) {
             BlockingSockets io = new BlockingSockets(poller);
             try (NativeServerSocketChannel listener = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 16)) {
-                InetSocketAddress at = NativeSockets.localAddress(listener.getFD());
+                InetSocketAddress at = (InetSocketAddress) NativeSockets.localAddress(listener.getFD());
                 long start = System.nanoTime();
                 assertThrows(SocketTimeoutException.class, () -> io.accept(listener, Duration.ofMillis(150)));
                 assertTrue(System.nanoTime() - start >= TimeUnit.MILLISECONDS.toNanos(150), "accept timed out early");
@@ -156,7 +156,7 @@ class BlockingSocketsTest {
             // a refused connect leaves nothing open and names the address
             InetSocketAddress closedPort;
             try (NativeServerSocketChannel l = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 1)) {
-                closedPort = NativeSockets.localAddress(l.getFD());
+                closedPort = (InetSocketAddress) NativeSockets.localAddress(l.getFD());
             }
             java.io.IOException refused = assertThrows(java.io.IOException.class, () -> io.connect(closedPort, Duration.ofSeconds(20)));
             assertNotNull(refused.getMessage());

@@ -65,7 +65,7 @@ public final class OutOfFdsChild {
         System.getLogger(BlockingAcceptor.class.getName()).log(System.Logger.Level.INFO, "child ready to run out of fds");
         List<Integer> hoard = new ArrayList<>();
         fill(posix, hoard, acceptor);
-        System.out.println("port " + NativeSockets.localAddress(server.getFD()).getPort());
+        System.out.println("port " + ((InetSocketAddress) NativeSockets.localAddress(server.getFD())).getPort());
         System.out.flush();
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         for (String cmd; (cmd = in.readLine()) != null; ) {

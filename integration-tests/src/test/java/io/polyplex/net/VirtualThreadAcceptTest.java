@@ -61,7 +61,7 @@ class VirtualThreadAcceptTest {
         new Socket().close();
         Set<Integer> fdsBefore = ContractBase.fdNumbers();
         NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), CLIENTS);
-        InetSocketAddress at = NativeSockets.localAddress(server.getFD());
+        InetSocketAddress at = (InetSocketAddress) NativeSockets.localAddress(server.getFD());
         BlockingAcceptor acceptor = new BlockingAcceptor(server, backend);
         AtomicInteger served = new AtomicInteger();
         AtomicInteger gotNull = new AtomicInteger();

@@ -444,7 +444,7 @@ public final class VirtualThreadSupport {
             try {
                 for (int i = 0; i < n; i++) {
                     r.sockets[i] = udpSocket();
-                    addresses[i] = NativeSockets.localAddress(r.sockets[i].getFD());
+                    addresses[i] = (InetSocketAddress) NativeSockets.localAddress(r.sockets[i].getFD());
                 }
             } catch (IOException | RuntimeException e) {
                 r.close();

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.polyplex.ClosedEventQueueException;
+import io.polyplex.ClosedParkingPollerException;
 import io.polyplex.ParkingPoller;
 import io.polyplex.conformance.ContractBase;
 import io.polyplex.net.VirtualThreadSupport.Readers;
@@ -231,7 +231,7 @@ class VirtualThreadWaitEndingTest {
     }
 
     /**
-     * {@link ParkingPoller#close()} ends all 1,000 waits with ClosedEventQueueException within a
+     * {@link ParkingPoller#close()} ends all 1,000 waits with ClosedParkingPollerException within a
      * generous bound, later waits fail the same way, and once the test's own sockets are closed too
      * no fd is left open: the pollers' queues and their pipes are gone, and so are their threads.
      */
@@ -258,13 +258,13 @@ class VirtualThreadWaitEndingTest {
             took = System.nanoTime() - t0;
             List<String> wrong = new ArrayList<>();
             for (int i = 0; i < n && wrong.size() < 5; i++) {
-                if (!(w.outcomes.get(i) instanceof ClosedEventQueueException)) {
+                if (!(w.outcomes.get(i) instanceof ClosedParkingPollerException)) {
                     wrong.add("waiter " + i + ": " + w.outcomes.get(i));
                 }
             }
             assertEquals(List.of(), wrong, backend + ": waiters not ended by the poller's close");
             assertTrue(took < EVENTUALLY.toNanos(), "closing took " + took / 1_000_000 + " ms");
-            assertThrows(ClosedEventQueueException.class,
+            assertThrows(ClosedParkingPollerException.class,
                     () -> sockets.read(readers.socket(0), ByteBuffer.allocate(4), READ_TIMEOUT));
             for (int i = 0; i < n; i++) {
                 assertTrue(readers.socket(i).isOpen(), "the poller's close closed a caller's socket");
