@@ -67,8 +67,9 @@ import jnr.ffi.Runtime;
  * RegistrationLostException}. The change buffers belong to the state lock's holder, the event list
  * and the timespec to the polling thread.
  *
- * <p>Ready events: kqueue reports one event per filter; events of one fd in a batch are merged, so
- * core sees one event per socket with READ|WRITE. Delivered flags carry the knote's creation flags
+ * <p>Ready events: kqueue reports one event per filter; the events of one registration (same fd,
+ * same token) in a batch are merged, so core sees one event per socket with READ|WRITE; two tokens
+ * on one fd number are two sockets and stay apart (see {@link #merge}). Delivered flags carry the knote's creation flags
  * (EV_RECEIPT, EV_DISPATCH, ...) too: only EV_EOF and EV_ERROR are read from them.
  */
 final class KqueueBackend implements Backend {
@@ -365,24 +366,38 @@ final class KqueueBackend implements Backend {
         return merge(n);
     }
 
-    /** One event per fd: the filters' bits are or-ed together. */
+    /**
+     * One event per registration: the bits of entries with the same fd and the same token (the two
+     * filters of one socket) are or-ed together. Entries with the same fd but different tokens stay
+     * apart: XNU's {@code kqueue_process} takes knotes off the queue until it is empty, without an
+     * end marker, and {@code knote_process} drops the kqueue lock around each copy-out, so a knote
+     * added for a reused fd number while the call runs can come back in the same batch as the old
+     * socket's event (FreeBSD, OpenBSD and DragonFly {@code kqueue_scan} stop at a marker and
+     * cannot). Core drops the stale token and delivers the current one; merged, the new socket's
+     * bits would be credited to the old token and lost, and an EV_DISPATCH knote, which the kernel
+     * has just disabled, would never fire again.
+     */
     private int merge(int n) {
         int count = 0;
         for (int i = 0; i < n; i++) {
             long at = (long) i * layout.size();
             int fd = (int) events.getLong(at + IDENT);
+            long token = events.getLong(at + UDATA);
             int ops = bits(events.getShort(at + FILTER), events.getShort(at + FLAGS) & 0xffff,
                     events.getInt(at + FFLAGS));
             if (fd >= slotOfFd.length) {
                 slotOfFd = Arrays.copyOf(slotOfFd, Math.max(fd + 1, slotOfFd.length * 2));
             }
             int slot = fd >= 0 ? slotOfFd[fd] - 1 : -1;
+            if (slot >= 0 && readyTokens[slot] != token) {
+                slot = slotOfToken(token, slot, count); // rare: a second socket on this fd number
+            }
             if (slot >= 0) {
                 readyOps[slot] |= ops;
             } else {
-                readyTokens[count] = events.getLong(at + UDATA);
+                readyTokens[count] = token;
                 readyOps[count] = ops;
-                if (fd >= 0) {
+                if (fd >= 0 && slotOfFd[fd] == 0) {
                     slotOfFd[fd] = count + 1;
                 }
                 count++;
@@ -395,6 +410,16 @@ final class KqueueBackend implements Backend {
             }
         }
         return count;
+    }
+
+    /** The merged entry after {@code first} (and before {@code count}) holding {@code token}, or -1. */
+    private int slotOfToken(long token, int first, int count) {
+        for (int s = first + 1; s < count; s++) {
+            if (readyTokens[s] == token) {
+                return s;
+            }
+        }
+        return -1;
     }
 
     /**

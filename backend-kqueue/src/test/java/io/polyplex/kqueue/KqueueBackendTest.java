@@ -342,6 +342,56 @@ class KqueueBackendTest {
     }
 
     /**
+     * XNU's {@code kqueue_process} takes knotes off the queue until it is empty, with no end marker,
+     * and {@code knote_process} drops the kqueue lock around each copy-out: a knote registered for a
+     * reused fd number during the call (the old socket closed, a new one on the same number, EV_ADD
+     * with a new udata) comes back in the same batch as the old socket's event. Two events for fd 7
+     * with different tokens are two sockets: both tokens reach core, each with its own bits; only
+     * events with equal tokens (two filters of one registration) are merged.
+     */
+    @ParameterizedTest
+    @MethodSource("layouts")
+    void eventsOfOneFdNumberWithDifferentTokensAreNotMerged(KeventLayout layout) throws Exception {
+        long g1 = 1L << 32 | 7;
+        long g2 = 2L << 32 | 7;
+        List<Kev> batch = List.of(new Kev(7, EVFILT_READ, 0, 0, 1, g1), new Kev(7, EVFILT_WRITE, 0, 0, 100, g2),
+                new Kev(7, EVFILT_WRITE, 0, 0, 100, g1), new Kev(9, EVFILT_READ, EV_EOF, 0, 0, 9));
+        KqueueLibrary lib = new KqueueLibrary() {
+            @Override
+            public int kqueue() {
+                return 99;
+            }
+
+            @Override
+            public int kevent(int kq, Pointer changelist, int nchanges, Pointer eventlist, int nevents, Pointer timeout) {
+                for (int i = 0; i < batch.size(); i++) {
+                    batch.get(i).write(eventlist, layout, i);
+                }
+                return batch.size();
+            }
+
+            @Override
+            public int fcntl(int fd, int cmd, int arg) {
+                return 0;
+            }
+
+            @Override
+            public int close(int fd) {
+                return 0;
+            }
+        };
+        KqueueBackend backend = new KqueueBackend(lib, layout, () -> 0, 64);
+        int n = backend.poll(0);
+        Map<Long, Integer> got = new HashMap<>();
+        for (int i = 0; i < n; i++) {
+            assertEquals(null, got.put(backend.readyToken(i), backend.readyOps(i)), "one entry per token");
+        }
+        assertEquals(Map.of(g1, SocketEvent.READ | SocketEvent.WRITE, g2, SocketEvent.WRITE,
+                9L, SocketEvent.READ | SocketEvent.PEER_CLOSED), got);
+        backend.close();
+    }
+
+    /**
      * A change call never waits (every change carries EV_RECEIPT and there is room for every
      * receipt: FreeBSD {@code kqueue_kevent}, XNU {@code kevent_internal}), so it should not be
      * interrupted; if it fails as a whole with a transient errno anyway, it is made again (a call
