@@ -88,8 +88,16 @@ final class KqueueBackend implements Backend {
     static final int EV_EOF = 0x8000;
     /** Netty's cap: some kernels refuse larger timeouts with EINVAL; core loops for the rest. */
     static final long MAX_TIMEOUT_SECONDS = 86_399;
-    /** Changes one call can carry: a delete and an add for each of the two filters. */
-    private static final int MAX_CHANGES = 4;
+    /**
+     * Changes one call can carry (a delete and an add for each of the two filters), and receipts
+     * the receipt list has room for: every change call passes room for a receipt per change, which
+     * {@link #apply} checks before the call. The kernels differ when the room runs out: FreeBSD
+     * {@code kqueue_kevent} and OpenBSD {@code sys_kevent} stop applying the changelist at the first
+     * receipt that does not fit, XNU {@code kevent_internal} drops successful receipts silently, and
+     * DragonFly {@code kern_kevent} writes one receipt per change through {@code kevent_copyoutfn}
+     * without looking at {@code nevents} at all: past the end of the caller's buffer.
+     */
+    static final int MAX_CHANGES = 4;
 
     private final KqueueLibrary lib;
     private final KeventLayout layout;
@@ -259,7 +267,13 @@ final class KqueueBackend implements Backend {
      * come from a call that never waits (see the table); EAGAIN is never documented. Both are
      * retried all the same, a bounded number of times, because a user must never see them.
      */
-    private int apply(int n) {
+    int apply(int n) {
+        if (n < 1 || n > MAX_CHANGES) {
+            // Never reached by the plans above (at most MAX_CHANGES by construction); a guard, so a
+            // future plan that grows cannot make DragonFly write receipts past the receipt list.
+            throw new IllegalStateException("a kevent changelist of " + n + " changes with room for "
+                    + MAX_CHANGES + " receipts: refused before the call");
+        }
         int got;
         for (int tries = 1; (got = lib.kevent(kq, changes, n, receipts, n, zeroTimeout)) < 0 && again(tries); tries++) {
             // a transient failure: make it again
@@ -281,6 +295,9 @@ final class KqueueBackend implements Backend {
     }
 
     private void put(Pointer list, int i, int fd, short filter, int flags, long token) {
+        if (i >= MAX_CHANGES) {
+            throw new IllegalStateException("change " + i + " does not fit a changelist of " + MAX_CHANGES);
+        }
         long at = (long) i * layout.size();
         list.setMemory(at, layout.size(), (byte) 0);
         list.putLong(at + IDENT, fd);

@@ -116,6 +116,12 @@ import jnr.posix.POSIXFactory;
  *   <tr><td>18</td><td>{@link Flavour#NO_RECEIPTS}: DragonFly BSD before 4.6 did not know EV_RECEIPT
  *       (added in commit 790e2e5, 2015): only failed changes produce entries, and the call then waits
  *       for events as usual.</td><td colspan="2">DragonFly {@code kern_kevent} before 4.6</td></tr>
+ *   <tr><td>19</td><td>{@link Flavour#DRAGONFLY}: FreeBSD's rules, but an entry for a failed or
+ *       EV_RECEIPT change is written through {@code kevent_copyoutfn} with no look at {@code nevents}
+ *       (which only counts down): with less room than receipts the kernel writes past the caller's
+ *       list. The emulation cannot write out of bounds; it throws {@link AssertionError} instead, so a
+ *       caller that would be overrun fails loudly.</td><td colspan="2">DragonFly {@code kern_kevent}
+ *       (4.6 and newer)</td></tr>
  * </table>
  *
  * <p>Approximations, honestly. The socket error is reported as ECONNRESET whenever poll(2) says
@@ -135,7 +141,12 @@ public final class EmulatedKqueue implements KqueueLibrary {
     public enum Flavour {
         FREEBSD, DARWIN,
         /** DragonFly BSD before 4.6: FreeBSD's rules, but EV_RECEIPT is ignored. */
-        NO_RECEIPTS
+        NO_RECEIPTS,
+        /**
+         * DragonFly BSD 4.6 and newer, for rule 19 only: receipts are written with no room check.
+         * Every other rule is the FreeBSD flavour's, which is no claim that DragonFly follows them.
+         */
+        DRAGONFLY
     }
 
     /** The Linux calls the emulation stands on. */
@@ -456,6 +467,10 @@ public final class EmulatedKqueue implements KqueueLibrary {
                         continue;
                     }
                     if (out == room) { // rule 3
+                        if (flavour == Flavour.DRAGONFLY) { // rule 19
+                            throw new AssertionError("DragonFly kern_kevent would write entry " + (out + 1)
+                                    + " past the caller's list of " + nevents + ": a buffer overrun");
+                        }
                         if (flavour != Flavour.DARWIN) {
                             return err != 0 ? fail(err) : 0;
                         }

@@ -314,6 +314,22 @@ class EmulatedKqueueRulesTest {
         assertEquals(-1, kernel.kevent(kq, null, 0, out, 1, ts));
     }
 
+    /**
+     * Rule 19: DragonFly's {@code kern_kevent} writes a receipt per change without looking at the
+     * room left; the emulation refuses to (it would write past the caller's list) and says so.
+     */
+    @org.junit.jupiter.api.Test
+    void dragonFlyWritesReceiptsPastTheRoomGiven() throws Exception {
+        open(EmulatedKqueue.Flavour.DRAGONFLY);
+        int fd = pair()[0].getFD();
+        put(0, fd, EVFILT_READ, EV_ADD | EV_RECEIPT, 1);
+        put(1, fd, EVFILT_WRITE, EV_ADD | EV_RECEIPT, 1);
+        assertEquals(2, kernel.kevent(kq, changes, 2, out, 2, zero), "room for both: two receipts");
+        AssertionError overrun = org.junit.jupiter.api.Assertions.assertThrows(AssertionError.class,
+                () -> kernel.kevent(kq, changes, 2, out, 1, zero));
+        assertTrue(overrun.getMessage().contains("past the caller's list of 1"), overrun.getMessage());
+    }
+
     /** Rule 18: a kernel without EV_RECEIPT writes nothing for a successful change and goes on to wait. */
     @org.junit.jupiter.api.Test
     void withoutEvReceiptASuccessfulChangeWritesNothing() throws Exception {

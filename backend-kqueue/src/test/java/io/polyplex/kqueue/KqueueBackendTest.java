@@ -392,6 +392,50 @@ class KqueueBackendTest {
     }
 
     /**
+     * Every change call leaves room for a receipt per change, checked before the call: a changelist
+     * longer than the receipt list is refused without calling kevent, because DragonFly's {@code
+     * kern_kevent} would write the extra receipts past the end of the list (see {@link
+     * KqueueBackend#MAX_CHANGES}).
+     */
+    @ParameterizedTest
+    @MethodSource("layouts")
+    void aChangeListLongerThanTheReceiptListIsRefusedBeforeTheCall(KeventLayout layout) throws Exception {
+        Kernel k = new Kernel(layout);
+        KqueueBackend backend = new KqueueBackend(k.lib, layout, () -> k.errno, 8);
+        k.changeCalls = 0;
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> backend.apply(KqueueBackend.MAX_CHANGES + 1));
+        assertTrue(e.getMessage().contains("room for " + KqueueBackend.MAX_CHANGES + " receipts"), e.getMessage());
+        assertThrows(IllegalStateException.class, () -> backend.apply(0));
+        assertEquals(0, k.changeCalls, "kevent was called with a changelist it had no room to receipt");
+        backend.close();
+    }
+
+    /**
+     * The same invariant on a kernel that would overrun (the emulated DragonFly, rule 19): every
+     * kind of change call the backend makes (register, each trigger change with both filters, a
+     * disable, a failed change and its restore, deregister) passes room for all its receipts.
+     */
+    @org.junit.jupiter.api.Test
+    void everyChangeCallLeavesRoomForEveryReceiptOnDragonFly() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(jnr.ffi.Platform.getNativePlatform().getOS() == jnr.ffi.Platform.OS.LINUX,
+                "the emulated kernel runs on Linux");
+        EmulatedKqueue kernel = new EmulatedKqueue(KeventLayout.KEVENT32, EmulatedKqueue.Flavour.DRAGONFLY);
+        try (EventQueue<Fd> q = EventQueues.open(new KqueueProvider(kernel, KeventLayout.KEVENT32, kernel::lastError), Fd::fd)) {
+            Fd s = realFd();
+            q.subscribeReadWrite(s);
+            for (Trigger t : new Trigger[] {Trigger.EDGE, Trigger.ONE_SHOT, Trigger.LEVEL, Trigger.ONE_SHOT}) {
+                q.subscribe(s, SocketEvent.READ | SocketEvent.WRITE, t);
+            }
+            q.disableWrite(s);
+            kernel.failNext(EVFILT_READ, EV_ADD, NativeErrors.EBADF);
+            assertThrows(NativeIOException.class, () -> q.subscribe(s, SocketEvent.READ | SocketEvent.WRITE, Trigger.EDGE));
+            q.remove(s);
+            assertFalse(q.isSubscribedRead(s));
+        }
+    }
+
+    /**
      * A change call never waits (every change carries EV_RECEIPT and there is room for every
      * receipt: FreeBSD {@code kqueue_kevent}, XNU {@code kevent_internal}), so it should not be
      * interrupted; if it fails as a whole with a transient errno anyway, it is made again (a call
