@@ -149,11 +149,23 @@ final class KqueueBackend implements Backend {
 
     // ---------------------------------------------------------------- changes (core's state lock)
 
+    /**
+     * Adds the wanted filters, each after a delete of the same filter in the same changelist.
+     * FreeBSD's {@code kqueue_register} takes the file ({@code fget}) and attaches the knote with no
+     * re-check that the fd is still open (OpenBSD's re-checks with {@code fd_checkclosed},
+     * DragonFly's with {@code checkfdclosed}): a socket closed while it was being subscribed can
+     * leave a knote that keeps its file open under the fd number, which {@code knote_fdclose} has
+     * already passed, and which a delete cannot reach while the number is closed (EBADF from {@code
+     * fget}). An EV_ADD for the next socket on that number would only replace that knote's udata,
+     * and the new socket would never be reported. The delete drops it (and closes the old file);
+     * where there is nothing to drop it is ENOENT, which a delete ignores. Core calls register
+     * whenever an fd enters the kernel set, so every new socket on a number starts with fresh knotes.
+     */
     @Override
     public void register(int fd, long token, int ops, int trigger) throws IOException {
         // kqueue accepts a regular file (always readable); the contract refuses it, as epoll does.
         Descriptors.requirePollable("kevent(EV_ADD", fd);
-        int n = plan(fd, token, ops, trigger, 0, false);
+        int n = plan(fd, token, ops, trigger, 0, true);
         int failed = submit(n);
         if (failed >= 0) {
             NativeIOException e = failure(failed, fd);

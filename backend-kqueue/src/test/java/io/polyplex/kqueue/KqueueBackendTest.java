@@ -235,11 +235,16 @@ class KqueueBackendTest {
             Fd s = realFd();
             int fd = s.fd();
 
+            // An fd entering the set: each filter is deleted before it is added, in one changelist,
+            // so no knote left on this number by a socket closed mid-registration survives (see
+            // aSocketClosedWhileBeingSubscribedDoesNotHideTheNextOneOnItsNumber).
             q.subscribeRead(s);
             List<Kev> c = k.take(fd);
-            assertEquals(1, c.size(), c.toString());
-            assertChange(c.get(0), fd, EVFILT_READ, EV_ADD | EV_ENABLE);
-            long token = c.get(0).udata();
+            assertEquals(3, c.size(), c.toString());
+            assertChange(c.get(0), fd, EVFILT_READ, EV_DELETE);
+            assertChange(c.get(1), fd, EVFILT_READ, EV_ADD | EV_ENABLE);
+            assertChange(c.get(2), fd, EVFILT_WRITE, EV_DELETE);
+            long token = c.get(1).udata();
             assertEquals(fd, (int) token, "the token carries the fd in its low half");
 
             // Within one trigger, only the filter whose state differs is touched.
@@ -298,9 +303,11 @@ class KqueueBackendTest {
             assertEquals("kevent(EV_ADD EVFILT_WRITE, fd=" + fd + "): EBADF (Bad file descriptor)", e.getMessage());
             assertFalse(q.isSubscribedRead(s) || q.isSubscribedWrite(s));
             List<Kev> c = k.take(fd);
-            assertEquals(4, c.size(), "two adds, then both undone: " + c);
-            assertChange(c.get(2), fd, EVFILT_READ, EV_DELETE);
-            assertChange(c.get(3), fd, EVFILT_WRITE, EV_DELETE);
+            assertEquals(6, c.size(), "a delete and an add per filter, then both undone: " + c);
+            assertChange(c.get(1), fd, EVFILT_READ, EV_ADD | EV_ENABLE);
+            assertChange(c.get(3), fd, EVFILT_WRITE, EV_ADD | EV_ENABLE);
+            assertChange(c.get(4), fd, EVFILT_READ, EV_DELETE);
+            assertChange(c.get(5), fd, EVFILT_WRITE, EV_DELETE);
         }
     }
 
@@ -433,6 +440,61 @@ class KqueueBackendTest {
             q.remove(s);
             assertFalse(q.isSubscribedRead(s));
         }
+    }
+
+    /**
+     * FreeBSD's {@code kqueue_register} attaches a new knote after taking the file with no re-check
+     * that the fd is still open (OpenBSD has {@code fd_checkclosed}, DragonFly {@code
+     * checkfdclosed}): a socket closed while it is being subscribed leaves a knote that keeps the old
+     * file open under the fd number, and a plain EV_ADD for the next socket on that number would only
+     * replace its udata (emulated kernel, rule 20). The backend deletes both filters before it adds
+     * in every register, in the same changelist, so the new socket always gets fresh knotes and the
+     * old file is released.
+     */
+    @org.junit.jupiter.api.Test
+    void aSocketClosedWhileBeingSubscribedDoesNotHideTheNextOneOnItsNumber() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(jnr.ffi.Platform.getNativePlatform().getOS() == jnr.ffi.Platform.OS.LINUX,
+                "the emulated kernel runs on Linux");
+        EmulatedKqueue kernel = new EmulatedKqueue(KeventLayout.KEVENT64, EmulatedKqueue.Flavour.FREEBSD);
+        try (EventQueue<Fd> q = EventQueues.open(new KqueueProvider(kernel, KeventLayout.KEVENT64, kernel::lastError), Fd::fd)) {
+            jnr.enxio.channels.NativeSocketChannel[] old = io.polyplex.net.NativeSockets.socketPair();
+            opened.add(old[1]);
+            int fd = old[0].getFD();
+            Fd first = new Fd(fd);
+            kernel.closeDuringNextAdd(fd, () -> {
+                try {
+                    old[0].close();
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            q.subscribeRead(first); // the kernel said yes: the close came after it took the file
+            q.remove(first); // EBADF for both deletes: the number is closed, the knote stays
+            jnr.enxio.channels.NativeSocketChannel[] next = io.polyplex.net.NativeSockets.socketPair();
+            opened.add(next[1]);
+            if (next[0].getFD() != fd) { // the next socket on the same number, as accept(2) would give it
+                jnr.posix.POSIX posix = jnr.posix.POSIXFactory.getNativePOSIX();
+                assertEquals(fd, posix.dup2(next[0].getFD(), fd));
+                next[0].close();
+                opened.add(() -> posix.close(fd));
+            } else {
+                opened.add(next[0]);
+            }
+            Fd second = new Fd(fd);
+            q.subscribeRead(second);
+            next[1].write(java.nio.ByteBuffer.wrap(new byte[] {1}));
+            Map<Fd, Integer> got = new HashMap<>();
+            q.poll(Duration.ofSeconds(10), got::put);
+            assertEquals(Map.of(second, SocketEvent.READ), got, "the next socket's data");
+            assertEquals(-1, old[1].read(java.nio.ByteBuffer.allocate(8)), "the old socket's file was left open");
+            assertEquals(List.of(fd + "/read enabled udata=" + Long.toHexString(kernelToken(kernel, fd))),
+                    kernel.knotes(kernel.lastQueue()).stream().filter(k -> k.startsWith(fd + "/")).toList());
+        }
+    }
+
+    private static long kernelToken(EmulatedKqueue kernel, int fd) {
+        String line = kernel.knotes(kernel.lastQueue()).stream().filter(k -> k.startsWith(fd + "/read")).findFirst().orElseThrow();
+        return Long.parseLong(line.substring(line.indexOf("udata=") + 6), 16);
     }
 
     /**
