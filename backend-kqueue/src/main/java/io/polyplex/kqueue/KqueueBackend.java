@@ -41,6 +41,13 @@ import jnr.ffi.Runtime;
  *       (FreeBSD {@code kqueue_scan}, XNU {@code knote_process})</td><td>{@link #ONE_SHOT} is
  *       EV_DISPATCH: core's native one-shot stays in the set, disarmed, and EV_ENABLE re-arms it
  *       without allocating a knote</td></tr>
+ *   <tr><td>EV_DISPATCH disables only the knote that fired, not the fd's other filter (same
+ *       functions); EV_ENABLE evaluates a knote again and queues it at once if it holds (FreeBSD
+ *       {@code kqueue_register}, XNU {@code kevent_register})</td><td>none needed: core disarms
+ *       the whole socket, so the other filter's knote can fire once more; core drops that event
+ *       (disarmed) and the kernel disables the knote, after which both agree. One wasted wakeup,
+ *       never a spin, and nothing lost: a re-arm enables every wanted filter, and a condition that
+ *       still holds is queued at once</td></tr>
  *   <tr><td>with EV_RECEIPT every change comes back as an EV_ERROR entry, in order, {@code data} the
  *       errno or 0, and a call that wrote any entry returns at once without waiting (FreeBSD {@code
  *       kqueue_kevent}, XNU {@code kevent_internal}), so with room for every receipt a change-only

@@ -498,6 +498,78 @@ class KqueueBackendTest {
     }
 
     /**
+     * EV_DISPATCH disables only the knote that fired (FreeBSD {@code kqueue_scan}, XNU {@code
+     * knote_process}), while core disarms the whole socket. A one-shot READ|WRITE socket whose read
+     * filter fired keeps its write knote enabled in the kernel; when that fires, core drops the
+     * event (disarmed) and the kernel disables the knote: one wasted wakeup, never a spin, and the
+     * two views agree from then on. Nothing ready is lost: the re-arm enables each wanted filter,
+     * which makes the kernel evaluate it again and queue it if it holds (FreeBSD {@code
+     * kqueue_register}, XNU {@code kevent_register}; emulated kernel, rule 7).
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(value = EmulatedKqueue.Flavour.class, names = {"FREEBSD", "DARWIN"})
+    void aDispatchedFilterLeftEnabledCostsOneWakeupAndLosesNothing(EmulatedKqueue.Flavour flavour) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(jnr.ffi.Platform.getNativePlatform().getOS() == jnr.ffi.Platform.OS.LINUX,
+                "the emulated kernel runs on Linux");
+        EmulatedKqueue kernel = new EmulatedKqueue(KeventLayout.KEVENT64, flavour);
+        int[] waits = new int[1];
+        KqueueLibrary counting = new KqueueLibrary() {
+            @Override
+            public int kqueue() {
+                return kernel.kqueue();
+            }
+
+            @Override
+            public int kevent(int kq, Pointer changelist, int nchanges, Pointer eventlist, int nevents, Pointer timeout) {
+                if (nchanges == 0) {
+                    waits[0]++;
+                }
+                return kernel.kevent(kq, changelist, nchanges, eventlist, nevents, timeout);
+            }
+
+            @Override
+            public int fcntl(int fd, int cmd, int arg) {
+                return kernel.fcntl(fd, cmd, arg);
+            }
+
+            @Override
+            public int close(int fd) {
+                return kernel.close(fd);
+            }
+        };
+        try (EventQueue<Fd> q = EventQueues.open(new KqueueProvider(counting, KeventLayout.KEVENT64, kernel::lastError), Fd::fd)) {
+            jnr.enxio.channels.NativeSocketChannel[] p = io.polyplex.net.NativeSockets.socketPair();
+            opened.add(p[0]);
+            opened.add(p[1]);
+            Fd a = new Fd(p[0].getFD());
+            java.nio.ByteBuffer chunk = java.nio.ByteBuffer.allocateDirect(64 * 1024);
+            while (p[0].write(chunk.clear()) > 0) {
+                // fill a's send buffer: not writable
+            }
+            q.subscribe(a, SocketEvent.READ | SocketEvent.WRITE, Trigger.ONE_SHOT);
+            p[1].write(java.nio.ByteBuffer.wrap(new byte[] {1}));
+            Map<Fd, Integer> got = new HashMap<>();
+            q.poll(Duration.ofSeconds(10), got::put);
+            assertEquals(Map.of(a, SocketEvent.READ), got, "the read filter fires alone");
+            assertEquals(1, p[0].read(java.nio.ByteBuffer.allocate(8)));
+            while (p[1].read(chunk.clear()) > 0) {
+                // drain: a becomes writable, and its still-enabled write knote fires
+            }
+            got.clear();
+            waits[0] = 0;
+            long start = System.nanoTime();
+            assertEquals(0, q.poll(Duration.ofMillis(300), got::put), "an event for a disarmed one-shot socket");
+            assertTrue(System.nanoTime() - start >= 300_000_000L, "the dropped event ended the wait early");
+            assertTrue(waits[0] <= 3, waits[0] + " kevent waits in 300 ms: a spin");
+            List<String> knotes = kernel.knotes(kernel.lastQueue()).stream().filter(k -> k.startsWith(a.fd() + "/")).toList();
+            assertTrue(knotes.stream().allMatch(k -> k.contains(" disabled")), "kernel and core now agree: " + knotes);
+            q.subscribe(a, SocketEvent.READ | SocketEvent.WRITE, Trigger.ONE_SHOT);
+            q.poll(Duration.ofSeconds(10), got::put);
+            assertEquals(Map.of(a, SocketEvent.WRITE), got, "the write readiness the dropped event carried");
+        }
+    }
+
+    /**
      * A change call never waits (every change carries EV_RECEIPT and there is room for every
      * receipt: FreeBSD {@code kqueue_kevent}, XNU {@code kevent_internal}), so it should not be
      * interrupted; if it fails as a whole with a transient errno anyway, it is made again (a call
