@@ -683,4 +683,27 @@ class KqueueBackendTest {
         assertTrue(KeventLayout.forPlatform(jnr.ffi.Platform.OS.DARWIN, 32, notAsked).isEmpty());
         assertTrue(KeventLayout.forPlatform(jnr.ffi.Platform.OS.LINUX, 64, notAsked).isEmpty());
     }
+
+    /**
+     * The provider's layout decision run with FreeBSD's inputs at the lowest seam: jnr-ffi's own
+     * platform object for FreeBSD (whose C library name, {@code "c"}, is no file) and FreeBSD's rtld
+     * answering dlopen, dlsym, dlvsym and dladdr ({@link io.polyplex.testing.FreeBsdDynamicLinker}).
+     * A FreeBSD 12+ libc gives the 64-byte struct, a FreeBSD 11 userland the 32-byte one; the other
+     * BSDs and macOS never ask the dynamic linker.
+     */
+    @org.junit.jupiter.api.Test
+    void freeBsdsLayoutComesFromItsOwnDynamicLinkersAnswers() {
+        jnr.ffi.Platform freebsd = io.polyplex.testing.JnrPlatforms.of(jnr.ffi.Platform.OS.FREEBSD);
+        assertSame(KeventLayout.KEVENT64, KeventLayout.of(freebsd, 64, new io.polyplex.internal.SymbolVersions(freebsd,
+                io.polyplex.testing.FreeBsdDynamicLinker::freeBsd14)).orElseThrow());
+        assertSame(KeventLayout.KEVENT32, KeventLayout.of(freebsd, 64, new io.polyplex.internal.SymbolVersions(freebsd,
+                io.polyplex.testing.FreeBsdDynamicLinker::freeBsd11Userland)).orElseThrow());
+        for (jnr.ffi.Platform.OS os : new jnr.ffi.Platform.OS[] {jnr.ffi.Platform.OS.DARWIN, jnr.ffi.Platform.OS.OPENBSD,
+                jnr.ffi.Platform.OS.DRAGONFLY}) {
+            jnr.ffi.Platform p = io.polyplex.testing.JnrPlatforms.of(os);
+            assertSame(KeventLayout.KEVENT32, KeventLayout.of(p, 64, new io.polyplex.internal.SymbolVersions(p, () -> {
+                throw new AssertionError("asked the dynamic linker on " + os);
+            })).orElseThrow(), os.toString());
+        }
+    }
 }
