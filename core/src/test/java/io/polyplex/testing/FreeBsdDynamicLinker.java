@@ -38,7 +38,9 @@ import jnr.ffi.Runtime;
  * <p>The process: {@code /usr/local/openjdk17/bin/java}, then {@code /lib/libthr.so.3} and {@code
  * /lib/libc.so.7}. FreeBSD 12 and newer's libc has {@code kevent@@FBSD_1.5} and the hidden {@code
  * kevent@FBSD_1.0} ({@code lib/libc/sys/Symbol.map}, {@code lib/libc/include/compat.h}); a FreeBSD 11
- * userland (a jail on a newer kernel) has only {@code kevent@@FBSD_1.0}. Addresses are made up.
+ * userland (a jail on a newer kernel) has only {@code kevent@@FBSD_1.0}. libthr defines no {@code
+ * kevent} (its {@code __thr_kevent} is static, installed in libc's interposing table: {@code
+ * lib/libthr/thread/thr_syscalls.c}). Addresses are made up.
  */
 public final class FreeBsdDynamicLinker implements SymbolVersions.DynamicLinker {
 
