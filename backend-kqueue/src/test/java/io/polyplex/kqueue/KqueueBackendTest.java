@@ -69,6 +69,25 @@ class KqueueBackendTest {
         }
     }
 
+    /** A kernel that is one kevent function: kqueue() gives fd 99, fcntl and close succeed. */
+    @FunctionalInterface
+    interface KernelCall extends KqueueLibrary {
+        @Override
+        default int kqueue() {
+            return 99;
+        }
+
+        @Override
+        default int fcntl(int fd, int cmd, int arg) {
+            return 0;
+        }
+
+        @Override
+        default int close(int fd) {
+            return 0;
+        }
+    }
+
     /** A scripted kernel: records changes, answers receipts, hands out scripted wait results. */
     static final class Kernel {
         final KeventLayout layout;
@@ -140,6 +159,13 @@ class KqueueBackendTest {
         }
     }
 
+    /** An emulated kernel of {@code flavour}, 64-byte layout (Linux only: it stands on poll and epoll). */
+    private static EmulatedKqueue emulated(EmulatedKqueue.Flavour flavour) {
+        org.junit.jupiter.api.Assumptions.assumeTrue(jnr.ffi.Platform.getNativePlatform().getOS() == jnr.ffi.Platform.OS.LINUX,
+                "the emulated kernel runs on Linux");
+        return new EmulatedKqueue(KeventLayout.KEVENT64, flavour);
+    }
+
     private final List<AutoCloseable> opened = new ArrayList<>();
 
     /** A real, open socket fd: the backend checks that what it registers exists. */
@@ -175,31 +201,13 @@ class KqueueBackendTest {
     @ParameterizedTest
     @MethodSource("layouts")
     void changesAllocateNothingInSteadyState(KeventLayout layout) throws Exception {
-        KqueueLibrary quiet = new KqueueLibrary() {
-            @Override
-            public int kqueue() {
-                return 99;
+        KqueueLibrary quiet = (KernelCall) (kq, changelist, nchanges, eventlist, nevents, timeout) -> {
+            for (int i = 0; i < nchanges; i++) {
+                long at = (long) i * layout.size();
+                eventlist.putShort(at + KeventLayout.FLAGS, (short) EV_ERROR);
+                eventlist.putLong(at + KeventLayout.DATA, 0);
             }
-
-            @Override
-            public int kevent(int kq, Pointer changelist, int nchanges, Pointer eventlist, int nevents, Pointer timeout) {
-                for (int i = 0; i < nchanges; i++) {
-                    long at = (long) i * layout.size();
-                    eventlist.putShort(at + KeventLayout.FLAGS, (short) EV_ERROR);
-                    eventlist.putLong(at + KeventLayout.DATA, 0);
-                }
-                return nchanges;
-            }
-
-            @Override
-            public int fcntl(int fd, int cmd, int arg) {
-                return 0;
-            }
-
-            @Override
-            public int close(int fd) {
-                return 0;
-            }
+            return nchanges;
         };
         KqueueBackend backend = new KqueueBackend(quiet, layout, () -> 0, 64);
         int fd = realFd().fd();
@@ -363,29 +371,11 @@ class KqueueBackendTest {
         long g2 = 2L << 32 | 7;
         List<Kev> batch = List.of(new Kev(7, EVFILT_READ, 0, 0, 1, g1), new Kev(7, EVFILT_WRITE, 0, 0, 100, g2),
                 new Kev(7, EVFILT_WRITE, 0, 0, 100, g1), new Kev(9, EVFILT_READ, EV_EOF, 0, 0, 9));
-        KqueueLibrary lib = new KqueueLibrary() {
-            @Override
-            public int kqueue() {
-                return 99;
+        KqueueLibrary lib = (KernelCall) (kq, changelist, nchanges, eventlist, nevents, timeout) -> {
+            for (int i = 0; i < batch.size(); i++) {
+                batch.get(i).write(eventlist, layout, i);
             }
-
-            @Override
-            public int kevent(int kq, Pointer changelist, int nchanges, Pointer eventlist, int nevents, Pointer timeout) {
-                for (int i = 0; i < batch.size(); i++) {
-                    batch.get(i).write(eventlist, layout, i);
-                }
-                return batch.size();
-            }
-
-            @Override
-            public int fcntl(int fd, int cmd, int arg) {
-                return 0;
-            }
-
-            @Override
-            public int close(int fd) {
-                return 0;
-            }
+            return batch.size();
         };
         KqueueBackend backend = new KqueueBackend(lib, layout, () -> 0, 64);
         int n = backend.poll(0);
@@ -425,10 +415,8 @@ class KqueueBackendTest {
      */
     @org.junit.jupiter.api.Test
     void everyChangeCallLeavesRoomForEveryReceiptOnDragonFly() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(jnr.ffi.Platform.getNativePlatform().getOS() == jnr.ffi.Platform.OS.LINUX,
-                "the emulated kernel runs on Linux");
-        EmulatedKqueue kernel = new EmulatedKqueue(KeventLayout.KEVENT32, EmulatedKqueue.Flavour.DRAGONFLY);
-        try (EventQueue<Fd> q = EventQueues.open(new KqueueProvider(kernel, KeventLayout.KEVENT32, kernel::lastError), Fd::fd)) {
+        EmulatedKqueue kernel = emulated(EmulatedKqueue.Flavour.DRAGONFLY);
+        try (EventQueue<Fd> q = EventQueues.open(new KqueueProvider(kernel, KeventLayout.KEVENT64, kernel::lastError), Fd::fd)) {
             Fd s = realFd();
             q.subscribeReadWrite(s);
             for (Trigger t : new Trigger[] {Trigger.EDGE, Trigger.ONE_SHOT, Trigger.LEVEL, Trigger.ONE_SHOT}) {
@@ -453,9 +441,7 @@ class KqueueBackendTest {
      */
     @org.junit.jupiter.api.Test
     void aSocketClosedWhileBeingSubscribedDoesNotHideTheNextOneOnItsNumber() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(jnr.ffi.Platform.getNativePlatform().getOS() == jnr.ffi.Platform.OS.LINUX,
-                "the emulated kernel runs on Linux");
-        EmulatedKqueue kernel = new EmulatedKqueue(KeventLayout.KEVENT64, EmulatedKqueue.Flavour.FREEBSD);
+        EmulatedKqueue kernel = emulated(EmulatedKqueue.Flavour.FREEBSD);
         try (EventQueue<Fd> q = EventQueues.open(new KqueueProvider(kernel, KeventLayout.KEVENT64, kernel::lastError), Fd::fd)) {
             jnr.enxio.channels.NativeSocketChannel[] old = io.polyplex.net.NativeSockets.socketPair();
             opened.add(old[1]);
@@ -509,9 +495,7 @@ class KqueueBackendTest {
     @ParameterizedTest
     @org.junit.jupiter.params.provider.EnumSource(value = EmulatedKqueue.Flavour.class, names = {"FREEBSD", "DARWIN"})
     void aDispatchedFilterLeftEnabledCostsOneWakeupAndLosesNothing(EmulatedKqueue.Flavour flavour) throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(jnr.ffi.Platform.getNativePlatform().getOS() == jnr.ffi.Platform.OS.LINUX,
-                "the emulated kernel runs on Linux");
-        EmulatedKqueue kernel = new EmulatedKqueue(KeventLayout.KEVENT64, flavour);
+        EmulatedKqueue kernel = emulated(flavour);
         int[] waits = new int[1];
         KqueueLibrary counting = new KqueueLibrary() {
             @Override
