@@ -369,8 +369,12 @@ class KqueueBackendTest {
     void eventsOfOneFdNumberWithDifferentTokensAreNotMerged(KeventLayout layout) throws Exception {
         long g1 = 1L << 32 | 7;
         long g2 = 2L << 32 | 7;
+        long g3 = 3L << 32 | 5000; // a number beyond the backend's first fd table: it grows
+        long g4 = 4L << 32 | 5000;
         List<Kev> batch = List.of(new Kev(7, EVFILT_READ, 0, 0, 1, g1), new Kev(7, EVFILT_WRITE, 0, 0, 100, g2),
-                new Kev(7, EVFILT_WRITE, 0, 0, 100, g1), new Kev(9, EVFILT_READ, EV_EOF, 0, 0, 9));
+                new Kev(7, EVFILT_WRITE, 0, 0, 100, g1), new Kev(9, EVFILT_READ, EV_EOF, 0, 0, 9),
+                new Kev(5000, EVFILT_WRITE, 0, 0, 1, g4), new Kev(5000, EVFILT_READ, 0, 0, 1, g3),
+                new Kev(5000, EVFILT_READ, 0, 0, 1, g4));
         KqueueLibrary lib = (KernelCall) (kq, changelist, nchanges, eventlist, nevents, timeout) -> {
             for (int i = 0; i < batch.size(); i++) {
                 batch.get(i).write(eventlist, layout, i);
@@ -384,7 +388,8 @@ class KqueueBackendTest {
             assertEquals(null, got.put(backend.readyToken(i), backend.readyOps(i)), "one entry per token");
         }
         assertEquals(Map.of(g1, SocketEvent.READ | SocketEvent.WRITE, g2, SocketEvent.WRITE,
-                9L, SocketEvent.READ | SocketEvent.PEER_CLOSED), got);
+                9L, SocketEvent.READ | SocketEvent.PEER_CLOSED, g3, SocketEvent.READ,
+                g4, SocketEvent.READ | SocketEvent.WRITE), got);
         backend.close();
     }
 
