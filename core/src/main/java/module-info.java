@@ -21,6 +21,8 @@
 module io.polyplex {
     requires transitive org.jnrproject.enxio;   // NativeSockets returns jnr-enxio channels
     requires org.jnrproject.ffi;
+    // VariadicFunction calls variadic C functions through jffi call contexts of its own.
+    requires org.jnrproject.jffi;
     requires org.jnrproject.posix;
     requires org.jnrproject.constants;
     // jnr-ffi is an automatic module and cannot declare that it needs ASM, an explicit module; an

@@ -79,9 +79,18 @@ public record KeventLayout(String name, int size) {
         };
     }
 
-    /** What the loaded libc says on FreeBSD: see {@link io.polyplex.internal.SymbolVersions}. */
-    static Optional<String> loadedKeventVersion() {
-        return io.polyplex.internal.SymbolVersions.defaultVersion("kevent", FBSD_32, FBSD_64);
+    /**
+     * The layout for {@code platform}, on FreeBSD from the version of {@code kevent} the C library
+     * of the process resolves by name: the decision the provider makes, with every input a parameter
+     * (a test passes jnr-ffi's platform object for another OS and that OS's dynamic linker).
+     *
+     * @param platform jnr-ffi's description of the system
+     * @param addressSize the CPU's pointer size in bits
+     * @param libc the symbol-version look-up in the process's C library
+     * @return the layout, or empty where it is not known
+     */
+    static Optional<KeventLayout> of(Platform platform, int addressSize, io.polyplex.internal.SymbolVersions libc) {
+        return forPlatform(platform.getOS(), addressSize, () -> libc.defaultVersion("kevent", FBSD_32, FBSD_64));
     }
 
     static String unknownReason(Platform.OS os, int addressSize) {

@@ -41,6 +41,13 @@ import jnr.ffi.Runtime;
  *       (FreeBSD {@code kqueue_scan}, XNU {@code knote_process})</td><td>{@link #ONE_SHOT} is
  *       EV_DISPATCH: core's native one-shot stays in the set, disarmed, and EV_ENABLE re-arms it
  *       without allocating a knote</td></tr>
+ *   <tr><td>EV_DISPATCH disables only the knote that fired, not the fd's other filter (same
+ *       functions); EV_ENABLE evaluates a knote again and queues it at once if it holds (FreeBSD
+ *       {@code kqueue_register}, XNU {@code kevent_register})</td><td>none needed: core disarms
+ *       the whole socket, so the other filter's knote can fire once more; core drops that event
+ *       (disarmed) and the kernel disables the knote, after which both agree. One wasted wakeup,
+ *       never a spin, and nothing lost: a re-arm enables every wanted filter, and a condition that
+ *       still holds is queued at once</td></tr>
  *   <tr><td>with EV_RECEIPT every change comes back as an EV_ERROR entry, in order, {@code data} the
  *       errno or 0, and a call that wrote any entry returns at once without waiting (FreeBSD {@code
  *       kqueue_kevent}, XNU {@code kevent_internal}), so with room for every receipt a change-only
@@ -67,8 +74,9 @@ import jnr.ffi.Runtime;
  * RegistrationLostException}. The change buffers belong to the state lock's holder, the event list
  * and the timespec to the polling thread.
  *
- * <p>Ready events: kqueue reports one event per filter; events of one fd in a batch are merged, so
- * core sees one event per socket with READ|WRITE. Delivered flags carry the knote's creation flags
+ * <p>Ready events: kqueue reports one event per filter; the events of one registration (same fd,
+ * same token) in a batch are merged, so core sees one event per socket with READ|WRITE; two tokens
+ * on one fd number are two sockets and stay apart (see {@link #merge}). Delivered flags carry the knote's creation flags
  * (EV_RECEIPT, EV_DISPATCH, ...) too: only EV_EOF and EV_ERROR are read from them.
  */
 final class KqueueBackend implements Backend {
@@ -87,8 +95,16 @@ final class KqueueBackend implements Backend {
     static final int EV_EOF = 0x8000;
     /** Netty's cap: some kernels refuse larger timeouts with EINVAL; core loops for the rest. */
     static final long MAX_TIMEOUT_SECONDS = 86_399;
-    /** Changes one call can carry: a delete and an add for each of the two filters. */
-    private static final int MAX_CHANGES = 4;
+    /**
+     * Changes one call can carry (a delete and an add for each of the two filters), and receipts
+     * the receipt list has room for: every change call passes room for a receipt per change, which
+     * {@link #apply} checks before the call. The kernels differ when the room runs out: FreeBSD
+     * {@code kqueue_kevent} and OpenBSD {@code sys_kevent} stop applying the changelist at the first
+     * receipt that does not fit, XNU {@code kevent_internal} drops successful receipts silently, and
+     * DragonFly {@code kern_kevent} writes one receipt per change through {@code kevent_copyoutfn}
+     * without looking at {@code nevents} at all: past the end of the caller's buffer.
+     */
+    static final int MAX_CHANGES = 4;
 
     private final KqueueLibrary lib;
     private final KeventLayout layout;
@@ -140,11 +156,23 @@ final class KqueueBackend implements Backend {
 
     // ---------------------------------------------------------------- changes (core's state lock)
 
+    /**
+     * Adds the wanted filters, each after a delete of the same filter in the same changelist.
+     * FreeBSD's {@code kqueue_register} takes the file ({@code fget}) and attaches the knote with no
+     * re-check that the fd is still open (OpenBSD's re-checks with {@code fd_checkclosed},
+     * DragonFly's with {@code checkfdclosed}): a socket closed while it was being subscribed can
+     * leave a knote that keeps its file open under the fd number, which {@code knote_fdclose} has
+     * already passed, and which a delete cannot reach while the number is closed (EBADF from {@code
+     * fget}). An EV_ADD for the next socket on that number would only replace that knote's udata,
+     * and the new socket would never be reported. The delete drops it (and closes the old file);
+     * where there is nothing to drop it is ENOENT, which a delete ignores. Core calls register
+     * whenever an fd enters the kernel set, so every new socket on a number starts with fresh knotes.
+     */
     @Override
     public void register(int fd, long token, int ops, int trigger) throws IOException {
         // kqueue accepts a regular file (always readable); the contract refuses it, as epoll does.
         Descriptors.requirePollable("kevent(EV_ADD", fd);
-        int n = plan(fd, token, ops, trigger, 0, false);
+        int n = plan(fd, token, ops, trigger, 0, true);
         int failed = submit(n);
         if (failed >= 0) {
             NativeIOException e = failure(failed, fd);
@@ -258,7 +286,13 @@ final class KqueueBackend implements Backend {
      * come from a call that never waits (see the table); EAGAIN is never documented. Both are
      * retried all the same, a bounded number of times, because a user must never see them.
      */
-    private int apply(int n) {
+    int apply(int n) {
+        if (n < 1 || n > MAX_CHANGES) {
+            // Never reached by the plans above (at most MAX_CHANGES by construction); a guard, so a
+            // future plan that grows cannot make DragonFly write receipts past the receipt list.
+            throw new IllegalStateException("a kevent changelist of " + n + " changes with room for "
+                    + MAX_CHANGES + " receipts: refused before the call");
+        }
         int got;
         for (int tries = 1; (got = lib.kevent(kq, changes, n, receipts, n, zeroTimeout)) < 0 && again(tries); tries++) {
             // a transient failure: make it again
@@ -280,6 +314,9 @@ final class KqueueBackend implements Backend {
     }
 
     private void put(Pointer list, int i, int fd, short filter, int flags, long token) {
+        if (i >= MAX_CHANGES) {
+            throw new IllegalStateException("change " + i + " does not fit a changelist of " + MAX_CHANGES);
+        }
         long at = (long) i * layout.size();
         list.setMemory(at, layout.size(), (byte) 0);
         list.putLong(at + IDENT, fd);
@@ -365,24 +402,38 @@ final class KqueueBackend implements Backend {
         return merge(n);
     }
 
-    /** One event per fd: the filters' bits are or-ed together. */
+    /**
+     * One event per registration: the bits of entries with the same fd and the same token (the two
+     * filters of one socket) are or-ed together. Entries with the same fd but different tokens stay
+     * apart: XNU's {@code kqueue_process} takes knotes off the queue until it is empty, without an
+     * end marker, and {@code knote_process} drops the kqueue lock around each copy-out, so a knote
+     * added for a reused fd number while the call runs can come back in the same batch as the old
+     * socket's event (FreeBSD, OpenBSD and DragonFly {@code kqueue_scan} stop at a marker and
+     * cannot). Core drops the stale token and delivers the current one; merged, the new socket's
+     * bits would be credited to the old token and lost, and an EV_DISPATCH knote, which the kernel
+     * has just disabled, would never fire again.
+     */
     private int merge(int n) {
         int count = 0;
         for (int i = 0; i < n; i++) {
             long at = (long) i * layout.size();
             int fd = (int) events.getLong(at + IDENT);
+            long token = events.getLong(at + UDATA);
             int ops = bits(events.getShort(at + FILTER), events.getShort(at + FLAGS) & 0xffff,
                     events.getInt(at + FFLAGS));
             if (fd >= slotOfFd.length) {
                 slotOfFd = Arrays.copyOf(slotOfFd, Math.max(fd + 1, slotOfFd.length * 2));
             }
             int slot = fd >= 0 ? slotOfFd[fd] - 1 : -1;
+            if (slot >= 0 && readyTokens[slot] != token) {
+                slot = slotOfToken(token, slot, count); // rare: a second socket on this fd number
+            }
             if (slot >= 0) {
                 readyOps[slot] |= ops;
             } else {
-                readyTokens[count] = events.getLong(at + UDATA);
+                readyTokens[count] = token;
                 readyOps[count] = ops;
-                if (fd >= 0) {
+                if (fd >= 0 && slotOfFd[fd] == 0) {
                     slotOfFd[fd] = count + 1;
                 }
                 count++;
@@ -395,6 +446,16 @@ final class KqueueBackend implements Backend {
             }
         }
         return count;
+    }
+
+    /** The merged entry after {@code first} (and before {@code count}) holding {@code token}, or -1. */
+    private int slotOfToken(long token, int first, int count) {
+        for (int s = first + 1; s < count; s++) {
+            if (readyTokens[s] == token) {
+                return s;
+            }
+        }
+        return -1;
     }
 
     /**

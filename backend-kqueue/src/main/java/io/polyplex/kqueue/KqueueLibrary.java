@@ -1,7 +1,6 @@
 package io.polyplex.kqueue;
 
 import jnr.ffi.Pointer;
-import jnr.ffi.annotations.Variadic;
 
 /**
  * kqueue(2) and kevent(2), bound with jnr-ffi: the seam a test substitutes (a Mockito mock that
@@ -32,16 +31,18 @@ public interface KqueueLibrary {
     int kevent(int kq, Pointer changelist, int nchanges, Pointer eventlist, int nevents, Pointer timeout);
 
     /**
-     * Variadic in C ({@code int fcntl(int, int, ...)}); Apple arm64 passes the third argument on
-     * the stack.
+     * Variadic in C ({@code int fcntl(int, int, ...)}; Apple arm64 passes the third argument on
+     * the stack), so not bound by jnr-ffi: called through a jffi call context prepared as variadic
+     * for it alone ({@link io.polyplex.internal.VariadicFunction}, which says why).
      *
      * @param fd the fd
      * @param cmd an {@code F_*} command
      * @param arg the command's argument
      * @return the command's result, or -1 with errno set
      */
-    @Variadic(fixedCount = 2)
-    int fcntl(int fd, int cmd, int arg);
+    default int fcntl(int fd, int cmd, int arg) {
+        return io.polyplex.internal.VariadicFunction.FCNTL.invoke(fd, cmd, arg);
+    }
 
     /**
      * close(2).

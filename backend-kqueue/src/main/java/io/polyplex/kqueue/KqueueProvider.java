@@ -57,8 +57,8 @@ public final class KqueueProvider implements BackendProvider {
 
     /** This platform's layout, found once (on FreeBSD it asks the dynamic linker which kevent libc has). */
     private static final class PlatformLayout {
-        static final Optional<KeventLayout> LAYOUT = KeventLayout.forPlatform(Platform.getNativePlatform().getOS(),
-                addressBits(), KeventLayout::loadedKeventVersion);
+        static final Optional<KeventLayout> LAYOUT = KeventLayout.of(Platform.getNativePlatform(), addressBits(),
+                io.polyplex.internal.SymbolVersions.ofThisProcess());
 
         /** Pointer width in bits: the native runtime's sizeof(void *) (in bytes) times 8. */
         static int addressBits() {

@@ -116,6 +116,27 @@ import jnr.posix.POSIXFactory;
  *   <tr><td>18</td><td>{@link Flavour#NO_RECEIPTS}: DragonFly BSD before 4.6 did not know EV_RECEIPT
  *       (added in commit 790e2e5, 2015): only failed changes produce entries, and the call then waits
  *       for events as usual.</td><td colspan="2">DragonFly {@code kern_kevent} before 4.6</td></tr>
+ *   <tr><td>19</td><td>{@link Flavour#DRAGONFLY}: FreeBSD's rules, but an entry for a failed or
+ *       EV_RECEIPT change is written through {@code kevent_copyoutfn} with no look at {@code nevents}
+ *       (which only counts down): with less room than receipts the kernel writes past the caller's
+ *       list. The emulation cannot write out of bounds; it throws {@link AssertionError} instead, so a
+ *       caller that would be overrun fails loudly.</td><td colspan="2">DragonFly {@code kern_kevent}
+ *       (4.6 and newer)</td></tr>
+ *   <tr><td>20</td><td>A close racing an EV_ADD. FreeBSD's {@code kqueue_register} takes the file
+ *       ({@code fget}), then links the new knote into {@code kq_knlist[fd]} ({@code knote_attach})
+ *       and attaches it, with no look back at the descriptor table; {@code knote_fdclose}, which
+ *       close(2) runs under the descriptor table's lock, drops only the knotes already on that
+ *       list. A close that falls between the two leaves a knote that holds the closed file open
+ *       ({@code kn_fp}) under the fd number. Until it is deleted, a lookup by (fd, filter) finds it:
+ *       an EV_ADD for a new file on the reused number only replaces its udata (rule 7), and its
+ *       readiness is the old file's; an EV_DELETE on the number drops it (and closes the file) once
+ *       the number is open again ({@code fget} succeeds), while on a number still closed it is
+ *       EBADF (rule 5) and the knote stays. OpenBSD ({@code fd_checkclosed}) and DragonFly ({@code
+ *       checkfdclosed}) re-check after the attach and drop such a knote. Emulated on demand ({@link
+ *       #closeDuringNextAdd}), FreeBSD flavour only: XNU's {@code kq_add_knote} does not re-check
+ *       either, but its close waits in {@code fileproc_drain} for the registering thread's I/O
+ *       reference, which this emulation does not model.</td><td>{@code kqueue_register}, {@code
+ *       knote_attach}, {@code knote_fdclose}</td><td>-</td></tr>
  * </table>
  *
  * <p>Approximations, honestly. The socket error is reported as ECONNRESET whenever poll(2) says
@@ -135,7 +156,12 @@ public final class EmulatedKqueue implements KqueueLibrary {
     public enum Flavour {
         FREEBSD, DARWIN,
         /** DragonFly BSD before 4.6: FreeBSD's rules, but EV_RECEIPT is ignored. */
-        NO_RECEIPTS
+        NO_RECEIPTS,
+        /**
+         * DragonFly BSD 4.6 and newer, for rule 19 only: receipts are written with no room check.
+         * Every other rule is the FreeBSD flavour's, which is no claim that DragonFly follows them.
+         */
+        DRAGONFLY
     }
 
     /** The Linux calls the emulation stands on. */
@@ -197,6 +223,7 @@ public final class EmulatedKqueue implements KqueueLibrary {
     private static final int EPOLL_DATA = EPOLL_PACKED ? 4 : 8;
     private static final int EV_SYSFLAGS = 0xf000;
     static final int EV_FORCEONESHOT = 0x100;
+    private static final int F_DUPFD_CLOEXEC = 1030; // Linux
     private static final int EBADF = Errno.EBADF.intValue();
     private static final int ENOENT = Errno.ENOENT.intValue();
     private static final int EINVAL = Errno.EINVAL.intValue();
@@ -247,6 +274,26 @@ public final class EmulatedKqueue implements KqueueLibrary {
         faults.add(new Fault(filter, action, errno));
     }
 
+    /** Closes to run inside the next EV_ADD that creates a knote for an fd (rule 20). */
+    private final Map<Integer, Runnable> races = new HashMap<>();
+
+    /**
+     * Makes the next EV_ADD that creates a knote for {@code fd} run {@code close} (which must close
+     * {@code fd}) after the kernel took the file and before it attached the knote: FreeBSD's
+     * window (rule 20). The change succeeds, and the knote holds the closed file under {@code fd}.
+     * FreeBSD flavour only.
+     */
+    public synchronized void closeDuringNextAdd(int fd, Runnable close) {
+        if (flavour != Flavour.FREEBSD) {
+            throw new UnsupportedOperationException("rule 20 is FreeBSD's");
+        }
+        races.put(fd, Objects.requireNonNull(close));
+    }
+
+    private synchronized Runnable takeRace(int fd) {
+        return races.remove(fd);
+    }
+
     private synchronized int injectedFault(short filter, int flags) {
         for (int i = 0; i < faults.size(); i++) {
             Fault f = faults.get(i);
@@ -263,6 +310,10 @@ public final class EmulatedKqueue implements KqueueLibrary {
     /** One (ident, filter) registration: a knote. */
     private static final class Knote {
         final int ident;
+        /** The fd this emulation reads the knote's file through: {@code ident}, or a dup for an orphan. */
+        final int file;
+        /** Attached after its fd was closed (rule 20): holds its own file, never dropped by close. */
+        final boolean orphan;
         final short filter;
         /** The file it was added on (rule 9). */
         final long dev;
@@ -277,8 +328,10 @@ public final class EmulatedKqueue implements KqueueLibrary {
         boolean active;
         boolean dropped;
 
-        Knote(int ident, short filter, long dev, long ino, boolean socket, boolean listener) {
+        Knote(int ident, int file, boolean orphan, short filter, long dev, long ino, boolean socket, boolean listener) {
             this.ident = ident;
+            this.file = file;
+            this.orphan = orphan;
             this.filter = filter;
             this.dev = dev;
             this.ino = ino;
@@ -324,6 +377,9 @@ public final class EmulatedKqueue implements KqueueLibrary {
         q.knotes.remove(key(k.ident, k.filter));
         q.all.remove(k);
         k.dropped = true;
+        if (k.orphan) {
+            LINUX.close(k.file); // knote_drop: fdrop of the file it held
+        }
         if ((k.flags & EV_CLEAR) != 0) {
             hearWakeups(q, k.ident);
         }
@@ -376,7 +432,8 @@ public final class EmulatedKqueue implements KqueueLibrary {
                 out.add(k.ident + "/" + (k.filter == EVFILT_READ ? "read" : "write")
                         + (k.disabled ? " disabled" : " enabled")
                         + ((k.flags & EV_CLEAR) != 0 ? " clear" : "") + ((k.flags & EV_ONESHOT) != 0 ? " oneshot" : "")
-                        + ((k.flags & EV_DISPATCH) != 0 ? " dispatch" : "") + " udata=" + Long.toHexString(k.udata));
+                        + ((k.flags & EV_DISPATCH) != 0 ? " dispatch" : "") + (k.orphan ? " orphan" : "")
+                        + " udata=" + Long.toHexString(k.udata));
             }
             out.sort(null);
             return out;
@@ -426,6 +483,13 @@ public final class EmulatedKqueue implements KqueueLibrary {
         if (q == null) {
             return fail(EBADF); // never close a number this emulation does not own
         }
+        synchronized (q) {
+            for (Knote k : new ArrayList<>(q.all)) {
+                if (k.orphan) {
+                    drop(q, k); // kqueue_drain drops every knote, and the files they hold
+                }
+            }
+        }
         LINUX.close(q.writeFd);
         LINUX.close(q.epfd);
         return LINUX.close(fd);
@@ -456,6 +520,10 @@ public final class EmulatedKqueue implements KqueueLibrary {
                         continue;
                     }
                     if (out == room) { // rule 3
+                        if (flavour == Flavour.DRAGONFLY) { // rule 19
+                            throw new AssertionError("DragonFly kern_kevent would write entry " + (out + 1)
+                                    + " past the caller's list of " + nevents + ": a buffer overrun");
+                        }
                         if (flavour != Flavour.DARWIN) {
                             return err != 0 ? fail(err) : 0;
                         }
@@ -556,10 +624,20 @@ public final class EmulatedKqueue implements KqueueLibrary {
             if (!isOpen(fd)) {
                 return EBADF; // XNU: fp_lookup for a new knote only
             }
+            int file = fd;
+            Runnable race = takeRace(fd);
+            if (race != null) { // rule 20: the file is held (fget), then the fd is closed before the attach
+                if ((flags & EV_CLEAR) != 0) {
+                    throw new UnsupportedOperationException("the close race is emulated for level and dispatch knotes");
+                }
+                file = LINUX.fcntl(fd, F_DUPFD_CLOEXEC, 0);
+                race.run();
+            }
             FileStat st = STAT.get();
-            POSIX.fstat(fd, st);
+            POSIX.fstat(file, st);
             boolean socket = st.isSocket();
-            k = new Knote(fd, filter, st.dev(), st.ino(), socket, socket && isListening(fd, q.changeScratch));
+            k = new Knote(fd, file, race != null, filter, st.dev(), st.ino(), socket,
+                    socket && isListening(file, q.changeScratch));
             k.flags = darwin ? flags : flags & ~(EV_ADD | EV_DELETE | EV_ENABLE | EV_DISABLE | EV_FORCEONESHOT);
             k.udata = udata;
             k.disabled = (flags & EV_DISABLE) != 0;
@@ -609,6 +687,9 @@ public final class EmulatedKqueue implements KqueueLibrary {
 
     /** Whether {@code k}'s fd still names the file it was added on (rule 9). */
     private static boolean stillOpen(Knote k) {
+        if (k.orphan) {
+            return true; // rule 20: knote_fdclose has run already and will not come back for it
+        }
         FileStat st = STAT.get();
         return k.ident >= 0 && POSIX.fstat(k.ident, st) >= 0 && st.dev() == k.dev && st.ino() == k.ino;
     }
@@ -632,7 +713,7 @@ public final class EmulatedKqueue implements KqueueLibrary {
     private final ThreadLocal<Look> looks = ThreadLocal.withInitial(Look::new);
 
     private int pollOne(Knote k, Pointer scratch) {
-        scratch.putInt(16, k.ident);
+        scratch.putInt(16, k.file);
         scratch.putShort(20, (short) (k.filter == EVFILT_READ ? POLLIN | POLLRDHUP : POLLOUT));
         scratch.putShort(22, (short) 0);
         return LINUX.poll(scratch.slice(16), 1, 0) > 0 ? scratch.getShort(22) & 0xffff : 0;
@@ -668,7 +749,7 @@ public final class EmulatedKqueue implements KqueueLibrary {
             return l; // never writable
         }
         if (k.socket) {
-            l.eof = error || (revents & POLLHUP) != 0 || cannotSendMore(k.ident);
+            l.eof = error || (revents & POLLHUP) != 0 || cannotSendMore(k.file);
         } else {
             l.eof = error || (revents & POLLHUP) != 0; // pipe: the reader is gone
         }
@@ -689,13 +770,13 @@ public final class EmulatedKqueue implements KqueueLibrary {
         if (k.socket && (revents & POLLERR) == 0) {
             long n;
             synchronized (PEEK) {
-                n = LINUX.recv(k.ident, PEEK, 1 << 16, MSG_PEEK | MSG_DONTWAIT);
+                n = LINUX.recv(k.file, PEEK, 1 << 16, MSG_PEEK | MSG_DONTWAIT);
             }
             if (n >= 0 || RT.getLastError() != ENOTSOCK) {
                 return Math.max(n, 0);
             }
         }
-        return LINUX.ioctl(k.ident, FIONREAD, scratch) < 0 ? 0 : scratch.getInt(0);
+        return LINUX.ioctl(k.file, FIONREAD, scratch) < 0 ? 0 : scratch.getInt(0);
     }
 
     /** Whether the socket can send no more: a zero-length send says EPIPE (nothing is sent). */
@@ -742,7 +823,7 @@ public final class EmulatedKqueue implements KqueueLibrary {
             for (int i = 0; i < watched.size(); i++) {
                 Knote k = watched.get(i);
                 long at = 8L * (i + 2);
-                fds.putInt(at, k.ident);
+                fds.putInt(at, k.file);
                 fds.putShort(at + 4, (short) (k.filter == EVFILT_READ ? POLLIN | POLLRDHUP : POLLOUT));
                 fds.putShort(at + 6, (short) 0);
             }

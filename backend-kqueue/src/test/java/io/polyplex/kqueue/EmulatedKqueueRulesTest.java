@@ -288,6 +288,63 @@ class EmulatedKqueueRulesTest {
         assertEquals(List.of(), waitNow(), "a knote survived close onto the new file");
     }
 
+    /**
+     * Rule 20 (FreeBSD {@code kqueue_register}): a close between {@code fget} and {@code
+     * knote_attach} leaves a knote that holds the closed file under the fd number. A later EV_ADD for
+     * a new file on that number only replaces the old knote's udata; an EV_DELETE drops it once the
+     * number is open again.
+     */
+    @org.junit.jupiter.api.Test
+    void aCloseRacingAnAddLeavesAKnoteOnTheClosedFile() throws Exception {
+        open(EmulatedKqueue.Flavour.FREEBSD);
+        NativeSocketChannel[] old = pair();
+        int fd = old[0].getFD();
+        kernel.closeDuringNextAdd(fd, () -> closeQuietly(old[0]));
+        assertEquals(0, change(fd, EVFILT_READ, EV_ADD, 1).data(), "the add succeeds all the same");
+        assertEquals(List.of(fd + "/read enabled orphan udata=1"), kernel.knotes(kq));
+        assertEquals(EBADF, change(fd, EVFILT_READ, EV_DELETE, 1).data(), "a closed number: fget fails first");
+        NativeSocketChannel[] next = pair();
+        reuseNumber(next[0], fd);
+        assertEquals(0, change(fd, EVFILT_READ, EV_ADD, 2).data());
+        assertEquals(List.of(fd + "/read enabled orphan udata=2"), kernel.knotes(kq), "the add found the old knote");
+        send(next[1], "new");
+        assertEquals(List.of(), waitNow(), "the new socket's data was reported through the old knote");
+        send(old[1], "old");
+        assertEquals(List.of(2L), waitNow().stream().map(Kev::udata).toList(), "the old file's readiness, new udata");
+        assertEquals(0, change(fd, EVFILT_READ, EV_DELETE, 2).data(), "an open number: the delete drops it");
+        assertTrue(peerIsGone(old[1]), "the dropped knote let the old file close");
+        assertEquals(0, change(fd, EVFILT_READ, EV_ADD, 3).data());
+        assertEquals(List.of(3L), waitNow().stream().map(Kev::udata).toList(), "a fresh knote on the new file");
+    }
+
+    /** Whether {@code c}'s peer has closed: end of stream, or a reset (it closed with unread data). */
+    private static boolean peerIsGone(NativeSocketChannel c) {
+        try {
+            return c.read(ByteBuffer.allocate(8)) < 0;
+        } catch (java.io.IOException e) {
+            return true;
+        }
+    }
+
+    private static void closeQuietly(NativeSocketChannel c) {
+        try {
+            c.close();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** Moves {@code c}'s socket to the number {@code fd} (free), as a later socket(2) or accept(2) would. */
+    private void reuseNumber(NativeSocketChannel c, int fd) throws Exception {
+        if (c.getFD() == fd) {
+            return; // the lowest free number was taken already, as it usually is
+        }
+        jnr.posix.POSIX posix = jnr.posix.POSIXFactory.getNativePOSIX();
+        assertEquals(fd, posix.dup2(c.getFD(), fd));
+        c.close();
+        opened.add(() -> posix.close(fd));
+    }
+
     /** Rule 4: with receipts written the call returns at once; with none and no room it returns 0. */
     @ParameterizedTest
     @EnumSource(value = EmulatedKqueue.Flavour.class, names = {"FREEBSD", "DARWIN"})
@@ -312,6 +369,22 @@ class EmulatedKqueueRulesTest {
         assertEquals(EINVAL, kernel.lastError());
         ts.putLong(8, -1);
         assertEquals(-1, kernel.kevent(kq, null, 0, out, 1, ts));
+    }
+
+    /**
+     * Rule 19: DragonFly's {@code kern_kevent} writes a receipt per change without looking at the
+     * room left; the emulation refuses to (it would write past the caller's list) and says so.
+     */
+    @org.junit.jupiter.api.Test
+    void dragonFlyWritesReceiptsPastTheRoomGiven() throws Exception {
+        open(EmulatedKqueue.Flavour.DRAGONFLY);
+        int fd = pair()[0].getFD();
+        put(0, fd, EVFILT_READ, EV_ADD | EV_RECEIPT, 1);
+        put(1, fd, EVFILT_WRITE, EV_ADD | EV_RECEIPT, 1);
+        assertEquals(2, kernel.kevent(kq, changes, 2, out, 2, zero), "room for both: two receipts");
+        AssertionError overrun = org.junit.jupiter.api.Assertions.assertThrows(AssertionError.class,
+                () -> kernel.kevent(kq, changes, 2, out, 1, zero));
+        assertTrue(overrun.getMessage().contains("past the caller's list of 1"), overrun.getMessage());
     }
 
     /** Rule 18: a kernel without EV_RECEIPT writes nothing for a successful change and goes on to wait. */

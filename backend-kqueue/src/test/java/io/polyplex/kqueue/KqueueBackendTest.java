@@ -69,6 +69,25 @@ class KqueueBackendTest {
         }
     }
 
+    /** A kernel that is one kevent function: kqueue() gives fd 99, fcntl and close succeed. */
+    @FunctionalInterface
+    interface KernelCall extends KqueueLibrary {
+        @Override
+        default int kqueue() {
+            return 99;
+        }
+
+        @Override
+        default int fcntl(int fd, int cmd, int arg) {
+            return 0;
+        }
+
+        @Override
+        default int close(int fd) {
+            return 0;
+        }
+    }
+
     /** A scripted kernel: records changes, answers receipts, hands out scripted wait results. */
     static final class Kernel {
         final KeventLayout layout;
@@ -140,6 +159,13 @@ class KqueueBackendTest {
         }
     }
 
+    /** An emulated kernel of {@code flavour}, 64-byte layout (Linux only: it stands on poll and epoll). */
+    private static EmulatedKqueue emulated(EmulatedKqueue.Flavour flavour) {
+        org.junit.jupiter.api.Assumptions.assumeTrue(jnr.ffi.Platform.getNativePlatform().getOS() == jnr.ffi.Platform.OS.LINUX,
+                "the emulated kernel runs on Linux");
+        return new EmulatedKqueue(KeventLayout.KEVENT64, flavour);
+    }
+
     private final List<AutoCloseable> opened = new ArrayList<>();
 
     /** A real, open socket fd: the backend checks that what it registers exists. */
@@ -175,31 +201,13 @@ class KqueueBackendTest {
     @ParameterizedTest
     @MethodSource("layouts")
     void changesAllocateNothingInSteadyState(KeventLayout layout) throws Exception {
-        KqueueLibrary quiet = new KqueueLibrary() {
-            @Override
-            public int kqueue() {
-                return 99;
+        KqueueLibrary quiet = (KernelCall) (kq, changelist, nchanges, eventlist, nevents, timeout) -> {
+            for (int i = 0; i < nchanges; i++) {
+                long at = (long) i * layout.size();
+                eventlist.putShort(at + KeventLayout.FLAGS, (short) EV_ERROR);
+                eventlist.putLong(at + KeventLayout.DATA, 0);
             }
-
-            @Override
-            public int kevent(int kq, Pointer changelist, int nchanges, Pointer eventlist, int nevents, Pointer timeout) {
-                for (int i = 0; i < nchanges; i++) {
-                    long at = (long) i * layout.size();
-                    eventlist.putShort(at + KeventLayout.FLAGS, (short) EV_ERROR);
-                    eventlist.putLong(at + KeventLayout.DATA, 0);
-                }
-                return nchanges;
-            }
-
-            @Override
-            public int fcntl(int fd, int cmd, int arg) {
-                return 0;
-            }
-
-            @Override
-            public int close(int fd) {
-                return 0;
-            }
+            return nchanges;
         };
         KqueueBackend backend = new KqueueBackend(quiet, layout, () -> 0, 64);
         int fd = realFd().fd();
@@ -235,11 +243,16 @@ class KqueueBackendTest {
             Fd s = realFd();
             int fd = s.fd();
 
+            // An fd entering the set: each filter is deleted before it is added, in one changelist,
+            // so no knote left on this number by a socket closed mid-registration survives (see
+            // aSocketClosedWhileBeingSubscribedDoesNotHideTheNextOneOnItsNumber).
             q.subscribeRead(s);
             List<Kev> c = k.take(fd);
-            assertEquals(1, c.size(), c.toString());
-            assertChange(c.get(0), fd, EVFILT_READ, EV_ADD | EV_ENABLE);
-            long token = c.get(0).udata();
+            assertEquals(3, c.size(), c.toString());
+            assertChange(c.get(0), fd, EVFILT_READ, EV_DELETE);
+            assertChange(c.get(1), fd, EVFILT_READ, EV_ADD | EV_ENABLE);
+            assertChange(c.get(2), fd, EVFILT_WRITE, EV_DELETE);
+            long token = c.get(1).udata();
             assertEquals(fd, (int) token, "the token carries the fd in its low half");
 
             // Within one trigger, only the filter whose state differs is touched.
@@ -298,9 +311,11 @@ class KqueueBackendTest {
             assertEquals("kevent(EV_ADD EVFILT_WRITE, fd=" + fd + "): EBADF (Bad file descriptor)", e.getMessage());
             assertFalse(q.isSubscribedRead(s) || q.isSubscribedWrite(s));
             List<Kev> c = k.take(fd);
-            assertEquals(4, c.size(), "two adds, then both undone: " + c);
-            assertChange(c.get(2), fd, EVFILT_READ, EV_DELETE);
-            assertChange(c.get(3), fd, EVFILT_WRITE, EV_DELETE);
+            assertEquals(6, c.size(), "a delete and an add per filter, then both undone: " + c);
+            assertChange(c.get(1), fd, EVFILT_READ, EV_ADD | EV_ENABLE);
+            assertChange(c.get(3), fd, EVFILT_WRITE, EV_ADD | EV_ENABLE);
+            assertChange(c.get(4), fd, EVFILT_READ, EV_DELETE);
+            assertChange(c.get(5), fd, EVFILT_WRITE, EV_DELETE);
         }
     }
 
@@ -338,6 +353,208 @@ class KqueueBackendTest {
             assertEquals(2, q.poll(Duration.ofSeconds(5), got::put));
             assertEquals(SocketEvent.READ | SocketEvent.WRITE | SocketEvent.PEER_CLOSED | SocketEvent.ERROR, got.get(s));
             assertEquals(SocketEvent.READ, got.get(other));
+        }
+    }
+
+    /**
+     * XNU's {@code kqueue_process} takes knotes off the queue until it is empty, with no end marker,
+     * and {@code knote_process} drops the kqueue lock around each copy-out: a knote registered for a
+     * reused fd number during the call (the old socket closed, a new one on the same number, EV_ADD
+     * with a new udata) comes back in the same batch as the old socket's event. Two events for fd 7
+     * with different tokens are two sockets: both tokens reach core, each with its own bits; only
+     * events with equal tokens (two filters of one registration) are merged.
+     */
+    @ParameterizedTest
+    @MethodSource("layouts")
+    void eventsOfOneFdNumberWithDifferentTokensAreNotMerged(KeventLayout layout) throws Exception {
+        long g1 = 1L << 32 | 7;
+        long g2 = 2L << 32 | 7;
+        long g3 = 3L << 32 | 5000; // a number beyond the backend's first fd table: it grows
+        long g4 = 4L << 32 | 5000;
+        List<Kev> batch = List.of(new Kev(7, EVFILT_READ, 0, 0, 1, g1), new Kev(7, EVFILT_WRITE, 0, 0, 100, g2),
+                new Kev(7, EVFILT_WRITE, 0, 0, 100, g1), new Kev(9, EVFILT_READ, EV_EOF, 0, 0, 9),
+                new Kev(5000, EVFILT_WRITE, 0, 0, 1, g4), new Kev(5000, EVFILT_READ, 0, 0, 1, g3),
+                new Kev(5000, EVFILT_READ, 0, 0, 1, g4));
+        KqueueLibrary lib = (KernelCall) (kq, changelist, nchanges, eventlist, nevents, timeout) -> {
+            for (int i = 0; i < batch.size(); i++) {
+                batch.get(i).write(eventlist, layout, i);
+            }
+            return batch.size();
+        };
+        KqueueBackend backend = new KqueueBackend(lib, layout, () -> 0, 64);
+        int n = backend.poll(0);
+        Map<Long, Integer> got = new HashMap<>();
+        for (int i = 0; i < n; i++) {
+            assertEquals(null, got.put(backend.readyToken(i), backend.readyOps(i)), "one entry per token");
+        }
+        assertEquals(Map.of(g1, SocketEvent.READ | SocketEvent.WRITE, g2, SocketEvent.WRITE,
+                9L, SocketEvent.READ | SocketEvent.PEER_CLOSED, g3, SocketEvent.READ,
+                g4, SocketEvent.READ | SocketEvent.WRITE), got);
+        backend.close();
+    }
+
+    /**
+     * Every change call leaves room for a receipt per change, checked before the call: a changelist
+     * longer than the receipt list is refused without calling kevent, because DragonFly's {@code
+     * kern_kevent} would write the extra receipts past the end of the list (see {@link
+     * KqueueBackend#MAX_CHANGES}).
+     */
+    @ParameterizedTest
+    @MethodSource("layouts")
+    void aChangeListLongerThanTheReceiptListIsRefusedBeforeTheCall(KeventLayout layout) throws Exception {
+        Kernel k = new Kernel(layout);
+        KqueueBackend backend = new KqueueBackend(k.lib, layout, () -> k.errno, 8);
+        k.changeCalls = 0;
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> backend.apply(KqueueBackend.MAX_CHANGES + 1));
+        assertTrue(e.getMessage().contains("room for " + KqueueBackend.MAX_CHANGES + " receipts"), e.getMessage());
+        assertThrows(IllegalStateException.class, () -> backend.apply(0));
+        assertEquals(0, k.changeCalls, "kevent was called with a changelist it had no room to receipt");
+        backend.close();
+    }
+
+    /**
+     * The same invariant on a kernel that would overrun (the emulated DragonFly, rule 19): every
+     * kind of change call the backend makes (register, each trigger change with both filters, a
+     * disable, a failed change and its restore, deregister) passes room for all its receipts.
+     */
+    @org.junit.jupiter.api.Test
+    void everyChangeCallLeavesRoomForEveryReceiptOnDragonFly() throws Exception {
+        EmulatedKqueue kernel = emulated(EmulatedKqueue.Flavour.DRAGONFLY);
+        try (EventQueue<Fd> q = EventQueues.open(new KqueueProvider(kernel, KeventLayout.KEVENT64, kernel::lastError), Fd::fd)) {
+            Fd s = realFd();
+            q.subscribeReadWrite(s);
+            for (Trigger t : new Trigger[] {Trigger.EDGE, Trigger.ONE_SHOT, Trigger.LEVEL, Trigger.ONE_SHOT}) {
+                q.subscribe(s, SocketEvent.READ | SocketEvent.WRITE, t);
+            }
+            q.disableWrite(s);
+            kernel.failNext(EVFILT_READ, EV_ADD, NativeErrors.EBADF);
+            assertThrows(NativeIOException.class, () -> q.subscribe(s, SocketEvent.READ | SocketEvent.WRITE, Trigger.EDGE));
+            q.remove(s);
+            assertFalse(q.isSubscribedRead(s));
+        }
+    }
+
+    /**
+     * FreeBSD's {@code kqueue_register} attaches a new knote after taking the file with no re-check
+     * that the fd is still open (OpenBSD has {@code fd_checkclosed}, DragonFly {@code
+     * checkfdclosed}): a socket closed while it is being subscribed leaves a knote that keeps the old
+     * file open under the fd number, and a plain EV_ADD for the next socket on that number would only
+     * replace its udata (emulated kernel, rule 20). The backend deletes both filters before it adds
+     * in every register, in the same changelist, so the new socket always gets fresh knotes and the
+     * old file is released.
+     */
+    @org.junit.jupiter.api.Test
+    void aSocketClosedWhileBeingSubscribedDoesNotHideTheNextOneOnItsNumber() throws Exception {
+        EmulatedKqueue kernel = emulated(EmulatedKqueue.Flavour.FREEBSD);
+        try (EventQueue<Fd> q = EventQueues.open(new KqueueProvider(kernel, KeventLayout.KEVENT64, kernel::lastError), Fd::fd)) {
+            jnr.enxio.channels.NativeSocketChannel[] old = io.polyplex.net.NativeSockets.socketPair();
+            opened.add(old[1]);
+            int fd = old[0].getFD();
+            Fd first = new Fd(fd);
+            kernel.closeDuringNextAdd(fd, () -> {
+                try {
+                    old[0].close();
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            q.subscribeRead(first); // the kernel said yes: the close came after it took the file
+            q.remove(first); // EBADF for both deletes: the number is closed, the knote stays
+            jnr.enxio.channels.NativeSocketChannel[] next = io.polyplex.net.NativeSockets.socketPair();
+            opened.add(next[1]);
+            if (next[0].getFD() != fd) { // the next socket on the same number, as accept(2) would give it
+                jnr.posix.POSIX posix = jnr.posix.POSIXFactory.getNativePOSIX();
+                assertEquals(fd, posix.dup2(next[0].getFD(), fd));
+                next[0].close();
+                opened.add(() -> posix.close(fd));
+            } else {
+                opened.add(next[0]);
+            }
+            Fd second = new Fd(fd);
+            q.subscribeRead(second);
+            next[1].write(java.nio.ByteBuffer.wrap(new byte[] {1}));
+            Map<Fd, Integer> got = new HashMap<>();
+            q.poll(Duration.ofSeconds(10), got::put);
+            assertEquals(Map.of(second, SocketEvent.READ), got, "the next socket's data");
+            assertEquals(-1, old[1].read(java.nio.ByteBuffer.allocate(8)), "the old socket's file was left open");
+            assertEquals(List.of(fd + "/read enabled udata=" + Long.toHexString(kernelToken(kernel, fd))),
+                    kernel.knotes(kernel.lastQueue()).stream().filter(k -> k.startsWith(fd + "/")).toList());
+        }
+    }
+
+    private static long kernelToken(EmulatedKqueue kernel, int fd) {
+        String line = kernel.knotes(kernel.lastQueue()).stream().filter(k -> k.startsWith(fd + "/read")).findFirst().orElseThrow();
+        return Long.parseLong(line.substring(line.indexOf("udata=") + 6), 16);
+    }
+
+    /**
+     * EV_DISPATCH disables only the knote that fired (FreeBSD {@code kqueue_scan}, XNU {@code
+     * knote_process}), while core disarms the whole socket. A one-shot READ|WRITE socket whose read
+     * filter fired keeps its write knote enabled in the kernel; when that fires, core drops the
+     * event (disarmed) and the kernel disables the knote: one wasted wakeup, never a spin, and the
+     * two views agree from then on. Nothing ready is lost: the re-arm enables each wanted filter,
+     * which makes the kernel evaluate it again and queue it if it holds (FreeBSD {@code
+     * kqueue_register}, XNU {@code kevent_register}; emulated kernel, rule 7).
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(value = EmulatedKqueue.Flavour.class, names = {"FREEBSD", "DARWIN"})
+    void aDispatchedFilterLeftEnabledCostsOneWakeupAndLosesNothing(EmulatedKqueue.Flavour flavour) throws Exception {
+        EmulatedKqueue kernel = emulated(flavour);
+        int[] waits = new int[1];
+        KqueueLibrary counting = new KqueueLibrary() {
+            @Override
+            public int kqueue() {
+                return kernel.kqueue();
+            }
+
+            @Override
+            public int kevent(int kq, Pointer changelist, int nchanges, Pointer eventlist, int nevents, Pointer timeout) {
+                if (nchanges == 0) {
+                    waits[0]++;
+                }
+                return kernel.kevent(kq, changelist, nchanges, eventlist, nevents, timeout);
+            }
+
+            @Override
+            public int fcntl(int fd, int cmd, int arg) {
+                return kernel.fcntl(fd, cmd, arg);
+            }
+
+            @Override
+            public int close(int fd) {
+                return kernel.close(fd);
+            }
+        };
+        try (EventQueue<Fd> q = EventQueues.open(new KqueueProvider(counting, KeventLayout.KEVENT64, kernel::lastError), Fd::fd)) {
+            jnr.enxio.channels.NativeSocketChannel[] p = io.polyplex.net.NativeSockets.socketPair();
+            opened.add(p[0]);
+            opened.add(p[1]);
+            Fd a = new Fd(p[0].getFD());
+            java.nio.ByteBuffer chunk = java.nio.ByteBuffer.allocateDirect(64 * 1024);
+            while (p[0].write(chunk.clear()) > 0) {
+                // fill a's send buffer: not writable
+            }
+            q.subscribe(a, SocketEvent.READ | SocketEvent.WRITE, Trigger.ONE_SHOT);
+            p[1].write(java.nio.ByteBuffer.wrap(new byte[] {1}));
+            Map<Fd, Integer> got = new HashMap<>();
+            q.poll(Duration.ofSeconds(10), got::put);
+            assertEquals(Map.of(a, SocketEvent.READ), got, "the read filter fires alone");
+            assertEquals(1, p[0].read(java.nio.ByteBuffer.allocate(8)));
+            while (p[1].read(chunk.clear()) > 0) {
+                // drain: a becomes writable, and its still-enabled write knote fires
+            }
+            got.clear();
+            waits[0] = 0;
+            long start = System.nanoTime();
+            assertEquals(0, q.poll(Duration.ofMillis(300), got::put), "an event for a disarmed one-shot socket");
+            assertTrue(System.nanoTime() - start >= 300_000_000L, "the dropped event ended the wait early");
+            assertTrue(waits[0] <= 3, waits[0] + " kevent waits in 300 ms: a spin");
+            List<String> knotes = kernel.knotes(kernel.lastQueue()).stream().filter(k -> k.startsWith(a.fd() + "/")).toList();
+            assertTrue(knotes.stream().allMatch(k -> k.contains(" disabled")), "kernel and core now agree: " + knotes);
+            q.subscribe(a, SocketEvent.READ | SocketEvent.WRITE, Trigger.ONE_SHOT);
+            q.poll(Duration.ofSeconds(10), got::put);
+            assertEquals(Map.of(a, SocketEvent.WRITE), got, "the write readiness the dropped event carried");
         }
     }
 
@@ -454,5 +671,28 @@ class KqueueBackendTest {
         assertTrue(KeventLayout.forPlatform(jnr.ffi.Platform.OS.NETBSD, 64, notAsked).isEmpty());
         assertTrue(KeventLayout.forPlatform(jnr.ffi.Platform.OS.DARWIN, 32, notAsked).isEmpty());
         assertTrue(KeventLayout.forPlatform(jnr.ffi.Platform.OS.LINUX, 64, notAsked).isEmpty());
+    }
+
+    /**
+     * The provider's layout decision run with FreeBSD's inputs at the lowest seam: jnr-ffi's own
+     * platform object for FreeBSD (whose C library name, {@code "c"}, is no file) and FreeBSD's rtld
+     * answering dlopen, dlsym, dlvsym and dladdr ({@link io.polyplex.testing.FreeBsdDynamicLinker}).
+     * A FreeBSD 12+ libc gives the 64-byte struct, a FreeBSD 11 userland the 32-byte one; the other
+     * BSDs and macOS never ask the dynamic linker.
+     */
+    @org.junit.jupiter.api.Test
+    void freeBsdsLayoutComesFromItsOwnDynamicLinkersAnswers() {
+        jnr.ffi.Platform freebsd = io.polyplex.testing.JnrPlatforms.of(jnr.ffi.Platform.OS.FREEBSD);
+        assertSame(KeventLayout.KEVENT64, KeventLayout.of(freebsd, 64, new io.polyplex.internal.SymbolVersions(freebsd,
+                io.polyplex.testing.FreeBsdDynamicLinker::freeBsd14)).orElseThrow());
+        assertSame(KeventLayout.KEVENT32, KeventLayout.of(freebsd, 64, new io.polyplex.internal.SymbolVersions(freebsd,
+                io.polyplex.testing.FreeBsdDynamicLinker::freeBsd11Userland)).orElseThrow());
+        for (jnr.ffi.Platform.OS os : new jnr.ffi.Platform.OS[] {jnr.ffi.Platform.OS.DARWIN, jnr.ffi.Platform.OS.OPENBSD,
+                jnr.ffi.Platform.OS.DRAGONFLY}) {
+            jnr.ffi.Platform p = io.polyplex.testing.JnrPlatforms.of(os);
+            assertSame(KeventLayout.KEVENT32, KeventLayout.of(p, 64, new io.polyplex.internal.SymbolVersions(p, () -> {
+                throw new AssertionError("asked the dynamic linker on " + os);
+            })).orElseThrow(), os.toString());
+        }
     }
 }

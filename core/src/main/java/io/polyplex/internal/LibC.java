@@ -5,7 +5,6 @@ import jnr.ffi.Platform;
 import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
 import jnr.ffi.annotations.Out;
-import jnr.ffi.annotations.Variadic;
 import jnr.ffi.types.size_t;
 import jnr.ffi.types.ssize_t;
 
@@ -33,17 +32,20 @@ public interface LibC {
     int pipe(@Out int[] fds);
 
     /**
-     * fcntl(2) is variadic ({@code int fcntl(int, int, ...)}): bound as such, or Apple arm64 reads its
-     * third argument from the stack while jnr-ffi puts it in a register. jnr-ffi calls a variadic
-     * function through its generic path, which allocates per call: keep it off the hot paths.
+     * fcntl(2), which is variadic ({@code int fcntl(int, int, ...)}): Apple arm64 passes the third
+     * argument on the stack. Not bound by jnr-ffi (a default method), but called through {@link
+     * VariadicFunction#FCNTL}, a jffi call context prepared as variadic for it alone: jnr-ffi's
+     * {@code @Variadic} would share jffi's cached context with any fixed-arity {@code int f(int, int,
+     * int)} loaded first in the process (see there).
      *
      * @param fd the fd
      * @param cmd an {@code F_*} command (jnr-constants' {@code Fcntl})
      * @param arg the command's argument, 0 if it takes none
      * @return the command's result, or -1 with errno set
      */
-    @Variadic(fixedCount = 2)
-    int fcntl(int fd, int cmd, int arg);
+    default int fcntl(int fd, int cmd, int arg) {
+        return VariadicFunction.FCNTL.invoke(fd, cmd, arg);
+    }
 
     /**
      * poll(2) (not variadic): {@code nfds} is passed as {@code size_t}, see backend-poll's binding.

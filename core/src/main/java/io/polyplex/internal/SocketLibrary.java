@@ -7,7 +7,6 @@ import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
 import jnr.ffi.annotations.In;
 import jnr.ffi.annotations.Out;
-import jnr.ffi.annotations.Variadic;
 import jnr.ffi.types.size_t;
 import jnr.ffi.types.ssize_t;
 
@@ -203,15 +202,16 @@ public interface SocketLibrary {
     @ssize_t long recv(int fd, @Out ByteBuffer buf, @size_t long len, int flags);
 
     /**
-     * Variadic in C: see {@link io.polyplex.internal.LibC#fcntl}.
+     * Variadic in C, so not bound by jnr-ffi: see {@link io.polyplex.internal.LibC#fcntl}.
      *
      * @param fd the fd
      * @param cmd an {@code F_*} command
      * @param arg the command's argument, 0 if it takes none
      * @return the command's result, or -1
      */
-    @Variadic(fixedCount = 2)
-    int fcntl(int fd, int cmd, int arg);
+    default int fcntl(int fd, int cmd, int arg) {
+        return VariadicFunction.FCNTL.invoke(fd, cmd, arg);
+    }
 
     /**
      * close(2).

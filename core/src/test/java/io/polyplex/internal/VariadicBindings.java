@@ -45,15 +45,20 @@ import javax.tools.ToolProvider;
  * main and test code alike). A binding interface is an interface named in {@code
  * LibraryLoader.create(X.class)} or {@code loadLibrary(X.class, ...)}, or declared in a file that
  * imports from {@code jnr.ffi}. Each of its methods whose name is a known variadic libc function must
- * declare it variadic with that function's number of fixed parameters.
+ * declare it variadic with that function's number of fixed parameters, or be a default method:
+ * jnr-ffi binds no default method ({@code InterfaceScanner} skips them), and Polyplex's variadic
+ * calls are default methods that go through {@link VariadicFunction}, because even a correct
+ * {@code @Variadic} gets whatever call context jffi's cache holds for the signature. What a default
+ * method really calls through is checked at run time, against every binding of the process, by
+ * integration-tests' {@code CallContextTest}; this scan only sees declarations.
  */
-final class VariadicBindings {
+public final class VariadicBindings {
 
     /**
      * Variadic functions of libc (POSIX, glibc, the BSDs, macOS) a binding might name, with the
      * number of their fixed parameters, from their prototypes in the C headers.
      */
-    static final Map<String, Integer> VARIADIC = Map.ofEntries(
+    public static final Map<String, Integer> VARIADIC = Map.ofEntries(
             Map.entry("fcntl", 2), Map.entry("fcntl64", 2), // <fcntl.h>: int fcntl(int, int, ...)
             Map.entry("ioctl", 2),                            // <sys/ioctl.h>: int ioctl(int, unsigned long, ...)
             Map.entry("open", 2), Map.entry("open64", 2),     // <fcntl.h>: int open(const char *, int, ...)
@@ -175,6 +180,9 @@ final class VariadicBindings {
     private static String problem(MethodTree m, boolean importsVariadic, String text, CompilationUnitTree cu,
                                   SourcePositions positions) {
         int fixed = VARIADIC.get(m.getName().toString());
+        if (m.getModifiers().getFlags().contains(javax.lang.model.element.Modifier.DEFAULT)) {
+            return null; // not bound by jnr-ffi: see the class comment
+        }
         List<? extends VariableTree> params = m.getParameters();
         if (!params.isEmpty()) {
             VariableTree last = params.get(params.size() - 1);

@@ -61,6 +61,14 @@ class VariadicBindingsTest {
                     static final Loaded L = jnr.ffi.LibraryLoader.create(Loaded.class).load("c");
                 }
                 """);
+        // A default method: jnr-ffi does not bind it (Polyplex's fcntl, which calls VariadicFunction).
+        Files.writeString(dir.resolve("Delegating.java"), """
+                package x;
+                import jnr.ffi.Pointer;
+                public interface Delegating {
+                    default int fcntl(int fd, int cmd, int arg) { return 0; }
+                }
+                """);
         // Not a binding: an interface with a method named open that has nothing to do with jnr-ffi.
         Files.writeString(dir.resolve("Provider.java"), """
                 package x;
@@ -74,16 +82,39 @@ class VariadicBindingsTest {
         }
         List<String> problems = report.problems().stream().map(f -> f.type() + "." + f.method()).toList();
         assertEquals(List.of("Bad.fcntl", "Bad.ioctl", "Loaded.fcntl"), problems, report.problems().toString());
-        assertEquals(Set.of("Bad", "Loaded"), report.bindingInterfaces());
+        assertEquals(Set.of("Bad", "Loaded", "Delegating"), report.bindingInterfaces());
     }
 
-    /** What jnr-ffi itself will see at run time for core's own bindings. */
+    /**
+     * Core's fcntl is a default method, which jnr-ffi does not bind, calling through a jffi call
+     * context prepared as variadic with two fixed parameters; it works, and its errno reaches the
+     * binding's runtime. (Which context every bound method of the process uses, in every load order,
+     * is integration-tests' CallContextTest.)
+     */
     @Test
-    void coresBindingsCarryTheAnnotationAtRunTime() throws Exception {
+    void coresFcntlGoesThroughAVariadicContextOfItsOwn() throws Exception {
         for (Class<?> binding : List.of(LibC.class, io.polyplex.internal.SocketLibrary.class)) {
             Method fcntl = binding.getMethod("fcntl", int.class, int.class, int.class);
-            Variadic v = fcntl.getAnnotation(Variadic.class);
-            assertTrue(v != null && v.fixedCount() == 2, binding.getSimpleName() + ".fcntl: " + v);
+            assertTrue(fcntl.isDefault() && fcntl.getAnnotation(Variadic.class) == null, binding.getSimpleName() + ".fcntl");
+        }
+        com.kenai.jffi.CallContext context = VariadicFunction.FCNTL.callContext();
+        java.lang.reflect.Field fixed = com.kenai.jffi.CallContext.class.getDeclaredField("fixedParamCount");
+        fixed.setAccessible(true);
+        assertEquals(2, fixed.getInt(context), "fixed parameters of fcntl's context");
+        assertEquals(3, context.getParameterCount());
+        int[] fds = new int[2];
+        assertEquals(0, LibC.INSTANCE.pipe(fds));
+        try {
+            int getfd = jnr.constants.platform.Fcntl.F_GETFD.intValue();
+            int setfd = jnr.constants.platform.Fcntl.F_SETFD.intValue();
+            assertEquals(0, LibC.INSTANCE.fcntl(fds[0], getfd, 0) & 1, "a plain pipe is not close-on-exec");
+            assertEquals(0, LibC.INSTANCE.fcntl(fds[0], setfd, 1));
+            assertEquals(1, LibC.INSTANCE.fcntl(fds[0], getfd, 0) & 1, "the variadic argument arrived");
+            assertEquals(-1, io.polyplex.internal.SocketLibrary.INSTANCE.fcntl(-1, getfd, 0));
+            assertEquals(NativeErrors.EBADF, io.polyplex.internal.SocketLibrary.RUNTIME.getLastError(), "errno of the call");
+        } finally {
+            LibC.INSTANCE.close(fds[0]);
+            LibC.INSTANCE.close(fds[1]);
         }
     }
 }
