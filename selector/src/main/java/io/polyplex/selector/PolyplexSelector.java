@@ -43,6 +43,9 @@ import jnr.enxio.channels.NativeSelectableChannel;
  */
 final class PolyplexSelector extends AbstractSelector {
 
+    /** Timeouts beyond this many milliseconds (about 146 years) wait without limit. */
+    private static final long FOREVER_MILLIS = Long.MAX_VALUE / 2 / 1_000_000L;
+
     private final EventQueue<PolyplexSelectionKey> queue;
     private final Set<SelectionKey> keys = ConcurrentHashMap.newKeySet();
     private final Set<SelectionKey> publicKeys = Collections.unmodifiableSet(keys);
@@ -199,8 +202,11 @@ final class PolyplexSelector extends AbstractSelector {
         this.action = action;
         updated = 0;
         long wakeupsBefore = wakeups;
+        if (timeoutMillis > FOREVER_MILLIS) {
+            timeoutMillis = -1; // about 146 years: no limit, and no overflow below
+        }
         Duration timeout = timeoutMillis < 0 ? null : timeoutMillis == 0 ? Duration.ZERO : duration(timeoutMillis);
-        long deadline = timeoutMillis > 0 ? System.nanoTime() + timeout.toNanos() : 0;
+        long deadline = timeoutMillis > 0 ? System.nanoTime() + timeoutMillis * 1_000_000L : 0;
         while (true) {
             live = 0;
             int delivered;
@@ -319,6 +325,19 @@ final class PolyplexSelector extends AbstractSelector {
             k.forget();
             selected.remove(k);
             keys.remove(k);
+            deregisterFromChannel(k);
+        }
+    }
+
+    /**
+     * Deregisters {@code k} from its channel, which invalidates it, unless the channel never took
+     * it: a registration that failed because this selector was closed meanwhile cancels its key
+     * without the channel ever adding it (and the JDK's channel code throws on removing a key from a
+     * channel that never had one). Asking the channel takes its key lock, so a registration still in
+     * progress is waited for, and its key is deregistered once the channel has it.
+     */
+    private void deregisterFromChannel(PolyplexSelectionKey k) {
+        if (k.channel().keyFor(this) == k) {
             deregister(k);
         }
     }
@@ -349,7 +368,7 @@ final class PolyplexSelector extends AbstractSelector {
             synchronized (selected) {
                 queue.close();
                 for (SelectionKey k : keys) {
-                    deregister((PolyplexSelectionKey) k);
+                    deregisterFromChannel((PolyplexSelectionKey) k);
                 }
                 keys.clear();
                 selected.clear();
