@@ -173,6 +173,26 @@ public abstract class SelectorBase {
         }
     }
 
+    /**
+     * Runs a selection that a selector breaking the contract might never end (one without a timeout,
+     * or with a timeout it does not check) on another thread, and fails if it has not returned
+     * after {@link #eventually()}; what it throws is rethrown here.
+     */
+    protected int bounded(SelectCall call, String what) throws Exception {
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        java.util.concurrent.atomic.AtomicInteger result = new java.util.concurrent.atomic.AtomicInteger(-1);
+        Thread t = start(what, () -> result.set(call.call()), failure);
+        assertEnds(t, what);
+        Throwable e = failure.get();
+        if (e instanceof Exception x) {
+            throw x;
+        }
+        if (e instanceof Error x) {
+            throw x;
+        }
+        return result.get();
+    }
+
     /** Asserts that {@code body}, a selection that must wait out its timeout, did, and returned 0. */
     protected static void assertWaitsFull(long timeoutMs, SelectCall body, String what) throws IOException {
         long start = System.nanoTime();
