@@ -10,7 +10,7 @@
  * keep the JDK's selector.
  */
 module io.polyplex.selector {
-    requires io.polyplex;
+    requires transitive io.polyplex;  // PolyplexSelectorProvider.forBackend(BackendProvider)
     requires org.jnrproject.enxio;
     requires org.jnrproject.unixsocket;
 

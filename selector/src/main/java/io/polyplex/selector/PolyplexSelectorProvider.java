@@ -3,6 +3,7 @@ package io.polyplex.selector;
 import io.polyplex.BackendInfo;
 import io.polyplex.EventQueue;
 import io.polyplex.EventQueues;
+import io.polyplex.spi.BackendProvider;
 import java.io.IOException;
 import java.net.ProtocolFamily;
 import java.net.StandardProtocolFamily;
@@ -110,13 +111,16 @@ import jnr.unixsocket.UnixSocketChannel;
  */
 public final class PolyplexSelectorProvider extends SelectorProvider {
 
-    private static final PolyplexSelectorProvider BEST = new PolyplexSelectorProvider(null);
+    private static final PolyplexSelectorProvider BEST = new PolyplexSelectorProvider(null, null);
 
-    /** The backend's name, or null for {@link EventQueues#open}'s choice. */
+    /** The backend's name, or null for {@link EventQueues#open}'s choice (or for {@link #custom}). */
     private final String backend;
+    /** A backend the caller supplied ({@link #forBackend(BackendProvider)}), or null. */
+    private final BackendProvider custom;
 
-    private PolyplexSelectorProvider(String backend) {
+    private PolyplexSelectorProvider(String backend, BackendProvider custom) {
         this.backend = backend;
+        this.custom = custom;
     }
 
     /**
@@ -148,11 +152,24 @@ public final class PolyplexSelectorProvider extends SelectorProvider {
                     throw new UnsupportedOperationException("backend \"" + backend + "\" does not run here: "
                             + b.unsupportedReason().orElse("unsupported"));
                 }
-                return new PolyplexSelectorProvider(backend);
+                return new PolyplexSelectorProvider(backend, null);
             }
         }
         throw new IllegalArgumentException("unknown backend \"" + backend + "\"; on the class path: "
                 + EventQueues.backends().stream().map(BackendInfo::name).toList());
+    }
+
+    /**
+     * A provider whose selectors run on a backend the caller supplies, as {@link
+     * EventQueues#open(BackendProvider, java.util.function.ToIntFunction)} opens it: a backend that
+     * is not on the class path, or one over a substituted binding in tests. Its {@link
+     * BackendProvider#unsupportedReason()} is not consulted: the caller vouches that it runs here.
+     *
+     * @param backend the backend each selector opens a queue on
+     * @return a provider for that backend
+     */
+    public static PolyplexSelectorProvider forBackend(BackendProvider backend) {
+        return new PolyplexSelectorProvider(null, Objects.requireNonNull(backend, "backend"));
     }
 
     /**
@@ -165,8 +182,8 @@ public final class PolyplexSelectorProvider extends SelectorProvider {
      */
     @Override
     public AbstractSelector openSelector() throws IOException {
-        EventQueue<PolyplexSelectionKey> queue = backend == null
-                ? EventQueues.open(PolyplexSelectionKey::fd)
+        EventQueue<PolyplexSelectionKey> queue = custom != null ? EventQueues.open(custom, PolyplexSelectionKey::fd)
+                : backend == null ? EventQueues.open(PolyplexSelectionKey::fd)
                 : EventQueues.open(backend, PolyplexSelectionKey::fd);
         return new PolyplexSelector(this, queue);
     }
@@ -277,7 +294,7 @@ public final class PolyplexSelectorProvider extends SelectorProvider {
      * @return its name, or {@code "best"} for {@link #getInstance()}'s choice at each open
      */
     public String backend() {
-        return backend == null ? "best" : backend;
+        return custom != null ? custom.name() : backend == null ? "best" : backend;
     }
 
     @Override
