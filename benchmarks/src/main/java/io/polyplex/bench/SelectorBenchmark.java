@@ -17,7 +17,7 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Workload 6: a {@link java.nio.channels.Selector} as programs use it. 10, 1,000 or 10,000
+ * Workload 7: a {@link java.nio.channels.Selector} as programs use it. 10, 1,000 or 10,000
  * registered channels (socketpair ends: jnr-enxio channels for Polyplex's selector and jnr-enxio's
  * PollSelector, the JDK's own AF_UNIX SocketChannels for the JDK's selector), {@value #READY} of them
  * readable for good, level-triggered; per invocation one {@code selectNow()} and every selected key
