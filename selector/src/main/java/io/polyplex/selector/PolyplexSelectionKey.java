@@ -17,8 +17,8 @@ import java.nio.channels.spi.AbstractSelectionKey;
  * A key of a {@link PolyplexSelector}: the socket object of its {@link io.polyplex.EventQueue}.
  *
  * <p>The interest set is a volatile field; every change to it is applied to the queue under this
- * key's monitor (so two threads changing one key leave the kernel with the last value), before the
- * call returns. {@link #applied} is what the queue was last told, in Polyplex's directions; a change
+ * key's private lock (so two threads changing one key leave the kernel with the last value), before
+ * the call returns. {@link #applied} is what the queue was last told, in Polyplex's directions; a change
  * the kernel refuses leaves it as it was, and the failure is handed to the selector, which throws it
  * from its next selection operation. The ready set is written by the selecting thread only;
  * {@link #selectedIndex} belongs to {@link SelectedKeys}.
@@ -42,11 +42,18 @@ final class PolyplexSelectionKey extends AbstractSelectionKey {
     /** The channel is a {@link SocketChannel}: OP_CONNECT and OP_WRITE depend on its connection state. */
     private final boolean socketChannel;
 
+    /**
+     * Guards {@link #applied}, {@link #known} and every change to the queue for this key. Not the
+     * key's own monitor, which belongs to its users (the JDK's default {@code interestOpsOr}
+     * synchronizes on it, and so may they): a selection that takes this lock in its handler must
+     * never wait for a user who holds the key and waits for the selection.
+     */
+    private final Object lock = new Object();
     private volatile int interest;
     private volatile int ready;
-    /** Polyplex directions the queue was last asked for; guarded by this key's monitor. */
+    /** Polyplex directions the queue was last asked for; guarded by {@link #lock}. */
     private int applied;
-    /** The queue has heard of this key (so cancelling it must tell the queue); guarded by the monitor. */
+    /** The queue has heard of this key (so cancelling it must tell the queue); guarded by {@link #lock}. */
     private boolean known;
     /** Index in the selected-key set, or -1; owned by {@link SelectedKeys}. */
     int selectedIndex = -1;
@@ -88,7 +95,7 @@ final class PolyplexSelectionKey extends AbstractSelectionKey {
     public SelectionKey interestOps(int ops) {
         ensureValid();
         checkValid(ops);
-        synchronized (this) {
+        synchronized (lock) {
             interest = ops;
             apply();
         }
@@ -99,7 +106,7 @@ final class PolyplexSelectionKey extends AbstractSelectionKey {
     public int interestOpsOr(int ops) {
         ensureValid();
         checkValid(ops);
-        synchronized (this) {
+        synchronized (lock) {
             int old = (int) INTEREST.getAndBitwiseOr(this, ops);
             apply();
             return old;
@@ -109,7 +116,7 @@ final class PolyplexSelectionKey extends AbstractSelectionKey {
     @Override
     public int interestOpsAnd(int ops) {
         ensureValid();
-        synchronized (this) {
+        synchronized (lock) {
             int old = (int) INTEREST.getAndBitwiseAnd(this, ops);
             apply();
             return old;
@@ -171,6 +178,12 @@ final class PolyplexSelectionKey extends AbstractSelectionKey {
         } catch (ClosedEventQueueException e) {
             throw new CancelledKeyException(); // the selector closed meanwhile: it deregisters this key
         } catch (IOException e) {
+            if (!channel.isOpen()) {
+                // Closed while we changed it (EBADF, or ENOENT for a number reused meanwhile): the
+                // close cancels this key; that is no failure of the selector's.
+                cancelAndForget();
+                throw new CancelledKeyException();
+            }
             selector.changeFailed(e);
         }
         if (!channel.isOpen()) {
@@ -192,7 +205,7 @@ final class PolyplexSelectionKey extends AbstractSelectionKey {
 
     /** Takes this key out of the queue, if the queue ever heard of it; keeps the key otherwise. */
     void forget() {
-        synchronized (this) {
+        synchronized (lock) {
             if (!known) {
                 return;
             }

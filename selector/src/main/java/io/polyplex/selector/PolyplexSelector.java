@@ -29,9 +29,10 @@ import jnr.enxio.channels.NativeSelectableChannel;
  * taken by {@code register} or by a key's interest change, which go straight to the queue (a
  * channel's register runs under the channel's own locks, which {@link #deregister} also takes, so
  * register must never wait for a selection). Inside the queue, a selection holds the queue's poll
- * lock while the handler runs; an interest change takes the key's monitor and then the queue's
+ * lock while the handler runs; an interest change takes the key's private lock and then the queue's
  * state lock, which the queue never holds while calling the handler. So the order is: selector,
- * selected-key set, [queue poll lock], key, queue state lock; the channel's key lock is taken after
+ * selected-key set, [queue poll lock], key's private lock, queue state lock (never a key's own monitor,
+ * which is its users'); the channel's key lock is taken after
  * the selected-key set and never with the cancelled-key set held.
  *
  * <h2>What a selection allocates</h2>

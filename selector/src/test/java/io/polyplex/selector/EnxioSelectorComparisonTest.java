@@ -55,6 +55,8 @@ class EnxioSelectorComparisonTest extends SelectorSuite {
             Map.entry("cancelledKeyRefusesOperations", "a cancelled key still answers interestOps and readyOps"),
             Map.entry("cancelDuringSelect",
                     "a key cancelled during a select is still in the key set after that select"),
+            Map.entry("keyCancelledDuringABlockedSelectIsNotSelected",
+                    "a key cancelled during a select is selected and counted when its channel becomes ready"),
             Map.entry("closingAChannelDuringSelect[TCP]",
                     "a channel closed during a select is counted as selected (its fd reported invalid)"),
             Map.entry("closingAChannelDuringSelect[UNIX]",
@@ -82,6 +84,8 @@ class EnxioSelectorComparisonTest extends SelectorSuite {
                     "an interest change waits for the next select (so does the JDK's)"),
             Map.entry("interestChangeReachesABlockedSelect[UNIX]",
                     "an interest change waits for the next select (so does the JDK's)"),
+            Map.entry("aRefusedRegistrationIsThrownByTheNextSelectOnce",
+                    "registering an fd that is not open is never reported as an error"),
             Map.entry("selectionsAllocateNothingInSteadyState",
                     "every select allocates (over 1 KB for 20 ready keys)")));
 

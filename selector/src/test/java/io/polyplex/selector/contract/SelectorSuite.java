@@ -33,6 +33,7 @@ import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import jnr.enxio.channels.NativeSocketChannel;
@@ -1105,6 +1106,222 @@ public abstract class SelectorSuite extends SelectorBase {
         }
     }
 
+    // ------------------------------------------------------------------ adversarial
+
+    /**
+     * A key cancelled by another thread while a selection is blocked, whose channel then becomes
+     * readable: it is not selected, and the selection is not cut short for it (it waits its timeout).
+     */
+    @Test
+    void keyCancelledDuringABlockedSelectIsNotSelected() throws Exception {
+        AbstractSelectableChannel[] p = pair(ChannelKind.TCP);
+        SelectionKey k = p[0].register(selector, OP_READ);
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        AtomicInteger count = new AtomicInteger(-1);
+        AtomicLong waited = new AtomicLong();
+        long timeout = SHORT_MS * 2;
+        Thread t = start("selecting", () -> {
+            long start = System.nanoTime();
+            count.set(selector.select(timeout));
+            waited.set(System.nanoTime() - start);
+        }, failure);
+        awaitBlockedInSelect(t);
+        k.cancel();
+        write(p[1], "x");
+        assertEnds(t, "select");
+        assertNoFailure(failure);
+        assertEquals(0, count.get(), "the cancelled key was counted");
+        assertFalse(selector.selectedKeys().contains(k));
+        assertTrue(waited.get() >= timeout * 1_000_000L, "the select returned after " + waited.get() / 1_000_000
+                + " ms, before its " + timeout + " ms timeout, for a cancelled key's event");
+        assertFalse(selector.keys().contains(k), "flushed by that selection");
+    }
+
+    /**
+     * A key's monitor belongs to its users (the JDK's default interestOpsOr synchronizes on it): a
+     * thread that holds it while it cancels the key, makes its channel ready and closes the selector
+     * must not deadlock with a selection that meets the key's event meanwhile.
+     */
+    @Test
+    void aUserHoldingAKeysMonitorDoesNotBlockTheSelection() throws Exception {
+        AbstractSelectableChannel[] p = pair(ChannelKind.TCP);
+        SelectionKey k = p[0].register(selector, OP_READ);
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread t = start("selecting", () -> {
+            while (selector.isOpen()) {
+                try {
+                    selector.select(50);
+                } catch (ClosedSelectorException e) {
+                    return;
+                }
+            }
+        }, failure);
+        awaitBlockedInSelect(t);
+        Thread user = start("user", () -> {
+            synchronized (k) {
+                k.cancel();
+                write(p[1], "x");
+                Thread.sleep(SHORT_MS); // the selection meets the event while this thread holds the key
+                selector.close();
+            }
+        }, failure);
+        assertEnds(user, "a thread holding the key's monitor, closing the selector");
+        assertEnds(t, "the selecting thread");
+        assertNoFailure(failure);
+    }
+
+    /** Every wakeup ends the selection in progress or the next one: none is lost, over many rounds. */
+    @Test
+    void noWakeupIsLost() throws Exception {
+        AtomicInteger returns = new AtomicInteger();
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread t = start("selecting", () -> {
+            while (!stop.get()) {
+                selector.select();
+                returns.incrementAndGet();
+            }
+        }, failure);
+        for (int round = 0; round < 2000; round++) {
+            int before = returns.get();
+            selector.wakeup();
+            long deadline = System.nanoTime() + eventually().toNanos();
+            while (returns.get() == before) {
+                assertTrue(System.nanoTime() < deadline, "round " + round + ": a wakeup was lost");
+                assertNoFailure(failure);
+                Thread.onSpinWait();
+            }
+        }
+        stop.set(true);
+        selector.wakeup();
+        assertEnds(t, "the selecting thread");
+        assertNoFailure(failure);
+    }
+
+    /** One channel registered with two selectors of the same kind: each reports it, each key its own. */
+    @Test
+    void oneChannelTwoSelectors() throws Exception {
+        Selector other = closeLater(openSelector());
+        AbstractSelectableChannel[] p = pair(ChannelKind.UNIX);
+        SelectionKey k1 = p[0].register(selector, OP_READ);
+        SelectionKey k2 = p[0].register(other, OP_WRITE);
+        assertTrue(k1 != k2);
+        write(p[1], "x");
+        awaitSelected(k1, OP_READ);
+        assertEquals(OP_READ, k1.readyOps());
+        assertEquals(1, other.selectNow());
+        assertEquals(OP_WRITE, k2.readyOps());
+        k1.cancel();
+        selector.selectNow();
+        assertSame(k2, p[0].keyFor(other), "cancelling in one selector leaves the other's key");
+        other.selectedKeys().clear();
+        assertEquals(1, other.selectNow());
+    }
+
+    /**
+     * fd churn under a selecting thread: another thread keeps opening connections, registering them
+     * during the selection, writing a token unique to each, and closing some at once (their fd numbers
+     * reused by the next). Every token read is read through its own connection's key, every open
+     * connection's token is read, and no selection throws.
+     */
+    @Test
+    void registrationsAndClosesChurnUnderASelectingThread() throws Exception {
+        java.util.Map<SelectionKey, String> expected = new java.util.concurrent.ConcurrentHashMap<>();
+        java.util.Set<String> received = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread t = start("selecting", () -> {
+            ByteBuffer buf = ByteBuffer.allocate(256);
+            while (!stop.get()) {
+                selector.select(k -> {
+                    if (!k.isValid() || !k.channel().isOpen()) {
+                        return;
+                    }
+                    buf.clear();
+                    int n;
+                    try {
+                        n = ((java.nio.channels.ByteChannel) k.channel()).read(buf);
+                    } catch (java.nio.channels.ClosedChannelException e) {
+                        return; // closed by the churning thread since
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                    if (n > 0) {
+                        String got = new String(buf.array(), 0, n, java.nio.charset.StandardCharsets.US_ASCII);
+                        String want = (String) k.attachment();
+                        if (!got.equals(want)) {
+                            throw new AssertionError("key for " + want + " read " + got);
+                        }
+                        received.add(got);
+                        k.cancel();
+                    }
+                }, 50);
+            }
+        }, failure);
+        List<AbstractSelectableChannel[]> open = new ArrayList<>();
+        java.util.Random random = new java.util.Random(42);
+        for (int i = 0; i < 300 && failure.get() == null; i++) {
+            AbstractSelectableChannel[] p = socketPair();
+            String token = "token-" + i;
+            SelectionKey k = p[0].register(selector, OP_READ, token);
+            write(p[1], token);
+            if (random.nextInt(3) == 0) {
+                p[0].close(); // its fd number goes to the next connection
+                p[1].close();
+            } else {
+                expected.put(k, token);
+                open.add(p);
+            }
+        }
+        long deadline = System.nanoTime() + eventually().toNanos();
+        while (!received.containsAll(expected.values()) && System.nanoTime() < deadline && failure.get() == null) {
+            Thread.sleep(5);
+        }
+        stop.set(true);
+        selector.wakeup();
+        assertEnds(t, "the selecting thread");
+        assertNoFailure(failure);
+        java.util.Set<String> missing = new java.util.TreeSet<>(expected.values());
+        missing.removeAll(received);
+        assertEquals(java.util.Set.of(), missing, "open connections whose token never came through their key");
+        // A connection closed right after its write may have been read before its close: that is no
+        // mixup (each read is checked against its own key's token above).
+    }
+
+    /** A socketpair of jnr-enxio channels, non-blocking, closed after the test. */
+    private AbstractSelectableChannel[] socketPair() throws IOException {
+        NativeSocketChannel[] p = NativeSockets.socketPair();
+        closeLater(p[0]);
+        closeLater(p[1]);
+        p[0].configureBlocking(false);
+        return p;
+    }
+
+    /**
+     * A change the kernel refuses (registering an fd that is not open) cannot be thrown by {@code
+     * register}: the next selection throws it, naming the call, the fd and the errno, once; the
+     * selector goes on working.
+     */
+    @Test
+    void aRefusedRegistrationIsThrownByTheNextSelectOnce() throws Exception {
+        int fd = 1000;
+        Set<Integer> open = io.polyplex.conformance.ContractBase.fdNumbers();
+        while (open.contains(fd)) {
+            fd--;
+        }
+        NativeSocketChannel notOpen = new NativeSocketChannel(fd); // never closed: its number is not ours
+        notOpen.configureBlocking(false);
+        SelectionKey k = notOpen.register(selector, OP_READ);
+        assertTrue(k.isValid());
+        int badFd = fd;
+        IOException e = assertThrows(IOException.class, () -> bounded(() -> selector.selectNow(), "selectNow"));
+        assertTrue(e.getMessage().contains("fd=" + badFd) && e.getMessage().contains("EBADF"), e.getMessage());
+        AbstractSelectableChannel[] p = pair(ChannelKind.TCP);
+        p[0].register(selector, OP_WRITE);
+        assertEquals(1, selector.selectNow(), "the selector still works, and the failure was thrown once");
+        k.cancel();
+    }
+
     // ------------------------------------------------------------------ allocation
 
     /** Selections that find the same keys ready allocate nothing in steady state (Consumer form and the set form). */
@@ -1116,7 +1333,7 @@ public abstract class SelectorSuite extends SelectorBase {
             pairs[i] = pair(ChannelKind.TCP);
             pairs[i][0].register(selector, OP_WRITE);
         }
-        java.util.concurrent.atomic.AtomicLong sink = new java.util.concurrent.atomic.AtomicLong();
+        AtomicLong sink = new AtomicLong();
         Consumer<SelectionKey> action = k -> sink.addAndGet(k.readyOps());
         SelectCall round = () -> {
             int n = selector.selectNow(action);
