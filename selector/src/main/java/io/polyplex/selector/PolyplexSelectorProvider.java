@@ -80,9 +80,10 @@ import jnr.unixsocket.UnixSocketChannel;
  *       if the fd was duplicated (dup, fork) and the copy is still open, epoll and kqueue go on
  *       watching the file; cancel the key (or close the selector) before closing such a channel.
  *   <li><b>Ready operations of an event the kernel reports for a closed fd</b> (the fd was closed
- *       natively behind the channel's back, POLLNVAL): the key is reported ready for its whole
- *       interest set, once, so that its next read or write fails with the error; the JDK ignores
- *       such an event.
+ *       natively behind the channel's back, POLLNVAL, which poll and select report; epoll and
+ *       kqueue forget a closed fd and report nothing): the key is reported ready for its whole
+ *       interest set, once, so that its next read or write fails with the error, and its fd leaves
+ *       the kernel set; the JDK ignores such an event.
  * </ul>
  *
  * <h2>The other factory methods</h2>
