@@ -108,7 +108,7 @@ class EnxioSelectorComparisonTest extends SelectorSuite {
      */
     @Override
     protected Duration eventually() {
-        return Duration.ofSeconds(3);
+        return Duration.ofSeconds(2);
     }
 
     /** The scenario's name as the list writes it: the method, and the channel kind if it has one. */

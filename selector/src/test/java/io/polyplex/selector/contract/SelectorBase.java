@@ -46,7 +46,7 @@ public abstract class SelectorBase {
     }
 
     /** A timeout short enough to keep the suite fast, long enough to tell a wait from a spin. */
-    protected static final long SHORT_MS = 200;
+    protected static final long SHORT_MS = 100;
 
     @TempDir
     protected Path dir;
