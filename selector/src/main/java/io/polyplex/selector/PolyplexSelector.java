@@ -53,8 +53,14 @@ final class PolyplexSelector extends AbstractSelector {
     private final SelectedKeys selected = new SelectedKeys(this);
     private final SocketEventHandler<PolyplexSelectionKey> handler = this::onEvent;
 
-    /** Counts wakeups, so a selection can tell whether one came while it waited. */
-    private volatile long wakeups;
+    /**
+     * A wakeup was asked for since the last selection returned. The queue coalesces wakeups and
+     * consumes one when its wait drains the pipe, even in a wait that also returned events; this
+     * flag lets a selection whose events all turned out dead (see {@link #selectLocked}) know that
+     * it must return rather than wait again. Cleared when a selection returns: a wakeup after that
+     * belongs to the next selection, which the queue's own pending wakeup ends.
+     */
+    private volatile boolean woken;
     /** The first interest change the kernel refused since the last selection; thrown by the next. */
     private IOException failure;
     private final Object failureLock = new Object();
@@ -202,7 +208,6 @@ final class PolyplexSelector extends AbstractSelector {
         throwFailure();
         this.action = action;
         updated = 0;
-        long wakeupsBefore = wakeups;
         if (timeoutMillis > FOREVER_MILLIS) {
             timeoutMillis = -1; // about 146 years: no limit, and no overflow below
         }
@@ -223,7 +228,7 @@ final class PolyplexSelector extends AbstractSelector {
             // or with events of which at least one reached a live key: this selection is done. Only
             // if every event was for a key cancelled or closed meanwhile (each now out of the queue)
             // does it wait again, for the time that remains.
-            if (delivered == 0 || live > 0 || timeoutMillis == 0 || !isOpen() || wakeups != wakeupsBefore
+            if (delivered == 0 || live > 0 || timeoutMillis == 0 || !isOpen() || woken
                     || Thread.currentThread().isInterrupted()) {
                 break;
             }
@@ -235,6 +240,7 @@ final class PolyplexSelector extends AbstractSelector {
                 timeout = Duration.ofNanos(remaining);
             }
         }
+        woken = false;
         processCancelledKeys();
         return updated;
     }
@@ -348,7 +354,7 @@ final class PolyplexSelector extends AbstractSelector {
     @Override
     public Selector wakeup() {
         if (isOpen()) {
-            wakeups++;
+            woken = true;
             try {
                 queue.wakeup();
             } catch (ClosedEventQueueException e) {

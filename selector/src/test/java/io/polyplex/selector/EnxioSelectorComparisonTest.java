@@ -65,6 +65,8 @@ class EnxioSelectorComparisonTest extends SelectorSuite {
                     "a closed channel's key is selected for the socket that reused its fd number"),
             Map.entry("reusedFdDuringSelectIsNeverReportedThroughTheOldKey[UNIX]",
                     "a closed channel's key is selected for the socket that reused its fd number"),
+            Map.entry("aWakeupBeforeSelectIsKeptWhenOnlyADeadKeysEventComesWithIt",
+                    "a closing channel's key (fd closed, key not yet cancelled) is counted as selected"),
             Map.entry("reusedFdBeforeTheKeyIsCancelledIsNeverReported",
                     "a closing channel's key is selected for the socket that reused its fd number"),
             Map.entry("wakeupsCoalesce", "each of several wakeups wakes a select of its own"),

@@ -630,6 +630,46 @@ public abstract class SelectorSuite extends SelectorBase {
     }
 
     /**
+     * A wakeup made before a selection, whose wait then finds only a dead key's event beside the
+     * wakeup (a channel inside its close window: fd closed, key still valid; poll and select report
+     * the closed fd): the selection returns for the wakeup, it does not wait again.
+     */
+    @Test
+    void aWakeupBeforeSelectIsKeptWhenOnlyADeadKeysEventComesWithIt() throws Exception {
+        NativeSocketChannel[] sp = NativeSockets.socketPair();
+        closeLater(sp[1]);
+        int dupFd = POSIXFactory.getNativePOSIX().dup(sp[0].getFD());
+        sp[0].close();
+        CountDownLatch fdClosed = new CountDownLatch(1);
+        CountDownLatch finishClose = new CountDownLatch(1);
+        NativeSocketChannel slow = new NativeSocketChannel(dupFd) {
+            @Override
+            protected void implCloseSelectableChannel() throws IOException {
+                super.implCloseSelectableChannel();
+                fdClosed.countDown();
+                try {
+                    finishClose.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        };
+        slow.configureBlocking(false);
+        slow.register(selector, OP_READ);
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread closer = start("closing", slow::close, failure);
+        try {
+            assertTrue(fdClosed.await(eventually().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS));
+            selector.wakeup();
+            assertEquals(0, bounded(() -> selector.select(), "select after a wakeup, beside a dead key's event"));
+        } finally {
+            finishClose.countDown();
+        }
+        assertEnds(closer, "the close");
+        assertNoFailure(failure);
+    }
+
+    /**
      * fd reuse, registered: the new channel on the old fd number is registered with the same
      * selector before the old key was flushed. Only the new key is ever selected.
      */
