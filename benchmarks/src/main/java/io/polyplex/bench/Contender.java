@@ -46,14 +46,23 @@ abstract class Contender implements AutoCloseable {
     @Override
     public abstract void close() throws IOException;
 
-    /** A contender by name: a Polyplex backend name, {@code nio} or {@code enxio}. */
+    /**
+     * A contender by name: a Polyplex backend name, {@code nio}, {@code enxio}, or {@code
+     * selector-BACKEND} (Polyplex's java.nio Selector on that backend, over jnr-enxio channels).
+     */
     static Contender open(String name, int pairs) throws IOException {
+        if (name.startsWith(SELECTOR)) {
+            return JnrSelectorContender.polyplex(name.substring(SELECTOR.length()), pairs);
+        }
         return switch (name) {
             case "nio" -> new NioContender(pairs);
-            case "enxio" -> new EnxioContender(pairs);
+            case "enxio" -> JnrSelectorContender.enxio(pairs);
             default -> new PolyplexContender(name, pairs);
         };
     }
+
+    /** The prefix of a Polyplex Selector contender's name. */
+    static final String SELECTOR = "selector-";
 
     /** {@code k} endpoints made readable, spread evenly over the pairs (the odd end of each). */
     static void makeReadable(Contender c, int k) throws IOException {

@@ -5,11 +5,12 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SelectableChannel;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
+import java.util.Iterator;
 import java.util.function.Consumer;
 
 /**
- * A {@link Selector} contender (the JDK's or jnr-enxio's): every operation in the selector API's
- * own terms, so the two peers differ only in where their channels and selector come from.
+ * A {@link Selector} contender (the JDK's, jnr-enxio's or Polyplex's): every operation in the
+ * selector API's own terms, so they differ only in where their channels and selector come from.
  */
 abstract class SelectorContender<C extends SelectableChannel & java.nio.channels.ByteChannel> extends Contender {
 
@@ -67,6 +68,21 @@ abstract class SelectorContender<C extends SelectableChannel & java.nio.channels
     @Override
     int pollNow() throws IOException {
         return selector.selectNow(handler);
+    }
+
+    /**
+     * One non-blocking selection in the selected-key form most programs use: selectNow, then every
+     * selected key read and removed through the set's iterator. Returns the keys handled.
+     */
+    int selectNowIterating() throws IOException {
+        selector.selectNow();
+        int n = 0;
+        for (Iterator<SelectionKey> it = selector.selectedKeys().iterator(); it.hasNext(); ) {
+            sink += it.next().readyOps();
+            it.remove();
+            n++;
+        }
+        return n;
     }
 
     @Override

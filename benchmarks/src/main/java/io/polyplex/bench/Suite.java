@@ -32,8 +32,9 @@ import org.openjdk.jmh.runner.options.OptionsBuilder;
 import org.openjdk.jmh.runner.options.TimeValue;
 
 /**
- * The whole benchmark suite in one run: the four JMH workloads for every backend this OS supports
- * and their peers, the C floor, and the end-to-end HTTP comparison under wrk; then one table of
+ * The whole benchmark suite in one run: the JMH workloads for every backend this OS supports and
+ * their peers (Polyplex's java.nio Selector beside jnr-enxio's and the JDK's among them), the C
+ * floor, and the end-to-end HTTP comparison under wrk; then one table of
  * ratios on stdout and everything under the results directory (see {@link Report}).
  *
  * <p>{@code benchmarks/run} builds the jar and the C floor and calls this; {@code --smoke} runs
@@ -227,6 +228,15 @@ public final class Suite {
         List<String> churn = new ArrayList<>(withPeers);
         churn.add("nio-batched");
         out.addAll(run(s, output, "ChurnBenchmark", "churn", true, Map.of("impl", churn)));
+
+        // Polyplex's java.nio Selector on the best backend here, jnr-enxio's selector and the JDK's.
+        List<String> selectors = new ArrayList<>();
+        if (!backends.isEmpty()) {
+            selectors.add(Contender.SELECTOR + backends.get(0));
+        }
+        selectors.add("enxio");
+        selectors.add("nio");
+        out.addAll(run(s, output, "SelectorBenchmark", "selector", true, Map.of("impl", selectors)));
         return out;
     }
 
@@ -298,13 +308,14 @@ public final class Suite {
                     + ",ready=" + Workloads.DISPATCH_READY;
             case "scale" -> "registered=" + Workloads.registeredFor(name, Integer.parseInt(r.getParams().getParam("registered")));
             case "churn" -> "sockets=" + Workloads.registeredFor(name, Workloads.CHURN_SOCKETS);
+            case "selector" -> "registered=" + r.getParams().getParam("registered") + ",ready=" + SelectorBenchmark.READY;
             default -> "round-trip";
         };
     }
 
     private static String unitOf(String workload) {
         return switch (workload) {
-            case "dispatch" -> "ns/event";
+            case "dispatch", "selector" -> "ns/event";
             case "scale" -> "ns/poll";
             case "wakeup" -> "ns/roundtrip";
             default -> "ns/op";

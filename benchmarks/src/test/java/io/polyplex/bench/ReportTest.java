@@ -42,6 +42,38 @@ class ReportTest {
                 m("e2e", "java.nio reference", "wrk", 100_000, "req/s", Double.NaN));
     }
 
+    /** The Selector workload: Polyplex's selector, the JDK's, at the three sizes. */
+    private static List<Measurement> selectorSample(double oursAt1000, double bytesPerEvent) {
+        return List.of(
+                m("selector", "polyplex-selector-epoll", "registered=10,ready=10", 100, "ns/event", 0.0),
+                m("selector", "polyplex-selector-epoll", "registered=1000,ready=10", oursAt1000, "ns/event", bytesPerEvent),
+                m("selector", "polyplex-selector-epoll", "registered=10000,ready=10", 110, "ns/event", 0.0),
+                m("selector", "jnr-enxio", "registered=10000,ready=10", 9000, "ns/event", 130),
+                m("selector", "java.nio", "registered=10,ready=10", 100, "ns/event", 3.2),
+                m("selector", "java.nio", "registered=1000,ready=10", 100, "ns/event", 3.2),
+                m("selector", "java.nio", "registered=10000,ready=10", 100, "ns/event", 3.2));
+    }
+
+    @Test
+    void selectorTargetsTakeTheWorstSizeAndBytesPerSelection() {
+        Report met = new Report(MACHINE, selectorSample(105, 0.001));
+        assertEquals(1.1, target(met, "java.nio Selector per event").value(), 1e-9, "110 / 100 at 10,000 is the worst");
+        assertTrue(target(met, "java.nio Selector per event").how().contains("registered=10000"));
+        assertTrue(target(met, "java.nio Selector per event").met());
+        assertEquals(1.1, target(met, "java.nio Selector: polyplex-selector-epoll at 10,000 vs at 10").value(), 1e-9);
+        assertTrue(target(met, "java.nio Selector: polyplex-selector-epoll at 10,000").met());
+        assertEquals(0.01, target(met, "Allocation per select").value(), 1e-9, "0.001 B/event x 10 events");
+        assertTrue(target(met, "Allocation per select").met());
+        assertTrue(met.targetsTable().contains("0.010 B/select"), met.targetsTable());
+        assertTrue(met.resultsTable().contains("| selector | jnr-enxio | registered=10000,ready=10 | 9,000 ± 1.00 | ns/event"
+                + " | 130.000 |  | 90.00x |"), met.resultsTable());
+
+        Report missed = new Report(MACHINE, selectorSample(130, 3.2));
+        assertEquals(1.3, target(missed, "java.nio Selector per event").value(), 1e-9);
+        assertFalse(target(missed, "java.nio Selector per event").met());
+        assertFalse(target(missed, "Allocation per select").met(), "32 B per selection");
+    }
+
     private static Report.Target target(Report r, String prefix) {
         return r.targets().stream().filter(t -> t.name().startsWith(prefix)).findFirst().orElseThrow();
     }

@@ -40,6 +40,7 @@ class ReadmeExamplesTest {
         }
         assertTrue(checked.containsAll(List.of("examples/src/main/java/io/polyplex/examples/EchoLoop.java",
                 "examples/src/main/java/io/polyplex/examples/ThreadPerConnectionEcho.java",
+                "examples/src/main/java/io/polyplex/examples/SelectorEcho.java",
                 "examples/pom.xml#bom", "examples/pom.xml#dependencies")), "checked: " + checked);
         // No unchecked Java block: each one must carry its source.
         long javaBlocks = Pattern.compile("```java\\n").matcher(readme).results().count();

@@ -51,7 +51,7 @@ class PublishedArtifactsTest {
             }
         }
         assertEquals(Set.of("polyplex-core", "polyplex-backend-epoll", "polyplex-backend-kqueue",
-                "polyplex-backend-poll", "polyplex-backend-select"), published);
+                "polyplex-backend-poll", "polyplex-backend-select", "polyplex-selector"), published);
 
         Set<String> managed = new TreeSet<>();
         Element dm = child(bom, "dependencyManagement");

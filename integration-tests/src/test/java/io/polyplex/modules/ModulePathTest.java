@@ -52,8 +52,8 @@ class ModulePathTest {
             String e = entry.replace('\\', '/');
             // In a reactor build the modules are their target/classes or jars; built alone, the
             // jars installed in the local repository.
-            boolean polyplex = (e.matches(".*/(core|backend-\\w+|demo)/target/(classes|polyplex-[\\w.-]+\\.jar)")
-                    || e.matches(".*/io/polyplex/polyplex-(core|backend-\\w+|demo)/[^/]+/polyplex-[\\w.-]+\\.jar"))
+            boolean polyplex = (e.matches(".*/(core|backend-\\w+|selector|demo)/target/(classes|polyplex-[\\w.-]+\\.jar)")
+                    || e.matches(".*/io/polyplex/polyplex-(core|backend-\\w+|selector|demo)/[^/]+/polyplex-[\\w.-]+\\.jar"))
                     && !e.endsWith("-tests.jar");
             boolean library = e.contains("/com/github/jnr/") || e.contains("/org/ow2/asm/asm/");
             if (polyplex || library) {
@@ -75,7 +75,8 @@ class ModulePathTest {
     @Test
     void theModulePathHoldsEveryPolyplexModuleAndNoTestCode() {
         String mp = modulePath();
-        for (String module : List.of("core", "backend-epoll", "backend-kqueue", "backend-poll", "backend-select", "demo")) {
+        for (String module : List.of("core", "backend-epoll", "backend-kqueue", "backend-poll", "backend-select", "selector",
+                "demo")) {
             String artifact = module.equals("core") ? "polyplex-core" : "polyplex-" + module;
             assertTrue(Arrays.stream(mp.split(File.pathSeparator)).map(e -> e.replace('\\', '/'))
                     .anyMatch(e -> e.contains("/" + module + "/target/") || e.contains("/" + artifact + "/")),
@@ -199,6 +200,55 @@ class ModulePathTest {
         assertTrue(child.waitFor(60, TimeUnit.SECONDS), "the child did not end");
         assertTrue(out.contains("no backend module is on the module path") && out.contains("io.polyplex.epoll"), out);
         assertFalse(out.contains("class path"), out);
+    }
+
+    /**
+     * polyplex-selector as a named module: a user module that requires only {@code
+     * io.polyplex.selector} compiles, and runs a selection on the best backend, which service binding
+     * brings in without being named.
+     */
+    @Test
+    void aUserModuleSelectsWithThePolyplexSelector(@TempDir Path dir) throws Exception {
+        JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
+        assertNotNull(javac, "this test needs a JDK");
+        Path src = dir.resolve("src");
+        Files.createDirectories(src.resolve("user"));
+        Files.writeString(src.resolve("module-info.java"), "module user { requires io.polyplex.selector; }\n");
+        Files.writeString(src.resolve("user/Main.java"), String.join("\n",
+                "package user;",
+                "import io.polyplex.net.NativeSockets;",
+                "import io.polyplex.selector.PolyplexSelectorProvider;",
+                "import java.nio.channels.SelectionKey;",
+                "import java.nio.channels.Selector;",
+                "public class Main {",
+                "    public static void main(String[] args) throws Exception {",
+                "        try (Selector s = PolyplexSelectorProvider.getInstance().openSelector()) {",
+                "            var p = NativeSockets.socketPair();",
+                "            p[0].configureBlocking(false);",
+                "            p[0].register(s, SelectionKey.OP_WRITE);",
+                "            System.out.println(\"selected \" + s.select(10_000) + \" on \" + s);",
+                "        }",
+                "    }",
+                "}", ""));
+        ByteArrayOutputStream errors = new ByteArrayOutputStream();
+        Path out = dir.resolve("out");
+        int rc = javac.run(null, null, errors, "-p", modulePath(), "-d", out.toString(),
+                src.resolve("module-info.java").toString(), src.resolve("user/Main.java").toString());
+        assertEquals(0, rc, errors.toString(StandardCharsets.UTF_8));
+        Path stdout = dir.resolve("stdout.txt");
+        Path stderr = dir.resolve("stderr.txt");
+        Process child = new ProcessBuilder(javaBin(), "--enable-native-access=org.jnrproject.jffi",
+                "-p", modulePath() + File.pathSeparator + out, "-m", "user/user.Main")
+                .redirectOutput(stdout.toFile()).redirectError(stderr.toFile()).start();
+        try {
+            assertTrue(child.waitFor(60, TimeUnit.SECONDS), "the user module did not finish");
+            assertEquals(0, child.exitValue(), () -> "stderr: " + read(stderr));
+            assertTrue(read(stdout).startsWith("selected 1 on PolyplexSelector[" + supportedBackends().get(0)),
+                    () -> read(stdout) + read(stderr));
+            assertFalse(read(stderr).contains("WARNING"), () -> read(stderr));
+        } finally {
+            child.destroyForcibly();
+        }
     }
 
     private static Path writeModule(Path root, String imports) throws IOException {
