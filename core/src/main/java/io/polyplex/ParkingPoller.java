@@ -431,6 +431,7 @@ public final class ParkingPoller implements Closeable {
         if (fd < 0) {
             throw new IllegalArgumentException("fd must not be negative: " + fd);
         }
+        requirePlausible(fd);
         if (!uses.beginClose(fd, null)) {
             return; // a concurrent close of the same fd closed it: closing the number again could
                     // close the next socket that got it
@@ -446,11 +447,27 @@ public final class ParkingPoller implements Closeable {
         }
     }
 
+    /** Fd numbers from here up are checked to be open before the fd-use table grows for them. */
+    private static final int LARGE_FD = 1 << 20;
+
+    /**
+     * Refuses a large fd number that is not open (EBADF, as the kernel would) before any table grows
+     * to hold it: a stray {@code Integer.MAX_VALUE} must not cost megabytes. Below {@link #LARGE_FD}
+     * (Linux's default ceiling, {@code fs.nr_open}) nothing is checked: the system call that follows
+     * says EBADF itself.
+     */
+    private static void requirePlausible(int fd) throws IOException {
+        if (fd >= LARGE_FD && !Descriptors.isOpen(fd)) {
+            throw NativeErrors.exception("poll(", fd, NativeErrors.EBADF);
+        }
+    }
+
     /** {@link ParkingAccess#enter}: counts a system call on {@code fd} in, or refuses it. */
     private long enter(int fd, Object owner, long epoch, boolean started) throws IOException {
         if (fd < 0) {
             throw new IllegalArgumentException("fd must not be negative: " + fd);
         }
+        requirePlausible(fd);
         if (owner instanceof Channel && !((Channel) owner).isOpen()) {
             throw closed(fd, started);
         }
@@ -733,14 +750,11 @@ public final class ParkingPoller implements Closeable {
                     forget(r, FD_CLOSED);
                     r = null;
                 }
-                boolean kept = r != null;
                 if (r == null) {
-                    r = new Registration(fd, owner);
-                    put(fd, r);
-                }
-                r.waiters.add(w);
-                w.registration = r;
-                if (kept) {
+                    register(fd, owner, w);
+                } else {
+                    r.waiters.add(w);
+                    w.registration = r;
                     try {
                         arm(r);
                     } catch (NativeIOException e) {
@@ -750,14 +764,8 @@ public final class ParkingPoller implements Closeable {
                         // file. Start afresh on this fd.
                         r.waiters.remove(w);
                         forget(r, FD_CLOSED);
-                        r = new Registration(fd, owner);
-                        put(fd, r);
-                        r.waiters.add(w);
-                        w.registration = r;
-                        arm(r);
+                        register(fd, owner, w);
                     }
-                } else {
-                    arm(r);
                 }
             } catch (IOException | RuntimeException e) {
                 Registration r = fd < byFd.length ? byFd[fd] : null;
@@ -771,6 +779,20 @@ public final class ParkingPoller implements Closeable {
             } finally {
                 lock.unlock();
             }
+        }
+
+        /**
+         * A new registration for {@code fd} with {@code w} as its first waiter, armed before it goes
+         * into the table: the kernel (or the backend's own check) refuses an fd that is not open
+         * first, so no number, however large, makes the table grow for nothing. Events cannot reach
+         * it before the table has it: the handler takes the same lock.
+         */
+        private void register(int fd, Object owner, Waiter w) throws IOException {
+            Registration r = new Registration(fd, owner);
+            r.waiters.add(w);
+            w.registration = r;
+            arm(r);
+            put(fd, r);
         }
 
         /** Subscribes what the waiters want and is not armed yet; the caller holds the lock. */

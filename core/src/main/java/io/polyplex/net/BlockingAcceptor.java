@@ -205,6 +205,7 @@ public final class BlockingAcceptor implements Closeable {
         channel.configureBlocking(false);
         // One platform poller: accepting is not a hot path, and a virtual one would add a second
         // thread (the master) and a hop for the platform threads that usually accept.
+        prepareLogging();
         this.ownsParker = shared == null;
         this.parker = shared != null ? shared : ParkingPoller.open(backend, 1, false);
         spareFd = openSpare();
@@ -303,11 +304,11 @@ public final class BlockingAcceptor implements Closeable {
         }
         if (refused) {
             refusedForLackOfFds++;
-            LOG.log(Level.WARNING, "out of file descriptors ({0}): refused a client; {1} refused so far",
+            logOutOfFds("out of file descriptors ({0}): refused a client; {1} refused so far",
                     cause.errnoName(), refusedForLackOfFds);
             return;
         }
-        LOG.log(Level.WARNING, "out of file descriptors ({0}), no spare left: backing off {1} ms",
+        logOutOfFds("out of file descriptors ({0}), no spare left: backing off {1} ms",
                 cause.errnoName(), OUT_OF_FDS_BACKOFF.toMillis());
         try {
             // The listener stays readable while clients wait: stop watching it for the back-off,
@@ -323,6 +324,34 @@ public final class BlockingAcceptor implements Closeable {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt(); // the caller's loop sees it and throws
+        }
+    }
+
+    /**
+     * Logs while the process is out of descriptors, when logging itself may need one: the first
+     * record a JVM formats loads the time-zone database (the default formatter prints a local time,
+     * {@code ZoneInfoFile} reads {@code tzdb.dat}), and a class whose initialisation fails for lack of
+     * a descriptor stays broken for the whole JVM. So the constructor loads it first (see {@link
+     * #prepareLogging}), and a record that still cannot be written is dropped rather than thrown out
+     * of {@code accept()}: the refusal is counted in {@link #refusedForLackOfFds()} either way.
+     */
+    private static void logOutOfFds(String format, Object... args) {
+        try {
+            LOG.log(Level.WARNING, format, args);
+        } catch (RuntimeException | LinkageError e) {
+            // no descriptor for the log either: the count says it
+        }
+    }
+
+    /**
+     * Loads what formatting a log record needs (the time-zone rules) while descriptors are still
+     * free, so that the record of a refusal at EMFILE does not have to open {@code tzdb.dat} then.
+     */
+    private static void prepareLogging() {
+        try {
+            java.time.ZoneId.systemDefault().getRules();
+        } catch (RuntimeException | LinkageError e) {
+            // the JVM's own problem, not one this acceptor can make worse
         }
     }
 
