@@ -372,6 +372,7 @@ class BlockingAcceptorTest {
                     threads.add(t);
                 }
                 try (Socket client = new Socket(at.getAddress(), at.getPort())) {
+                    assertTrue(client.isConnected());
                     long deadline = System.nanoTime() + EVENTUALLY_MS * 1_000_000;
                     while (outcomes.stream().noneMatch(o -> o instanceof NativeSocketChannel) && System.nanoTime() < deadline) {
                         Thread.onSpinWait();
