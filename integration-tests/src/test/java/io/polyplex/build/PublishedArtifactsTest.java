@@ -103,6 +103,23 @@ class PublishedArtifactsTest {
     }
 
     /**
+     * The README says where to get jnr-unixsocket, whose channels it says Polyplex watches: its
+     * coordinates at the version the build is tested with (and the BOM manages).
+     */
+    @Test
+    void theReadmeGivesJnrUnixsocketsCoordinatesAtTheTestedVersion() throws Exception {
+        String version = thirdPartyPins(pom(ROOT.resolve("pom.xml"))).get("com.github.jnr:jnr-unixsocket");
+        assertEquals(version, thirdPartyPins(pom(ROOT.resolve("bom/pom.xml"))).get("com.github.jnr:jnr-unixsocket"));
+        String readme = Files.readString(ROOT.resolve("README.md"));
+        assertTrue(readme.contains("`com.github.jnr:jnr-unixsocket:" + version + "`"),
+                "the README does not give com.github.jnr:jnr-unixsocket:" + version);
+        Matcher any = Pattern.compile("com\\.github\\.jnr:jnr-unixsocket:([\\w.-]+)").matcher(readme);
+        while (any.find()) {
+            assertEquals(version, any.group(1), "a jnr-unixsocket version in the README");
+        }
+    }
+
+    /**
      * {@code groupId:artifactId[:classifier]} to version (its {@code ${property}} resolved from the
      * pom's own properties) of every managed dependency not of this project and not imported.
      */
