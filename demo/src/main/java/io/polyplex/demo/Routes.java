@@ -104,7 +104,6 @@ final class Routes {
                 "request head over " + HttpServer.MAX_HEAD + " bytes\n", false);
     }
 
-    /** 503: a connection over the limit, or one that arrived while draining; sent once, then closed. */
     /**
      * Refuses a connection past the limit: the 503, sent once without waiting, then the channel is
      * closed even if it could not be sent (skipping the close leaked one fd per client that had
@@ -124,6 +123,7 @@ final class Routes {
         }
     }
 
+    /** 503: a connection over the limit, or one that arrived while draining; sent once, then closed. */
     static ByteBuffer busy() {
         return ByteBuffer.wrap("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
                 .getBytes(StandardCharsets.US_ASCII));
