@@ -51,7 +51,7 @@ class DemoCommandLineTest {
     static Stream<Arguments> usageMistakes() {
         List<Arguments> cases = new ArrayList<>();
         String notHere = backendNotHere();
-        // Both programs share the parser: EchoServer gets the brief's cases, HttpServer all of them.
+        // Both programs share the parser: EchoServer gets the basic cases, HttpServer all of them.
         for (Class<?> main : List.of(HttpServer.class, EchoServer.class)) {
             cases.add(Arguments.of(main, List.of("--port", "abc"), List.of("--port", "\"abc\"")));
             cases.add(Arguments.of(main, List.of("--port"), List.of("--port needs a value")));

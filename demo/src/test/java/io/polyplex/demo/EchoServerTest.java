@@ -24,7 +24,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The README's example program, end to end with java.net clients, on every backend that runs here:
- * it echoes, survives a client that resets mid-stream (the EPIPE report), and stops on request.
+ * it echoes, survives a client that resets mid-stream (the EPIPE bug of the README's introduction), and stops on request.
  */
 @Timeout(120)
 class EchoServerTest {

@@ -189,7 +189,7 @@ class HttpServerTest {
                 assertEquals('x', big.body()[i], "byte " + i + " of /big");
             }
 
-            // The first report: clients killed in the middle of a large response.
+            // The README's first bug: clients killed in the middle of a large response.
             for (int i = 0; i < 5; i++) {
                 try (Socket rude = new Socket(at.getAddress(), at.getPort())) {
                     rude.getOutputStream().write("GET /big?kb=4096 HTTP/1.1\r\nHost: t\r\n\r\n".getBytes(StandardCharsets.US_ASCII));

@@ -38,8 +38,9 @@ import io.polyplex.EventQueues;
 import java.util.stream.Stream;
 
 /**
- * The second report in the brief, on the real kernel: threads blocked in accept stop on request,
- * nothing is lost, the port is released, and running out of descriptors never becomes a busy loop.
+ * Accept loops that can be stopped (the README's second bug), on the real kernel: threads blocked
+ * in accept stop on request, nothing is lost, the port is released, and running out of descriptors
+ * never becomes a busy loop.
  */
 @Timeout(value = 180, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class BlockingAcceptorTest {
