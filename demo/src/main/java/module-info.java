@@ -6,6 +6,8 @@
 module io.polyplex.demo {
     requires io.polyplex;
     requires org.jnrproject.unixsocket;   // --unix: an AF_UNIX listener that is a jnr-enxio channel
+    requires org.jnrproject.ffi;          // --unix: the errno of a failed bind
+    requires org.jnrproject.constants;    // --unix: its name
 
     exports io.polyplex.demo;
 }

@@ -92,6 +92,42 @@ import java.util.Set;
  * (subscribing what is already subscribed) makes no system call, so it does not notice that the
  * caller has closed the fd meanwhile.
  *
+ * <h2>Example</h2>
+ * An event loop that any thread can stop, and the shutdown idiom: set a flag, then {@link
+ * #wakeup()}, which never throws, so it cannot race with {@link #close()}. The handler catches
+ * {@code IOException} around its reads (see {@link SocketEventHandler} for why it cannot throw it),
+ * and removes a socket before closing it. (The build compiles and runs this code: {@code
+ * examples/src/main/java/io/polyplex/examples/ApiExamples.java}.)
+ * <pre>{@code
+ * static long countBytes(EventQueue<NativeSocketChannel> queue, AtomicBoolean running) throws IOException {
+ *     ByteBuffer buf = ByteBuffer.allocateDirect(8192);
+ *     long[] total = {0};
+ *     while (running.get()) {
+ *         queue.poll(null, (socket, ops) -> {        // returns after events, or after wakeup()
+ *             try {
+ *                 int n = socket.read(buf.clear());
+ *                 if (n >= 0) {
+ *                     total[0] += n;
+ *                     return;
+ *                 }
+ *             } catch (IOException reset) {          // this socket's end, not the loop's
+ *             }
+ *             try {
+ *                 queue.remove(socket);              // remove first, then close
+ *                 socket.close();
+ *             } catch (IOException ignored) {
+ *             }
+ *         });
+ *     }
+ *     return total[0];
+ * }
+ *
+ * static void stop(EventQueue<?> queue, AtomicBoolean running) {   // from any thread
+ *     running.set(false);
+ *     queue.wakeup();                                // never throws, even once the queue is closed
+ * }
+ * }</pre>
+ *
  * @param <S> the caller's socket type
  */
 public interface EventQueue<S> extends Closeable {

@@ -21,6 +21,21 @@ import java.util.stream.Collectors;
  * OS"), then any other supported backend by name; one that refuses when opened (its kernel lacks
  * something it needs) is passed over for the next. The system property {@value #BACKEND_PROPERTY}
  * overrides the choice.
+ *
+ * <h2>Example</h2>
+ * What is on the class path, and a queue on the best backend or on a named one. (The build
+ * compiles and runs this code: {@code examples/src/main/java/io/polyplex/examples/ApiExamples.java}.)
+ * <pre>{@code
+ * static EventQueue<NativeSelectableChannel> open(String name, PrintStream out) throws IOException {
+ *     for (BackendInfo b : EventQueues.backends()) { // every backend on the class path or module path
+ *         out.println(b.name() + ": " + (b.supported() ? "runs here, " + b.capabilities()
+ *                 : "does not run here, " + b.unsupportedReason().orElse("")));
+ *     }
+ *     return name == null
+ *             ? EventQueues.open(NativeSelectableChannel::getFD)        // the best here, or -Dpolyplex.backend
+ *             : EventQueues.open(name, NativeSelectableChannel::getFD); // that one, or an exception saying why not
+ * }
+ * }</pre>
  */
 public final class EventQueues {
 

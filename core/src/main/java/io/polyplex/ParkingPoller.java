@@ -99,6 +99,27 @@ import jnr.enxio.channels.NativeSelectableChannel;
  *
  * <p>Thread-safe: any number of threads may wait at once, on the same fd or on others, and any
  * thread may close fds or the service.
+ *
+ * <h2>Example</h2>
+ * A read that parks until the socket has something, with a timeout. {@link #close(Channel)} from
+ * another thread ends the wait with {@link AsynchronousCloseException}, {@link #close()} with {@link
+ * ClosedParkingPollerException}; both are {@code IOException}s. ({@link
+ * io.polyplex.net.BlockingSockets} does this, and more, for you. The build compiles and runs this
+ * code: {@code examples/src/main/java/io/polyplex/examples/ApiExamples.java}.)
+ * <pre>{@code
+ * static int read(ParkingPoller poller, NativeSocketChannel channel, ByteBuffer buf, Duration timeout)
+ *         throws IOException {
+ *     while (true) {
+ *         int n = channel.read(buf);                  // non-blocking: 0 while nothing has come
+ *         if (n != 0) {
+ *             return n;                               // bytes, or -1 at end of stream
+ *         }
+ *         if (poller.awaitReadable(channel, timeout) == 0) {   // parks; a virtual thread unmounts
+ *             throw new SocketTimeoutException("nothing to read within " + timeout);
+ *         }
+ *     }
+ * }
+ * }</pre>
  */
 public final class ParkingPoller implements Closeable {
 

@@ -54,6 +54,29 @@ import jnr.posix.POSIXFactory;
  * The acceptor owns the listening socket from construction: it closes it once shut down and the
  * last thread has left {@code accept()}, never while a thread may still use the fd (no fd-reuse
  * race). Accepted channels belong to the caller.
+ *
+ * <h2>Example</h2>
+ * Accept loops on any number of threads (virtual ones included), sharing the caller's {@link
+ * ParkingPoller}; one {@link #shutdown()} ends them all. (The build compiles and runs this code:
+ * {@code examples/src/main/java/io/polyplex/examples/ApiExamples.java}.)
+ * <pre>{@code
+ * static BlockingAcceptor acceptOn(ParkingPoller poller, NativeServerSocketChannel listener, int threads,
+ *         ExecutorService executor, Consumer<NativeSocketChannel> serve) throws IOException {
+ *     BlockingAcceptor acceptor = new BlockingAcceptor(poller, listener);   // owns the listener now
+ *     for (int i = 0; i < threads; i++) {
+ *         executor.execute(() -> {
+ *             try {
+ *                 for (NativeSocketChannel c; (c = acceptor.accept()) != null; ) {   // null once shut down
+ *                     serve.accept(c);
+ *                 }
+ *             } catch (IOException e) {
+ *                 System.err.println("accept: " + e.getMessage());
+ *             }
+ *         });
+ *     }
+ *     return acceptor;   // acceptor.shutdown() from any thread ends every accept, then closes the listener
+ * }
+ * }</pre>
  */
 public final class BlockingAcceptor implements Closeable {
 

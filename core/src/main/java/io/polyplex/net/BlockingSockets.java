@@ -66,6 +66,26 @@ import jnr.enxio.channels.NativeSocketChannel;
  * <p>Thread-safe and stateless but for its poller: any number of threads may use one instance. It
  * never closes the callers' sockets, except a socket of its own that {@link #connect} could not
  * connect.
+ *
+ * <h2>Example</h2>
+ * A client that sends a request, half-closes and reads the whole answer, each step with a
+ * timeout; on a virtual thread, every wait unmounts it. (The build compiles and runs this code:
+ * {@code examples/src/main/java/io/polyplex/examples/ApiExamples.java}.)
+ * <pre>{@code
+ * static String exchange(BlockingSockets io, InetSocketAddress server, String request) throws IOException {
+ *     Duration timeout = Duration.ofSeconds(10);
+ *     try (NativeSocketChannel c = io.connect(server, timeout)) {        // parks while connecting
+ *         io.write(c, StandardCharsets.UTF_8.encode(request), timeout);  // all of it, or an exception
+ *         NativeSockets.shutdownOutput(c);
+ *         ByteArrayOutputStream answer = new ByteArrayOutputStream();
+ *         ByteBuffer buf = ByteBuffer.allocate(4096);
+ *         while (io.read(c, buf.clear(), timeout) > 0) {                 // -1: the server closed
+ *             answer.write(buf.array(), 0, buf.position());
+ *         }
+ *         return answer.toString(StandardCharsets.UTF_8);
+ *     }
+ * }
+ * }</pre>
  */
 public final class BlockingSockets {
 

@@ -34,11 +34,24 @@ import jnr.enxio.channels.NativeSocketChannel;
  * the version Polyplex's BOM names), and its channels work with everything here and with the event
  * queues: they are jnr-enxio {@code NativeSelectableChannel}s.
  * <pre>{@code
- * UnixServerSocketChannel server = UnixServerSocketChannel.open();
- * server.socket().bind(new UnixSocketAddress(new File("/run/app.sock")));
- * server.configureBlocking(false);                 // jnr-unixsocket's channels start blocking
- * NativeSocketChannel c = NativeSockets.accept(server);   // non-blocking, close-on-exec; null if none
- * UnixDomainSocketAddress path = (UnixDomainSocketAddress) NativeSockets.localAddress(c);
+ * static UnixServerSocketChannel listen(File path) throws IOException {
+ *     UnixServerSocketChannel server = UnixServerSocketChannel.open();
+ *     try {
+ *         server.socket().bind(new UnixSocketAddress(path));
+ *         server.configureBlocking(false);           // jnr-unixsocket's channels start blocking
+ *         return server;                             // an EventQueue watches it like any listener
+ *     } catch (IOException e) {
+ *         server.close();
+ *         throw e;
+ *     }
+ * }
+ *
+ * static Path acceptedOn(UnixServerSocketChannel server) throws IOException {
+ *     try (NativeSocketChannel c = NativeSockets.accept(server)) {   // non-blocking, close-on-exec
+ *         return c == null ? null                                    // nobody is waiting
+ *                 : ((UnixDomainSocketAddress) NativeSockets.localAddress(c)).getPath();
+ *     }
+ * }
  * }</pre>
  */
 public final class NativeSockets {

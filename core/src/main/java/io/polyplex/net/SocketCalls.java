@@ -278,6 +278,11 @@ final class SocketCalls {
     private static final int EHOSTUNREACH = jnr.constants.platform.Errno.EHOSTUNREACH.intValue();
     private static final int ENETUNREACH = jnr.constants.platform.Errno.ENETUNREACH.intValue();
 
+    /** Whether {@code errno} is a connection's refusal, as {@link #connectFailure} maps them. */
+    static boolean refusal(int errno) {
+        return errno == ECONNREFUSED || errno == ETIMEDOUT || errno == EHOSTUNREACH || errno == ENETUNREACH;
+    }
+
     /**
      * A failed connection to {@code remote}, as JDK users catch it: {@link ConnectException} for a
      * refusal or a kernel timeout, {@link NoRouteToHostException} for an unreachable host or network
@@ -286,11 +291,6 @@ final class SocketCalls {
      * fd=39): ECONNREFUSED (Connection refused)}; the cause of the first two is the {@link
      * NativeIOException}, whose {@code errno()} tells the errno.
      */
-    /** Whether {@code errno} is a connection's refusal, as {@link #connectFailure} maps them. */
-    static boolean refusal(int errno) {
-        return errno == ECONNREFUSED || errno == ETIMEDOUT || errno == EHOSTUNREACH || errno == ENETUNREACH;
-    }
-
     static IOException connectFailure(InetSocketAddress remote, NativeIOException e) {
         NativeIOException named = NativeErrors.exception("connect(" + text(remote), e.fd(), e.errno());
         IOException thrown;

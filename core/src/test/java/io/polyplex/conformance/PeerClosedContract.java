@@ -13,7 +13,7 @@ import jnr.enxio.channels.NativeSocketChannel;
 import org.junit.jupiter.api.Test;
 
 /**
- * The third report in the brief: the peer's close is reported without consuming data (Netty
+ * The README's third bug: the peer's close is reported without consuming data (Netty
  * #4317/#4325: RDHUP and IN together, data first); a reset is reported as an error on the read
  * path.
  */

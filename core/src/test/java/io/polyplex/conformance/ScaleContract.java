@@ -80,7 +80,7 @@ public abstract class ScaleContract extends ContractBase {
     }
 
     /**
-     * The brief's churn: subscribe, disable, re-subscribe and remove, over and over, allocate nothing
+     * Interest churn: subscribe, disable, re-subscribe and remove, over and over, allocate nothing
      * once warm (poll and select once allocated per register through jnr-posix's variadic fcntl).
      */
     @Test

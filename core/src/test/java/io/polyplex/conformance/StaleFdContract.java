@@ -34,7 +34,7 @@ public abstract class StaleFdContract extends ContractBase {
         queue.subscribeRead(a[0]);
         queue.subscribeRead(b[0]);
         write(a[1], "for a");
-        a[0].close(); // the EPIPE report's pattern: closed, never removed
+        a[0].close(); // the EPIPE bug's pattern: closed, never removed
         write(b[1], "for b");
         assertEquals(SocketEvent.READ, awaitEvent(b[0], SocketEvent.READ) & SocketEvent.READ);
         assertEquals("for b", readNow(b[0]));

@@ -36,13 +36,46 @@ final class Cli {
     private boolean help;
 
     /**
-     * @param program the name error lines start with, e.g. {@code "HttpServer"}
-     * @param synopsis how to run it, e.g. {@code "java -jar demo/target/polyplex-demo.jar"}
+     * The command line of {@code main}, named as the user started it ({@link #invokedAs}).
+     *
+     * @param main the class whose {@code main} runs
      */
-    Cli(String program, String synopsis, List<Option> options) {
-        this.program = program;
-        this.synopsis = synopsis;
+    Cli(Class<?> main, List<Option> options) {
+        this(invokedAs(main, System.getProperty("sun.java.command")), options);
+    }
+
+    /** @param invocation what {@link #invokedAs} says: the program's name, then its usage synopsis */
+    Cli(String[] invocation, List<Option> options) {
+        this.program = invocation[0];
+        this.synopsis = invocation[1];
         this.options = List.copyOf(options);
+    }
+
+    /**
+     * The program's name in error lines and the usage synopsis, as the user started it: the jar's
+     * path as typed ({@code java -jar demo/target/polyplex-demo.jar}), the main class as typed
+     * ({@code java -cp ... io.polyplex.demo.EchoServer}) or the module and class ({@code java -p ...
+     * -m io.polyplex.demo/io.polyplex.demo.HttpServer}). It is read from {@code sun.java.command},
+     * which the java launcher sets to the main class or jar and the arguments (the property jps and
+     * jcmd show); where it is missing, the main class's name.
+     *
+     * @param javaCommand the value of {@code sun.java.command}, or null
+     * @return the program's name and its synopsis
+     */
+    static String[] invokedAs(Class<?> main, String javaCommand) {
+        String first = javaCommand == null || javaCommand.isBlank() ? "" : javaCommand.strip().split("\\s+")[0];
+        if (first.endsWith(".jar")) {
+            return new String[] {first, "java -jar " + first};
+        }
+        if (first.contains("/") && first.endsWith("/" + main.getName())) {
+            return new String[] {first, "java -p ... -m " + first};
+        }
+        return new String[] {main.getName(), "java -cp ... " + main.getName()};
+    }
+
+    /** The program's name as its error lines give it. */
+    String program() {
+        return program;
     }
 
     /** Reads {@code args}; afterwards {@link #helpAsked()} or the getters say what was given. */
@@ -81,7 +114,7 @@ final class Cli {
     }
 
     private String hint() {
-        return "; " + program + " --help lists the options";
+        return "; --help lists the options";
     }
 
     private Option find(String name) {

@@ -65,6 +65,8 @@ public final class EchoServer implements Runnable {
     private final EventQueue<Endpoint> queue;
     private final Listener listener;
     private final CountDownLatch stopped = new CountDownLatch(1);
+    /** The connections the loop owns; touched only by the loop's thread. */
+    private final java.util.Set<Connection> open = new java.util.LinkedHashSet<>();
     private volatile long connections;
     private volatile long abortedWrites;
 
@@ -114,6 +116,10 @@ public final class EchoServer implements Runnable {
             System.err.println("event loop failed: " + e.getMessage());
         } finally {
             closeQuietly(listener.channel);
+            for (Connection c : open) {
+                closeQuietly(c.channel);
+            }
+            open.clear();
             stopped.countDown();
         }
     }
@@ -152,6 +158,7 @@ public final class EchoServer implements Runnable {
             Connection c = new Connection(ch);
             try {
                 queue.subscribeRead(c);
+                open.add(c);
                 connections++;
             } catch (IOException e) {
                 closeQuietly(ch);
@@ -192,6 +199,7 @@ public final class EchoServer implements Runnable {
 
     /** Removes before closing: the fd number must leave the queue before it can be reused. */
     private void drop(Connection c) {
+        open.remove(c);
         try {
             queue.remove(c);
         } catch (IOException e) {
@@ -217,12 +225,14 @@ public final class EchoServer implements Runnable {
     /**
      * {@code --host H --port P --backend NAME} (defaults 127.0.0.1, 7007, the best for this OS;
      * {@code --help} lists them). A usage mistake, or a backend that does not run here, prints one
-     * line and exits 2; an address it cannot listen on prints one line and exits 1.
+     * line and exits 2; an address it cannot listen on prints one line and exits 1. SIGTERM or
+     * SIGINT (Ctrl-C) closes the queue, the listener and every connection, prints a summary and
+     * exits 0.
      */
     public static void main(String[] args) throws Exception {
         String best = EventQueues.backends().stream().filter(io.polyplex.BackendInfo::supported)
                 .map(io.polyplex.BackendInfo::name).findFirst().orElse("none");
-        Cli cli = new Cli("EchoServer", "java -cp demo/target/polyplex-demo.jar io.polyplex.demo.EchoServer", java.util.List.of(
+        Cli cli = new Cli(EchoServer.class, java.util.List.of(
                 new Cli.Option("--host", "H", "address to listen on", "127.0.0.1"),
                 new Cli.Option("--port", "P", "TCP port, 0 picks a free one", "7007"),
                 new Cli.Option("--backend", "NAME", "epoll, kqueue, poll or select", "the best that runs here, " + best)));
@@ -254,18 +264,34 @@ public final class EchoServer implements Runnable {
             return;
         }
         Thread loop = new Thread(server, "polyplex-echo");
+        java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
+        // SIGTERM and SIGINT (Ctrl-C) run this hook. The JVM would exit 128 + the signal's number
+        // (143 for SIGTERM) once it returns; a server that stopped as asked exits 0, so the hook halts
+        // with 0 once the loop has closed everything and the summary is printed (as the HTTP demo).
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            stopping.set(true);
             try {
                 server.stop();
                 System.out.printf("stopped: %d connections, %d aborted%n", server.connections, server.abortedWrites);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+            } finally {
+                System.out.flush();
+                System.err.flush();
+                Runtime.getRuntime().halt(0);
             }
         }, "polyplex-echo-shutdown"));
         InetSocketAddress at = server.localAddress();
         System.out.printf("echo server on %s:%d (backend %s); try: nc %s %d; Ctrl-C stops it%n",
                 at.getHostString(), at.getPort(), server.backend(), at.getHostString(), at.getPort());
+        System.out.flush();
         loop.start();
         loop.join();
+        if (!stopping.get()) {
+            // The loop ended without being asked to (its queue failed): say so, and do not exit 0.
+            System.err.println(cli.program() + ": the event loop stopped unexpectedly");
+            System.err.flush();
+            Runtime.getRuntime().halt(1);
+        }
     }
 }

@@ -115,15 +115,20 @@ public final class HttpMessages {
         return new String(b, StandardCharsets.ISO_8859_1);
     }
 
-    /** An integer query parameter clamped to [0, 2^20], or {@code fallback}. */
-    public static int param(String query, String name, int fallback) {
+    /**
+     * The query parameter {@code name} as a whole number in [0, max]: {@code fallback} when the
+     * query does not have it, -1 when its value is not such a number (a letter, a sign, a value
+     * past {@code max}), so that the caller can refuse it rather than guess.
+     */
+    public static int param(String query, String name, int fallback, int max) {
         for (String kv : query.split("&")) {
             if (kv.startsWith(name + "=")) {
-                try {
-                    return Math.max(0, Math.min(Integer.parseInt(kv.substring(name.length() + 1)), 1 << 20));
-                } catch (NumberFormatException e) {
-                    return fallback;
+                String v = kv.substring(name.length() + 1);
+                if (v.isEmpty() || v.length() > 10 || !v.chars().allMatch(c -> c >= '0' && c <= '9')) {
+                    return -1;
                 }
+                long n = Long.parseLong(v);
+                return n <= max ? (int) n : -1;
             }
         }
         return fallback;

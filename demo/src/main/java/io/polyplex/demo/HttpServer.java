@@ -26,8 +26,12 @@ import jnr.enxio.channels.NativeServerSocketChannel;
 import jnr.enxio.channels.NativeSocketChannel;
 
 /**
- * A small HTTP/1.1 server on one event-loop thread, built only on the public API: the server of the
- * first report in the brief, written so that a client killed mid-response cannot stop it.
+ * A small HTTP/1.1 server on one event-loop thread, built only on the public API, written so that a
+ * client killed mid-response cannot stop it. That is a failure real epoll servers shipped: a write to
+ * a client that had gone failed with EPIPE, the connection's fd was closed without leaving the
+ * epoll set, and an edge-triggered listener was never drained again, so the server stopped
+ * accepting for good. Here a failed write removes the connection from the queue, then closes it,
+ * and the loop goes on.
  *
  * <ul>
  *   <li>Accepting: on the loop (the listener is one more socket in the queue, drained until accept
@@ -562,7 +566,7 @@ public final class HttpServer implements Runnable, HttpService {
         Options d = Options.defaults();
         String best = EventQueues.backends().stream().filter(io.polyplex.BackendInfo::supported)
                 .map(io.polyplex.BackendInfo::name).findFirst().orElse("none");
-        return new Cli("HttpServer", "java -jar demo/target/polyplex-demo.jar", List.of(
+        return new Cli(HttpServer.class, List.of(
                 new Cli.Option("--host", "H", "address to listen on", d.host()),
                 new Cli.Option("--port", "P", "TCP port, 0 picks a free one", Integer.toString(d.port())),
                 new Cli.Option("--unix", "PATH", "listen on an AF_UNIX socket at PATH instead of TCP", "off"),
@@ -668,7 +672,7 @@ public final class HttpServer implements Runnable, HttpService {
         loop.join();
         if (!stopping.get()) {
             // The loop ended without being asked to (its queue failed): say so, and do not exit 0.
-            System.err.println("HttpServer: the " + (virtualThreads ? "server" : "event loop") + " stopped unexpectedly");
+            System.err.println(cli.program() + ": the " + (virtualThreads ? "server" : "event loop") + " stopped unexpectedly");
             System.err.flush();
             Runtime.getRuntime().halt(1);
         }

@@ -54,11 +54,22 @@ final class Routes {
         }
     }
 
+    /**
+     * The largest {@code /big?kb=}: 16 MiB, built in memory for each request (a bigger one could
+     * exhaust the heap of a server that ten clients ask at once).
+     */
+    static final int MAX_BIG_KB = 16 * 1024;
+    /** The longest {@code /slow?ms=}: one minute, the longest a client is expected to wait for an answer. */
+    static final int MAX_SLOW_MS = 60_000;
+
     private Routes() {
     }
 
     /**
      * The answer to a parsed request head.
+     *
+     * <p>{@code /big?kb=N} (default 64) and {@code /slow?ms=N} (default 1000) take a whole number up
+     * to {@link #MAX_BIG_KB} and {@link #MAX_SLOW_MS}; anything else is answered 400, saying so.
      *
      * @param backend the backend's name, which {@code /} names
      * @param stats the {@code /stats} line, asked only for that route
@@ -72,8 +83,16 @@ final class Routes {
         }
         return switch (h.path()) {
             case "/" -> send(200, "OK", "hello from polyplex (" + backend + ")\n", h.keepAlive());
-            case "/big" -> new Send(big(HttpMessages.param(h.query(), "kb", 64), h.keepAlive()), h.keepAlive());
-            case "/slow" -> new Slow(HttpMessages.param(h.query(), "ms", 1000), h.keepAlive());
+            case "/big" -> {
+                int kb = HttpMessages.param(h.query(), "kb", 64, MAX_BIG_KB);
+                yield kb < 0 ? send(400, "Bad Request", "kb must be a whole number from 0 to " + MAX_BIG_KB + "\n", h.keepAlive())
+                        : new Send(big(kb, h.keepAlive()), h.keepAlive());
+            }
+            case "/slow" -> {
+                int ms = HttpMessages.param(h.query(), "ms", 1000, MAX_SLOW_MS);
+                yield ms < 0 ? send(400, "Bad Request", "ms must be a whole number from 0 to " + MAX_SLOW_MS + "\n", h.keepAlive())
+                        : new Slow(ms, h.keepAlive());
+            }
             case "/stats" -> send(200, "OK", stats.get().line(), h.keepAlive());
             default -> send(404, "Not Found", "no such path\n", h.keepAlive());
         };
@@ -85,7 +104,6 @@ final class Routes {
                 "request head over " + HttpServer.MAX_HEAD + " bytes\n", false);
     }
 
-    /** 503: a connection over the limit, or one that arrived while draining; sent once, then closed. */
     /**
      * Refuses a connection past the limit: the 503, sent once without waiting, then the channel is
      * closed even if it could not be sent (skipping the close leaked one fd per client that had
@@ -105,6 +123,7 @@ final class Routes {
         }
     }
 
+    /** 503: a connection over the limit, or one that arrived while draining; sent once, then closed. */
     static ByteBuffer busy() {
         return ByteBuffer.wrap("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
                 .getBytes(StandardCharsets.US_ASCII));

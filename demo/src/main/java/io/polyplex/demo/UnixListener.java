@@ -11,6 +11,8 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Objects;
+import jnr.constants.platform.Errno;
+import jnr.ffi.LastError;
 import jnr.unixsocket.UnixServerSocketChannel;
 import jnr.unixsocket.UnixSocketAddress;
 
@@ -55,13 +57,16 @@ final class UnixListener {
      */
     static UnixListener open(Path path, int backlog) throws IOException {
         Objects.requireNonNull(path, "path");
+        checkLength(path, System.getProperty("os.name", ""));
         clearStaleSocket(path);
         UnixServerSocketChannel ch = UnixServerSocketChannel.open();
         try {
             ch.socket().bind(new UnixSocketAddress(path.toFile()), backlog);
         } catch (IOException e) {
+            // Read errno before anything else makes a native call on this thread.
+            String why = withErrnoName(e.getMessage(), LastError.getLastError(jnr.ffi.Runtime.getSystemRuntime()));
             close(ch);
-            throw new IOException("bind(" + path + "): " + e.getMessage(), e);
+            throw new IOException("bind(" + path + "): " + why, e);
         } catch (RuntimeException e) {
             close(ch);
             throw e;
@@ -75,6 +80,42 @@ final class UnixListener {
             Files.deleteIfExists(path);
             throw e;
         }
+    }
+
+    /**
+     * The size of {@code sockaddr_un}'s {@code sun_path}, which holds the path and its terminating
+     * NUL: 108 bytes on Linux ({@code UNIX_PATH_MAX}, include/uapi/linux/un.h), 104 on macOS (XNU
+     * bsd/sys/un.h) and the BSDs (FreeBSD, OpenBSD, NetBSD and DragonFly sys/sys/un.h).
+     */
+    static int sunPathSize(String osName) {
+        return osName.toLowerCase(java.util.Locale.ROOT).startsWith("linux") ? 108 : 104;
+    }
+
+    /**
+     * Refuses a path too long for an AF_UNIX address, naming the limit: bind(2) would otherwise say
+     * only EINVAL (Linux) or ENAMETOOLONG. A relative path counts as given.
+     */
+    static void checkLength(Path path, String osName) throws IOException {
+        int bytes = path.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        int max = sunPathSize(osName) - 1;
+        if (bytes > max) {
+            throw new IOException(path + " is " + bytes + " bytes long; an AF_UNIX socket path holds at most " + max
+                    + " bytes on " + osName + " (sockaddr_un's sun_path is " + (max + 1)
+                    + " bytes with the terminating NUL): pick a shorter path, or a relative one");
+        }
+    }
+
+    /**
+     * jnr-unixsocket's message (strerror's text) with the errno's name in front, as Polyplex's own
+     * errors say it: {@code ENOENT (No such file or directory)}. The name is given only when {@code
+     * errno}'s text is the message, so a stale errno is never named.
+     */
+    static String withErrnoName(String message, int errno) {
+        Errno e = Errno.valueOf(errno);
+        if (message != null && e != null && e != Errno.__UNKNOWN_CONSTANT__ && message.equals(e.description())) {
+            return e.name() + " (" + message + ")";
+        }
+        return message;
     }
 
     /** Removes a socket file nobody listens on; refuses anything else that is in the way. */

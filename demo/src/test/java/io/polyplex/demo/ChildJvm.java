@@ -57,13 +57,15 @@ final class ChildJvm {
     }
 
     /**
-     * Waits (at most 60 s) until the child has written a line containing {@code marker} to {@code
-     * log}, and returns that line; fails if the child exits first.
+     * Waits (at most 60 s) until the child has written a whole line containing {@code marker} to
+     * {@code log}, and returns that line; fails if the child exits first.
      */
     static String awaitLine(Process child, Path log, String marker) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (System.nanoTime() < deadline) {
-            for (String line : Files.readAllLines(log)) {
+            String text = Files.readString(log);
+            // Whole lines only: the child may be in the middle of writing the last one.
+            for (String line : text.substring(0, text.lastIndexOf('\n') + 1).split("\n")) {
                 if (line.contains(marker)) {
                     return line;
                 }

@@ -35,7 +35,7 @@ class DemoCommandLineTest {
     private static void assertOneLine(ChildJvm.Result r, Class<?> main, String... mustContain) {
         String err = r.stderr().strip();
         assertEquals(1, err.lines().count(), "stderr is not one line: " + r.stderr());
-        assertTrue(err.startsWith(main.getSimpleName() + ": "), err);
+        assertTrue(err.startsWith(main.getName() + ": "), err);   // run as java -cp ... CLASS
         assertFalse(err.contains("Exception") || r.stderr().contains("\tat "), err);
         for (String s : mustContain) {
             assertTrue(err.contains(s), "\"" + s + "\" not in: " + err);
@@ -51,7 +51,7 @@ class DemoCommandLineTest {
     static Stream<Arguments> usageMistakes() {
         List<Arguments> cases = new ArrayList<>();
         String notHere = backendNotHere();
-        // Both programs share the parser: EchoServer gets the brief's cases, HttpServer all of them.
+        // Both programs share the parser: EchoServer gets the basic cases, HttpServer all of them.
         for (Class<?> main : List.of(HttpServer.class, EchoServer.class)) {
             cases.add(Arguments.of(main, List.of("--port", "abc"), List.of("--port", "\"abc\"")));
             cases.add(Arguments.of(main, List.of("--port"), List.of("--port needs a value")));
@@ -126,6 +126,68 @@ class DemoCommandLineTest {
         assertTrue(r.stdout().contains(main == HttpServer.class ? "(default: 8080)" : "(default: 7007)"), r.stdout());
         // -h is the same
         assertEquals(r.stdout(), ChildJvm.run(main, "-h").stdout());
+    }
+
+    /**
+     * Error lines and the usage name the program as the user started it: the jar's path (java -jar),
+     * the class (java -cp) or the module and class (java -m), from the launcher's sun.java.command;
+     * never a bare "HttpServer" for a jar the user ran. DemoJarTest runs the jar itself.
+     */
+    @Test
+    void theProgramIsNamedAsItWasStarted() {
+        assertEquals(List.of("demo/target/polyplex-demo.jar", "java -jar demo/target/polyplex-demo.jar"),
+                List.of(Cli.invokedAs(HttpServer.class, "demo/target/polyplex-demo.jar --port 99999")));
+        assertEquals(List.of("io.polyplex.demo.EchoServer", "java -cp ... io.polyplex.demo.EchoServer"),
+                List.of(Cli.invokedAs(EchoServer.class, "io.polyplex.demo.EchoServer --port 1")));
+        assertEquals(List.of("io.polyplex.demo/io.polyplex.demo.HttpServer", "java -p ... -m io.polyplex.demo/io.polyplex.demo.HttpServer"),
+                List.of(Cli.invokedAs(HttpServer.class, "io.polyplex.demo/io.polyplex.demo.HttpServer --port 0")));
+        assertEquals(List.of("io.polyplex.demo.HttpServer", "java -cp ... io.polyplex.demo.HttpServer"),
+                List.of(Cli.invokedAs(HttpServer.class, null)));
+    }
+
+    /**
+     * --unix errors name the errno as every other error does, and a path too long for sun_path is
+     * refused before bind with the limit (bind alone says EINVAL on Linux): exit status 1.
+     */
+    @Test
+    void unixSocketErrorsNameTheErrnoAndThePathLengthLimit(@TempDir Path dir) throws Exception {
+        Path missing = dir.resolve("no-such-dir/demo.sock");
+        ChildJvm.Result r = ChildJvm.run(HttpServer.class, "--unix", missing.toString());
+        assertEquals(1, r.exitCode(), r.toString());
+        assertOneLine(r, HttpServer.class, "cannot listen: bind(" + missing + "): ENOENT (No such file or directory)");
+
+        Path tooLong = dir.resolve("x".repeat(120) + ".sock");
+        int bytes = tooLong.toString().length();
+        r = ChildJvm.run(HttpServer.class, "--unix", tooLong.toString());
+        assertEquals(1, r.exitCode(), r.toString());
+        int max = UnixListener.sunPathSize(System.getProperty("os.name")) - 1;
+        assertOneLine(r, HttpServer.class, "cannot listen: " + tooLong + " is " + bytes + " bytes long",
+                "holds at most " + max + " bytes");
+        assertFalse(Files.exists(tooLong));
+    }
+
+    /** sun_path's size per OS, from each system's sys/un.h (108 on Linux, 104 on macOS and the BSDs). */
+    @Test
+    void theLimitIsThatOfTheOsThePathIsBoundOn() throws Exception {
+        assertEquals(108, UnixListener.sunPathSize("Linux"));
+        for (String os : List.of("Mac OS X", "FreeBSD", "OpenBSD", "NetBSD", "DragonFly")) {
+            assertEquals(104, UnixListener.sunPathSize(os), os);
+        }
+        Path p104 = Path.of("/" + "p".repeat(103));   // 104 bytes: too long for macOS, fine for Linux
+        UnixListener.checkLength(p104, "Linux");
+        java.io.IOException e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
+                () -> UnixListener.checkLength(p104, "Mac OS X"));
+        assertTrue(e.getMessage().contains("is 104 bytes long; an AF_UNIX socket path holds at most 103 bytes on Mac OS X"),
+                e.getMessage());
+        UnixListener.checkLength(Path.of("/" + "p".repeat(102)), "Mac OS X");
+    }
+
+    /** jnr-unixsocket's strerror text gets the errno's name, only when that errno is the one meant. */
+    @Test
+    void anErrnoIsNamedOnlyWhenItsTextIsTheMessage() {
+        int enoent = jnr.constants.platform.Errno.ENOENT.intValue();
+        assertEquals("ENOENT (No such file or directory)", UnixListener.withErrnoName("No such file or directory", enoent));
+        assertEquals("Permission denied", UnixListener.withErrnoName("Permission denied", enoent));
     }
 
     /** --unix at a path that is a regular file: refused in one line, exit status 1, the file intact. */

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -19,6 +20,17 @@ class HttpMessagesTest {
         return in.put(b);
     }
 
+    /** A parameter is its value, the fallback when absent, or -1 (refused) when not a whole number up to max. */
+    @Test
+    void aNumericParameterIsTheValueTheFallbackOrRefused() {
+        assertEquals(7, HttpMessages.param("a=1&ms=7", "ms", 1000, 60_000));
+        assertEquals(1000, HttpMessages.param("a=1", "ms", 1000, 60_000));
+        assertEquals(60_000, HttpMessages.param("ms=60000", "ms", 1000, 60_000));
+        for (String bad : new String[] {"ms=60001", "ms=-1", "ms=+1", "ms=", "ms=1e3", "ms= 5", "ms=99999999999999999999"}) {
+            assertEquals(-1, HttpMessages.param(bad, "ms", 1000, 60_000), bad);
+        }
+    }
+
     @ParameterizedTest(name = "direct={0}")
     @ValueSource(booleans = {false, true})
     void parsesAHeadAndKeepsThePipelinedBytes(boolean direct) {
@@ -29,7 +41,7 @@ class HttpMessagesTest {
         assertEquals(0, h.status());
         assertEquals("GET", h.method());
         assertEquals("/big", h.path());
-        assertEquals(3, HttpMessages.param(h.query(), "kb", 64));
+        assertEquals(3, HttpMessages.param(h.query(), "kb", 64, 100));
         assertTrue(h.keepAlive());
         assertEquals(5, in.position(), "the next request's first bytes stay, at the start");
         assertEquals('G', in.get(0));

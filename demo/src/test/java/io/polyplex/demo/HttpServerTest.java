@@ -189,7 +189,7 @@ class HttpServerTest {
                 assertEquals('x', big.body()[i], "byte " + i + " of /big");
             }
 
-            // The first report: clients killed in the middle of a large response.
+            // The README's first bug: clients killed in the middle of a large response.
             for (int i = 0; i < 5; i++) {
                 try (Socket rude = new Socket(at.getAddress(), at.getPort())) {
                     rude.getOutputStream().write("GET /big?kb=4096 HTTP/1.1\r\nHost: t\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
@@ -225,6 +225,48 @@ class HttpServerTest {
         assertTrue(summary.abortedWrites() >= 1, summary.toString());
         assertEquals(1, summary.cancelledSlow(), summary.toString());
         assertTrue(summary.requests() >= 10, summary.toString());
+    }
+
+    /**
+     * /slow?ms= and /big?kb= take a whole number up to their limit (60,000 ms, 16,384 KiB); anything
+     * else is answered 400 at once, saying what is accepted, on a connection that stays open. Before,
+     * ms=60001 slept a minute and kb took any value up to 2^20 (a 1 GiB body built in memory).
+     */
+    @ParameterizedTest
+    @EnumSource(Mode.class)
+    void outOfRangeSlowAndBigParametersAreRefusedWithAClearMessage(Mode mode) throws Exception {
+        HttpService server = start(mode, options(null, false, 0));
+        InetSocketAddress at = server.localAddress();
+        try (Socket s = new Socket(at.getAddress(), at.getPort())) {
+            s.setSoTimeout(20_000);
+            String[][] cases = {
+                {"/slow?ms=60001", "400", "ms must be a whole number from 0 to 60000\n"},
+                {"/slow?ms=-5", "400", "ms must be a whole number from 0 to 60000\n"},
+                {"/slow?ms=soon", "400", "ms must be a whole number from 0 to 60000\n"},
+                {"/slow?ms=99999999999999", "400", "ms must be a whole number from 0 to 60000\n"},
+                {"/big?kb=16385", "400", "kb must be a whole number from 0 to 16384\n"},
+                {"/big?kb=", "400", "kb must be a whole number from 0 to 16384\n"},
+                {"/slow?ms=0", "200", "slept 0 ms\n"},
+            };
+            for (String[] c : cases) {
+                s.getOutputStream().write(("GET " + c[0] + " HTTP/1.1\r\nHost: t\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                InputStream in = s.getInputStream();
+                StringBuilder head = new StringBuilder();
+                while (!head.toString().endsWith("\r\n\r\n")) {
+                    int b = in.read();
+                    assertTrue(b >= 0, c[0] + ": end of stream in the head: " + head);
+                    head.append((char) b);
+                }
+                assertTrue(head.toString().startsWith("HTTP/1.1 " + c[1] + " "), c[0] + ": " + head);
+                java.util.regex.Matcher length = java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)").matcher(head);
+                assertTrue(length.find(), head.toString());
+                assertEquals(c[2], new String(in.readNBytes(Integer.parseInt(length.group(1))), StandardCharsets.US_ASCII), c[0]);
+            }
+            s.getOutputStream().write("GET /big?kb=16384 HTTP/1.1\r\nHost: t\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            assertTrue(status(s).startsWith("HTTP/1.1 200"), "the largest /big is served");
+        } finally {
+            server.shutdown(Duration.ofSeconds(5));
+        }
     }
 
     @ParameterizedTest

@@ -70,7 +70,7 @@ public final class EchoLoop {
         try (EventQueue<NativeSelectableChannel> queue = EventQueues.open(NativeSelectableChannel::getFD);
              NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", port), 128)) {
             Runtime.getRuntime().addShutdownHook(new Thread(queue::close));
-            System.out.println("echo on " + NativeSockets.localAddress(server.getFD()) + " (" + queue.backend() + ")");
+            System.out.println("echo on " + NativeSockets.localAddress(server) + " (" + queue.backend() + ")");
             serve(queue, server);
         }
     }

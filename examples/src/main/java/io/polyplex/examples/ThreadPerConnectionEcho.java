@@ -49,7 +49,7 @@ public final class ThreadPerConnectionEcho {
         try (ParkingPoller poller = ParkingPoller.open();
              NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", port), 128)) {
             Runtime.getRuntime().addShutdownHook(new Thread(poller::close));   // ends every wait
-            System.out.println("echo on " + NativeSockets.localAddress(server.getFD()) + " (" + poller.backend() + ")");
+            System.out.println("echo on " + NativeSockets.localAddress(server) + " (" + poller.backend() + ")");
             serve(server, poller, threads);
         } finally {
             threads.shutdown();

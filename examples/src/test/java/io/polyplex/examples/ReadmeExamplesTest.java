@@ -49,6 +49,30 @@ class ReadmeExamplesTest {
         assertFalse(checked.isEmpty());
     }
 
+    /**
+     * Every Maven command the README gives for one module builds that module's dependencies from this
+     * tree too ({@code -am}): in a fresh clone there is no polyplex-core in the local repository, and
+     * where there is one it is not this tree's. With {@code -am}, a {@code -Dtest} filter also reaches
+     * the modules built first, so the command must let them run no test.
+     */
+    @Test
+    void everyModuleCommandOfTheReadmeBuildsWhatTheModuleNeeds() throws Exception {
+        String[] parts = Files.readString(ROOT.resolve("README.md")).replace('\n', ' ').split("\\./mvnw ");
+        int checked = 0;
+        for (int i = 1; i < parts.length; i++) {
+            int end = parts[i].indexOf('`');   // the end of the inline code or of the block, if before the next
+            String command = "./mvnw " + (end < 0 ? parts[i] : parts[i].substring(0, end)).strip();
+            if (command.contains(" -pl ")) {
+                assertTrue(command.contains(" -am "), "no -am in: " + command);
+                if (command.contains("-Dtest=")) {
+                    assertTrue(command.contains("-Dsurefire.failIfNoSpecifiedTests=false"), command);
+                }
+                checked++;
+            }
+        }
+        assertTrue(checked >= 3, "the README's module commands: " + checked);
+    }
+
     private static String withoutPackageLine(String java) {
         return java.replaceFirst("(?s)^package [^;]+;\\n\\n", "");
     }

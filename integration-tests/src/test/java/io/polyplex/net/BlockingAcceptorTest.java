@@ -38,8 +38,9 @@ import io.polyplex.EventQueues;
 import java.util.stream.Stream;
 
 /**
- * The second report in the brief, on the real kernel: threads blocked in accept stop on request,
- * nothing is lost, the port is released, and running out of descriptors never becomes a busy loop.
+ * Accept loops that can be stopped (the README's second bug), on the real kernel: threads blocked
+ * in accept stop on request, nothing is lost, the port is released, and running out of descriptors
+ * never becomes a busy loop.
  */
 @Timeout(value = 180, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class BlockingAcceptorTest {
@@ -372,6 +373,7 @@ class BlockingAcceptorTest {
                     threads.add(t);
                 }
                 try (Socket client = new Socket(at.getAddress(), at.getPort())) {
+                    assertTrue(client.isConnected());
                     long deadline = System.nanoTime() + EVENTUALLY_MS * 1_000_000;
                     while (outcomes.stream().noneMatch(o -> o instanceof NativeSocketChannel) && System.nanoTime() < deadline) {
                         Thread.onSpinWait();

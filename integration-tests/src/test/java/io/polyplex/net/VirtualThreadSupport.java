@@ -203,7 +203,6 @@ public final class VirtualThreadSupport {
                 .collect(Collectors.joining(", ", "[", "] (JVM threads; the GC's and the VM's own are not listed)"));
     }
 
-    /** What each fd is (its /proc/self/fd link), for a failure message. */
     /**
      * Every live thread, virtual ones included, whose name starts with {@code prefix}, as its name
      * and thread id: read
@@ -245,6 +244,7 @@ public final class VirtualThreadSupport {
         }
     }
 
+    /** What each fd is (its /proc/self/fd link), for a failure message. */
     public static String describeFds(java.util.Set<Integer> fds) {
         return fds.stream().sorted().map(fd -> {
             try {

@@ -19,6 +19,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -160,7 +161,7 @@ public final class NettyHttpServer {
 
         FullHttpResponse response(boolean keepAlive) {
             return new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, body.duplicate(),
-                    keepAlive ? this.keepAlive : close, HttpHeaders.EMPTY_HEADERS);
+                    keepAlive ? this.keepAlive : close, EmptyHttpHeaders.INSTANCE);
         }
     }
 
