@@ -24,7 +24,8 @@ import org.w3c.dom.Node;
 
 /**
  * A project that depends on Polyplex as the README says, built outside this reactor: only the
- * artifacts this build packaged (the parent and BOM poms, core's and the backends' poms and jars)
+ * artifacts this build packaged (the parent and BOM poms, core's, the backends' and the selector's
+ * poms and jars)
  * are installed, as {@code mvn install} would lay them out, into a local repository of its own; every
  * other artifact comes from the user's local repository offered as a {@code file://} remote (no
  * network: Maven runs offline, with file URLs allowed). Inside the reactor the parent's
@@ -52,7 +53,7 @@ class BomConsumerTest {
         Path repo = dir.resolve("repository");
         install(repo, "polyplex-parent", version, ROOT.resolve("pom.xml"), null);
         install(repo, "polyplex-bom", version, ROOT.resolve("bom/pom.xml"), null);
-        for (String module : List.of("core", "backend-epoll", "backend-kqueue", "backend-poll", "backend-select")) {
+        for (String module : List.of("core", "backend-epoll", "backend-kqueue", "backend-poll", "backend-select", "selector")) {
             String artifact = "polyplex-" + module;
             install(repo, artifact, version, ROOT.resolve(module).resolve("pom.xml"),
                     ROOT.resolve(module).resolve("target").resolve(artifact + "-" + version + ".jar"));
@@ -100,7 +101,7 @@ class BomConsumerTest {
         String jffi = text(child(parent, "properties"), "jffi.version");
         assertEquals(jffi, resolved.get("com.github.jnr:jffi"), "jffi: " + resolved);
         assertEquals(jffi, resolved.get("com.github.jnr:jffi:native"), "jffi's native jar: " + resolved);
-        for (String polyplex : List.of("polyplex-core", "polyplex-backend-epoll", "polyplex-backend-kqueue", "polyplex-backend-poll")) {
+        for (String polyplex : List.of("polyplex-core", "polyplex-backend-epoll", "polyplex-backend-kqueue", "polyplex-backend-poll", "polyplex-selector")) {
             assertEquals(version, resolved.get("io.polyplex:" + polyplex), polyplex + ": " + resolved);
         }
         for (Map.Entry<String, String> e : resolved.entrySet()) {
