@@ -355,22 +355,14 @@ final class PolyplexSelector extends AbstractSelector {
     public Selector wakeup() {
         if (isOpen()) {
             woken = true;
-            try {
-                queue.wakeup();
-            } catch (ClosedEventQueueException e) {
-                // closed meanwhile: nothing to wake
-            }
+            queue.wakeup(); // a no-op if the queue was closed meanwhile
         }
         return this;
     }
 
     @Override
     protected void implCloseSelector() throws IOException {
-        try {
-            queue.wakeup(); // the selection in progress returns, and releases the monitors
-        } catch (ClosedEventQueueException e) {
-            // not possible: only this method closes the queue, and it runs once
-        }
+        queue.wakeup(); // the selection in progress returns, and releases the monitors
         synchronized (this) {
             synchronized (selected) {
                 queue.close();
