@@ -425,6 +425,51 @@ public abstract class ContractBase {
         fail(t.getName() + " never blocked in the kernel within " + EVENTUALLY);
     }
 
+    /**
+     * Waits until {@code t} is parked in a {@link io.polyplex.ParkingPoller}'s wait (a
+     * BlockingSockets call's, a BlockingAcceptor's accept), failing after {@link #EVENTUALLY}: its
+     * blocker says so. Its state alone (WAITING) would also match a thread still queued for the
+     * poller's lock, whose wait is not registered yet.
+     */
+    public static void awaitParkedInAParkingPoller(Thread t) throws InterruptedException {
+        long deadline = System.nanoTime() + EVENTUALLY.toNanos();
+        while (!(java.util.concurrent.locks.LockSupport.getBlocker(t) instanceof io.polyplex.ParkingPoller)
+                || t.getState() != Thread.State.WAITING && t.getState() != Thread.State.TIMED_WAITING) {
+            assertTrue(t.isAlive() && System.nanoTime() < deadline,
+                    t.getName() + " never parked in a ParkingPoller: " + t.getState());
+            Thread.sleep(1);
+        }
+    }
+
+    /**
+     * Unparks a thread every 2 ms until closed (or for {@link #EVENTUALLY} at most): spurious
+     * wakes, which {@code LockSupport.parkNanos} may always have, made certain. A timed wait that
+     * restarted its timeout at each one would not end while they go on.
+     */
+    public static final class SpuriousWakes implements AutoCloseable {
+        private final Thread poker;
+        private volatile boolean stop;
+
+        /** Starts waking {@code target}. */
+        public SpuriousWakes(Thread target) {
+            poker = new Thread(() -> {
+                long end = System.nanoTime() + EVENTUALLY.toNanos();
+                while (!stop && System.nanoTime() < end) {
+                    java.util.concurrent.locks.LockSupport.unpark(target);
+                    java.util.concurrent.locks.LockSupport.parkNanos(2_000_000);
+                }
+            }, "spurious-wakes");
+            poker.setDaemon(true);
+            poker.start();
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            stop = true;
+            poker.join();
+        }
+    }
+
     /** Joins {@code t} within {@link #EVENTUALLY}, failing if it is still running. */
     protected static void assertEnds(Thread t, String what) throws InterruptedException {
         t.join(EVENTUALLY.toMillis());

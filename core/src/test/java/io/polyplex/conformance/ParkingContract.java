@@ -24,7 +24,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.ToIntFunction;
 import jnr.enxio.channels.NativeSocketChannel;
-import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -113,51 +112,9 @@ public abstract class ParkingContract extends ContractBase {
         return t;
     }
 
-    /**
-     * Waits until {@code t} is parked in a ParkingPoller's wait: its blocker says so. Its state alone
-     * (WAITING) would also match a thread still queued for the poller's lock, whose wait is not
-     * registered yet.
-     */
-    private static void awaitParked(Thread t) throws InterruptedException {
-        long deadline = System.nanoTime() + EVENTUALLY.toNanos();
-        while (!(java.util.concurrent.locks.LockSupport.getBlocker(t) instanceof ParkingPoller)
-                || t.getState() != Thread.State.WAITING && t.getState() != Thread.State.TIMED_WAITING) {
-            assertTrue(t.isAlive() && System.nanoTime() < deadline, "the waiter never parked: " + t.getState());
-            Thread.sleep(1);
-        }
-    }
-
     private static void join(Thread t) throws InterruptedException {
         t.join(EVENTUALLY.toMillis());
         assertFalse(t.isAlive(), "the wait did not end within " + EVENTUALLY);
-    }
-
-    /**
-     * Unparks {@code target} every few milliseconds until closed: spurious wakes, which {@link
-     * LockSupport#parkNanos} may always have, made certain. A wait that restarted its timeout at each
-     * one would not end while they go on.
-     */
-    private static final class SpuriousWakes implements AutoCloseable {
-        private final Thread poker;
-        private volatile boolean stop;
-
-        SpuriousWakes(Thread target) {
-            poker = new Thread(() -> {
-                long end = System.nanoTime() + EVENTUALLY.toNanos();
-                while (!stop && System.nanoTime() < end) {
-                    LockSupport.unpark(target);
-                    LockSupport.parkNanos(2_000_000);
-                }
-            }, "spurious-wakes");
-            poker.setDaemon(true);
-            poker.start();
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            stop = true;
-            poker.join();
-        }
     }
 
     @ParameterizedTest
@@ -167,7 +124,7 @@ public abstract class ParkingContract extends ContractBase {
         NativeSocketChannel[] pair = pair();
         AtomicReference<Object> outcome = new AtomicReference<>();
         Thread t = waiter(p, pair[0], SocketEvent.READ, null, outcome);
-        awaitParked(t);
+        awaitParkedInAParkingPoller(t);
         assertNull(outcome.get(), "ended before any data");
         write(pair[1], "x");
         join(t);
@@ -191,6 +148,7 @@ public abstract class ParkingContract extends ContractBase {
      * A timed-out wait returns 0, never before its timeout, and not long after it even while it is
      * woken spuriously again and again (it parks for the time that is left, not its whole timeout).
      */
+    @SuppressWarnings("try") // the spurious wakes only have to go on while the wait runs
     @ParameterizedTest
     @MethodSource("pollers")
     void aTimeoutIsNeverCutShortAndReturnsZero(Pollers kind) throws Exception {
@@ -221,7 +179,7 @@ public abstract class ParkingContract extends ContractBase {
         NativeSocketChannel[] pair = pair();
         AtomicReference<Object> outcome = new AtomicReference<>();
         Thread t = waiter(p, pair[0], SocketEvent.READ, null, outcome);
-        awaitParked(t);
+        awaitParkedInAParkingPoller(t);
         pair[1].close();
         join(t);
         assertEquals(SocketEvent.READ | SocketEvent.PEER_CLOSED, outcome.get(), "outcome " + describe(outcome.get()));
@@ -235,7 +193,7 @@ public abstract class ParkingContract extends ContractBase {
         NativeSocketChannel[] tcp = tcpPair();
         AtomicReference<Object> outcome = new AtomicReference<>();
         Thread t = waiter(p, tcp[0], SocketEvent.READ, null, outcome);
-        awaitParked(t);
+        awaitParkedInAParkingPoller(t);
         io.polyplex.net.NativeSockets.abort(tcp[1]);
         join(t);
         assertEquals(SocketEvent.READ | SocketEvent.PEER_CLOSED | SocketEvent.ERROR, outcome.get(),
@@ -261,8 +219,8 @@ public abstract class ParkingContract extends ContractBase {
         }, "interrupted-waiter");
         t1.start();
         Thread t2 = waiter(p, b[0], SocketEvent.READ, null, second);
-        awaitParked(t1);
-        awaitParked(t2);
+        awaitParkedInAParkingPoller(t1);
+        awaitParkedInAParkingPoller(t2);
         t1.interrupt();
         join(t1);
         assertInstanceOf(InterruptedIOException.class, first.get(), "outcome " + first.get());
@@ -292,9 +250,9 @@ public abstract class ParkingContract extends ContractBase {
         AtomicReference<Object> bystander = new AtomicReference<>();
         Thread b = waiter(p, other[0], SocketEvent.READ, null, bystander);
         for (Thread t : waiters) {
-            awaitParked(t);
+            awaitParkedInAParkingPoller(t);
         }
-        awaitParked(b);
+        awaitParkedInAParkingPoller(b);
         int fd = doomed[0].getFD();
         p.close(doomed[0]);
         assertFalse(doomed[0].isOpen());
@@ -317,7 +275,7 @@ public abstract class ParkingContract extends ContractBase {
         int fd = old[0].getFD();
         AtomicReference<Object> oldOutcome = new AtomicReference<>();
         Thread oldWaiter = waiter(p, old[0], SocketEvent.READ, null, oldOutcome);
-        awaitParked(oldWaiter);
+        awaitParkedInAParkingPoller(oldWaiter);
         old[0].close(); // behind the service's back
         NativeSocketChannel[] reused = pairOnFd(fd);
         assertEquals(fd, reused[0].getFD());
@@ -358,7 +316,7 @@ public abstract class ParkingContract extends ContractBase {
             waiters.add(waiter(p, pair[0], SocketEvent.READ, i % 2 == 0 ? null : Duration.ofHours(1), o));
         }
         for (Thread t : waiters) {
-            awaitParked(t);
+            awaitParkedInAParkingPoller(t);
         }
         long start = System.nanoTime();
         p.close();
