@@ -470,6 +470,30 @@ public abstract class ContractBase {
         }
     }
 
+    /**
+     * Waits until {@code t} waits for its turn to poll: parked on the queue's poll lock while
+     * another thread holds it (an {@code acquirePollLock} frame of {@code PollerEventQueue} on its
+     * stack, a lock as its blocker), failing after {@link #EVENTUALLY}.
+     */
+    protected static void awaitWaitingForTheTurn(Thread t) throws InterruptedException {
+        long deadline = System.nanoTime() + EVENTUALLY.toNanos();
+        while (System.nanoTime() < deadline) {
+            assertTrue(t.isAlive(), t.getName() + " ended instead of waiting for its turn");
+            boolean inLock = false;
+            for (StackTraceElement f : t.getStackTrace()) {
+                inLock |= f.getMethodName().equals("acquirePollLock") && f.getClassName().endsWith(".PollerEventQueue");
+            }
+            Thread.State state = t.getState();
+            if (inLock && (state == Thread.State.WAITING || state == Thread.State.TIMED_WAITING)
+                    && java.util.concurrent.locks.LockSupport.getBlocker(t)
+                            instanceof java.util.concurrent.locks.AbstractQueuedSynchronizer) {
+                return;
+            }
+            Thread.sleep(5);
+        }
+        fail(t.getName() + " never waited for its turn within " + EVENTUALLY);
+    }
+
     /** Joins {@code t} within {@link #EVENTUALLY}, failing if it is still running. */
     protected static void assertEnds(Thread t, String what) throws InterruptedException {
         t.join(EVENTUALLY.toMillis());
