@@ -464,9 +464,13 @@ public abstract class ContractBase {
         }
 
         @Override
-        public void close() throws InterruptedException {
+        public void close() {
             stop = true;
-            poker.join();
+            try {
+                poker.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
