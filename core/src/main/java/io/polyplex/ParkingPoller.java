@@ -322,7 +322,12 @@ public final class ParkingPoller implements Closeable {
      * @return the default poller count on this machine
      */
     public static int defaultPollers() {
-        return Math.max(1, Math.min(8, Runtime.getRuntime().availableProcessors() / 4));
+        return defaultPollers(Runtime.getRuntime().availableProcessors());
+    }
+
+    /** {@link #defaultPollers()} for a machine with {@code processors} available processors. */
+    static int defaultPollers(int processors) {
+        return Math.max(1, Math.min(8, processors / 4));
     }
 
     /**

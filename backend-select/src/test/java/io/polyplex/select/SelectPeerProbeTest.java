@@ -61,9 +61,13 @@ class SelectPeerProbeTest {
     }
 
     private void open(int pollRdhup) throws IOException {
+        open(pollRdhup, 64);
+    }
+
+    private void open(int pollRdhup, int maxEvents) throws IOException {
         LibC libc = libcCalls.wrap(LibC.class, LibC.INSTANCE, LibC.RUNTIME);
         SelectLibrary select = selectCalls.wrap(SelectLibrary.class, REAL, Runtime.getRuntime(REAL));
-        queue = new PollerEventQueue<>(new SelectProvider(select), NativeSelectableChannel::getFD, 64, libc, pollRdhup);
+        queue = new PollerEventQueue<>(new SelectProvider(select), NativeSelectableChannel::getFD, maxEvents, libc, pollRdhup);
         toClose.push(queue);
     }
 
@@ -143,6 +147,50 @@ class SelectPeerProbeTest {
             assertEquals(1, count(selectCalls, "select"), "select calls: " + selectCalls.calls());
             assertEquals(List.of(new Faults.Call("poll", 1)), libcCalls.calls(),
                     "one poll(2) for " + READABLE + " readable sockets, and no recv");
+        }
+    }
+
+    /**
+     * Batches larger than the probe's first pollfd array (64 entries): 200 readable sockets, more
+     * than the array's doubling (128) holds, so its first growth must take the batch's size; then
+     * 300, which the doubling (400) holds. Every seventeenth peer has closed with nothing unread,
+     * so flagged sockets sit all through the batch, past the first 64 and 128 entries too. Each wait
+     * makes one select(2), one poll(2) and a recv for each flagged socket only, and reports every
+     * socket exactly: READ|PEER_CLOSED for the closed ones, READ for the others.
+     */
+    @Test
+    void batchesBeyondThePollArraysFirstGrowthAreProbedExactly() throws Exception {
+        int pollRdhup = OsConstants.CURRENT.pollRdhup();
+        Assumptions.assumeTrue(pollRdhup != 0, "poll(2) has no POLLRDHUP here: the per-event probe is the only one");
+        open(pollRdhup, 1024);
+        List<NativeSocketChannel> ours = new java.util.ArrayList<>();
+        java.util.Set<NativeSocketChannel> closedPeer = new java.util.HashSet<>();
+        for (int size : new int[] {200, 300}) {
+            while (ours.size() < size) {
+                NativeSocketChannel[] p = pair();
+                queue.subscribeRead(p[0]);
+                if (ours.size() % 17 == 5) {
+                    p[1].close();
+                    closedPeer.add(p[0]);
+                } else {
+                    send(p[1], "x");
+                }
+                ours.add(p[0]);
+            }
+            Map<NativeSocketChannel, Integer> events = countedPoll();
+            assertEquals(size, events.size(), size + " readable sockets, in one wait");
+            List<String> wrong = new java.util.ArrayList<>();
+            for (int i = 0; i < ours.size(); i++) {
+                int expected = closedPeer.contains(ours.get(i)) ? SocketEvent.READ | SocketEvent.PEER_CLOSED : SocketEvent.READ;
+                Integer got = events.get(ours.get(i));
+                if (got == null || got != expected) {
+                    wrong.add("socket " + i + ": " + (got == null ? "no event" : SocketEvent.opsToString(got)));
+                }
+            }
+            assertEquals(List.of(), wrong, "batch of " + size);
+            assertEquals(1, count(selectCalls, "select"), "select calls: " + selectCalls.calls());
+            assertEquals(1, count(libcCalls, "poll"), "one poll(2) for a batch of " + size);
+            assertEquals(closedPeer.size(), count(libcCalls, "recv"), "a recv for each flagged socket only, batch of " + size);
         }
     }
 

@@ -72,19 +72,6 @@ public abstract class ConformanceSuite {
     }
 
     @Nested
-    class ParkingOnVirtualPollers extends ParkingContract {
-        @Override
-        protected <S> EventQueue<S> open(ToIntFunction<? super S> fdOf) throws IOException {
-            return ConformanceSuite.this.open(fdOf);
-        }
-
-        @Override
-        protected boolean virtualPollers() {
-            return true;
-        }
-    }
-
-    @Nested
     class BlockingSockets extends BlockingSocketsContract {
         @Override
         protected <S> EventQueue<S> open(ToIntFunction<? super S> fdOf) throws IOException {

@@ -175,27 +175,99 @@ public abstract class ContractBase {
     }
 
     /**
-     * The fds open now that were not in {@code before}, leaving out files opened by path (a class
-     * file or jar the JVM reads while the test runs): a queue only ever opens anonymous kernel
-     * objects (epoll, kqueue, pipes), and counting the JVM's own reads made the checks flaky.
+     * The fds open now that were not in {@code before}: sockets, pipes, kernel queues and files
+     * alike, except what the JVM itself opens while a test runs ({@link #isTheJvmsOwn}: a jar or
+     * class it loads, its own runtime image, /dev/random, /proc). A file the library or the test
+     * left open, /dev/null included (the acceptor's spare), counts. An fd is counted only if it is
+     * still open, to the same file, a moment later, so something another thread of the JVM holds
+     * for an instant is no leak; a leak stays open.
      */
     public static java.util.Set<Integer> newFds(java.util.Set<Integer> before) {
-        java.util.Set<Integer> now = fdNumbers();
-        now.removeAll(before);
-        now.removeIf(ContractBase::isOpenedByPath);
-        return now;
+        java.util.Map<Integer, String> found = newFdTargets(before);
+        for (int look = 0; look < 3 && !found.isEmpty(); look++) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            java.util.Map<Integer, String> again = newFdTargets(before);
+            found.entrySet().removeIf(e -> !e.getValue().equals(again.get(e.getKey())));
+        }
+        return new java.util.TreeSet<>(found.keySet());
     }
 
-    /** Whether {@code fd} is a file opened by path, or already closed again (Linux; elsewhere false). */
-    private static boolean isOpenedByPath(int fd) {
+    /** The new fds now, each with what it points at ("" where that cannot be read: not Linux). */
+    private static java.util.Map<Integer, String> newFdTargets(java.util.Set<Integer> before) {
+        java.util.Map<Integer, String> found = new java.util.TreeMap<>();
+        for (int fd : fdNumbers()) {
+            if (before.contains(fd)) {
+                continue;
+            }
+            String target = target(fd);
+            if (target != null && !isTheJvmsOwn(target)) {
+                found.put(fd, target);
+            }
+        }
+        return found;
+    }
+
+    /** What {@code fd} points at (Linux's /proc), "" where that cannot be read, null if it is closed. */
+    private static String target(int fd) {
         java.nio.file.Path link = java.nio.file.Path.of("/proc/self/fd", Integer.toString(fd));
         try {
-            return java.nio.file.Files.readSymbolicLink(link).toString().startsWith("/");
+            return java.nio.file.Files.readSymbolicLink(link).toString();
         } catch (java.nio.file.NoSuchFileException e) {
-            return java.nio.file.Files.isDirectory(link.getParent()); // closed meanwhile: not a leak
+            return java.nio.file.Files.isDirectory(link.getParent()) ? null : ""; // closed meanwhile
         } catch (IOException | UnsupportedOperationException e) {
-            return false; // no /proc: count every new fd
+            return ""; // no /proc: every new fd counts
         }
+    }
+
+    /** Directories and jars on the class path: the JVM reads class and resource files from them. */
+    private static final java.util.List<String> CLASS_PATH = java.util.Arrays.stream(
+                    System.getProperty("java.class.path", "").split(java.io.File.pathSeparator))
+            .filter(entry -> !entry.isEmpty())
+            .map(ContractBase::realPath)
+            .toList();
+
+    /** The JDK's own files: its runtime image ({@code lib/modules}), libraries, security files. */
+    private static final String JAVA_HOME = realPath(System.getProperty("java.home")) + "/";
+
+    /** {@code path} as /proc names it: absolute, links resolved where it exists. */
+    private static String realPath(String path) {
+        java.nio.file.Path p = java.nio.file.Path.of(path).toAbsolutePath().normalize();
+        try {
+            return p.toRealPath().toString();
+        } catch (IOException e) {
+            return p.toString();
+        }
+    }
+
+    /**
+     * Whether a file the process opened is the JVM's own business, not a leak of the library or
+     * the test: classes and resources (jars, class files, the class path's directories), the JDK's
+     * own files, the entropy devices SecureRandom keeps open once it has been used, the JVM's reads
+     * of /proc and /sys (its container support, surefire's check of its parent), and Flight
+     * Recorder's repository (the virtual-thread tests record pinning events). Everything else,
+     * /dev/null and temporary files included, is counted.
+     */
+    static boolean isTheJvmsOwn(String target) {
+        if (!target.startsWith("/")) {
+            return false; // socket:[..], pipe:[..], anon_inode:[eventpoll], or nothing readable
+        }
+        String path = target.endsWith(" (deleted)") ? target.substring(0, target.length() - 10) : target;
+        if (path.endsWith(".jar") || path.endsWith(".class") || path.endsWith(".jfr")
+                || path.startsWith(JAVA_HOME) || path.startsWith("/proc/") || path.startsWith("/sys/")
+                || path.equals("/dev/random") || path.equals("/dev/urandom")) {
+            return true;
+        }
+        for (String entry : CLASS_PATH) {
+            if (path.equals(entry) || path.startsWith(entry + "/")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -204,7 +276,12 @@ public abstract class ContractBase {
      * it never flakes, yet fails for any fd the queue left open.
      */
     protected static void assertNoNewFds(java.util.Set<Integer> before, String what) {
-        org.junit.jupiter.api.Assertions.assertEquals(java.util.Set.of(), newFds(before), what);
+        java.util.Set<Integer> left = newFds(before);
+        if (!left.isEmpty()) {
+            java.util.Map<Integer, String> targets = new java.util.TreeMap<>();
+            left.forEach(fd -> targets.put(fd, target(fd)));
+            fail(what + ": fds left open: " + targets);
+        }
     }
 
     /** Number of open fds of this process (/proc/self/fd on Linux, /dev/fd elsewhere). */
@@ -346,6 +423,79 @@ public abstract class ContractBase {
             Thread.sleep(5);
         }
         fail(t.getName() + " never blocked in the kernel within " + EVENTUALLY);
+    }
+
+    /**
+     * Waits until {@code t} is parked in a {@link io.polyplex.ParkingPoller}'s wait (a
+     * BlockingSockets call's, a BlockingAcceptor's accept), failing after {@link #EVENTUALLY}: its
+     * blocker says so. Its state alone (WAITING) would also match a thread still queued for the
+     * poller's lock, whose wait is not registered yet.
+     */
+    public static void awaitParkedInAParkingPoller(Thread t) throws InterruptedException {
+        long deadline = System.nanoTime() + EVENTUALLY.toNanos();
+        while (!(java.util.concurrent.locks.LockSupport.getBlocker(t) instanceof io.polyplex.ParkingPoller)
+                || t.getState() != Thread.State.WAITING && t.getState() != Thread.State.TIMED_WAITING) {
+            assertTrue(t.isAlive() && System.nanoTime() < deadline,
+                    t.getName() + " never parked in a ParkingPoller: " + t.getState());
+            Thread.sleep(1);
+        }
+    }
+
+    /**
+     * Unparks a thread every 2 ms until closed (or for {@link #EVENTUALLY} at most): spurious
+     * wakes, which {@code LockSupport.parkNanos} may always have, made certain. A timed wait that
+     * restarted its timeout at each one would not end while they go on.
+     */
+    public static final class SpuriousWakes implements AutoCloseable {
+        private final Thread poker;
+        private volatile boolean stop;
+
+        /** Starts waking {@code target}. */
+        public SpuriousWakes(Thread target) {
+            poker = new Thread(() -> {
+                long end = System.nanoTime() + EVENTUALLY.toNanos();
+                while (!stop && System.nanoTime() < end) {
+                    java.util.concurrent.locks.LockSupport.unpark(target);
+                    java.util.concurrent.locks.LockSupport.parkNanos(2_000_000);
+                }
+            }, "spurious-wakes");
+            poker.setDaemon(true);
+            poker.start();
+        }
+
+        @Override
+        public void close() {
+            stop = true;
+            try {
+                poker.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /**
+     * Waits until {@code t} waits for its turn to poll: parked on the queue's poll lock while
+     * another thread holds it (an {@code acquirePollLock} frame of {@code PollerEventQueue} on its
+     * stack, a lock as its blocker), failing after {@link #EVENTUALLY}.
+     */
+    protected static void awaitWaitingForTheTurn(Thread t) throws InterruptedException {
+        long deadline = System.nanoTime() + EVENTUALLY.toNanos();
+        while (System.nanoTime() < deadline) {
+            assertTrue(t.isAlive(), t.getName() + " ended instead of waiting for its turn");
+            boolean inLock = false;
+            for (StackTraceElement f : t.getStackTrace()) {
+                inLock |= f.getMethodName().equals("acquirePollLock") && f.getClassName().endsWith(".PollerEventQueue");
+            }
+            Thread.State state = t.getState();
+            if (inLock && (state == Thread.State.WAITING || state == Thread.State.TIMED_WAITING)
+                    && java.util.concurrent.locks.LockSupport.getBlocker(t)
+                            instanceof java.util.concurrent.locks.AbstractQueuedSynchronizer) {
+                return;
+            }
+            Thread.sleep(5);
+        }
+        fail(t.getName() + " never waited for its turn within " + EVENTUALLY);
     }
 
     /** Joins {@code t} within {@link #EVENTUALLY}, failing if it is still running. */

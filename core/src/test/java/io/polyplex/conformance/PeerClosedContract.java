@@ -1,6 +1,7 @@
 package io.polyplex.conformance;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -149,27 +150,46 @@ public abstract class PeerClosedContract extends ContractBase {
 
     /**
      * A non-blocking connect that is refused is reported, through WRITE alone, as WRITE|ERROR, and
-     * the refusal is what finishing the connect throws.
+     * the refusal is what finishing the connect throws. The connect must be under way when it is
+     * refused: one that connect(2) refuses at once never reaches the queue.
      */
     @Test
     void aRefusedConnectIsReportedAsAnError() throws Exception {
-        java.net.InetSocketAddress nobody;
-        try (jnr.enxio.channels.NativeServerSocketChannel s =
-                     NativeSockets.listen(new java.net.InetSocketAddress("127.0.0.1", 0), 1)) {
-            nobody = (java.net.InetSocketAddress) NativeSockets.localAddress(s.getFD()); // closed again: nobody listens there now
-        }
-        NativeSocketChannel c;
-        try {
-            c = closeLater(NativeSockets.startConnect(nobody));
-        } catch (io.polyplex.NativeIOException refusedAtOnce) {
-            // Some systems refuse a connection to a closed loopback port in connect(2) itself.
-            assertEquals("ECONNREFUSED", refusedAtOnce.errnoName(), refusedAtOnce.getMessage());
-            return;
-        }
+        NativeSocketChannel c = aConnectToBeRefused();
         queue.subscribeWrite(c);
         int ops = awaitEvent(c, SocketEvent.WRITE | SocketEvent.ERROR);
         assertEquals(0, ops & SocketEvent.READ, "READ reported without read interest");
         io.polyplex.NativeIOException e = assertThrows(io.polyplex.NativeIOException.class, () -> NativeSockets.finishConnect(c));
         assertEquals("ECONNREFUSED", e.errnoName(), e.getMessage());
+    }
+
+    /**
+     * A non-blocking connect to a closed loopback port that connect(2) left under way (EINPROGRESS):
+     * the port's refusal comes after. On Linux it always does: {@code __inet_stream_connect} returns
+     * EINPROGRESS while the socket is still SYN_SENT, and the RST, arriving while connect(2) holds
+     * the socket's lock, waits in its backlog until {@code release_sock}; so a refusal at once fails
+     * there. Where the answer can come first (FreeBSD's {@code kern_connectat} and XNU's {@code
+     * connect_nocancel} return {@code so_error} once the socket is no longer connecting), up to 20
+     * attempts are made; if every one is refused at once the test is skipped, saying so, never
+     * passed.
+     */
+    private NativeSocketChannel aConnectToBeRefused() throws IOException {
+        for (int attempt = 0; attempt < 20; attempt++) {
+            java.net.InetSocketAddress nobody;
+            try (jnr.enxio.channels.NativeServerSocketChannel s =
+                         NativeSockets.listen(new java.net.InetSocketAddress("127.0.0.1", 0), 1)) {
+                nobody = (java.net.InetSocketAddress) NativeSockets.localAddress(s.getFD()); // closed again: nobody listens there now
+            }
+            try {
+                return closeLater(NativeSockets.startConnect(nobody));
+            } catch (java.net.ConnectException refusedAtOnce) {
+                assertEquals("ECONNREFUSED", ((io.polyplex.NativeIOException) refusedAtOnce.getCause()).errnoName(),
+                        refusedAtOnce.getMessage());
+                assertFalse(jnr.ffi.Platform.getNativePlatform().getOS() == jnr.ffi.Platform.OS.LINUX,
+                        "Linux refused a loopback connect in connect(2) itself: " + refusedAtOnce.getMessage());
+            }
+        }
+        return org.junit.jupiter.api.Assumptions.abort("connect(2) refused 20 connects to a closed loopback port at"
+                + " once: a refusal the queue reports cannot be provoked on this system");
     }
 }

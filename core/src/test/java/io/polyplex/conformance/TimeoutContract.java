@@ -53,7 +53,7 @@ public abstract class TimeoutContract extends ContractBase {
         CountDownLatch started = new CountDownLatch(1);
         Thread t = interruptiblePoll(Duration.ofSeconds(60), result, failure, started);
         assertTrue(started.await(EVENTUALLY.toMillis(), TimeUnit.MILLISECONDS));
-        Thread.sleep(200); // most likely in the kernel by now; if not, it enters interrupted
+        awaitBlockedInTheKernel(t); // the path under test: not the one that enters interrupted
         t.interrupt();
         assertEnds(t, "the interrupted poll");
         assertNull(failure.get());
@@ -83,7 +83,7 @@ public abstract class TimeoutContract extends ContractBase {
         CountDownLatch started = new CountDownLatch(1);
         Thread waiter = interruptiblePoll(null, result, failure, started);
         assertTrue(started.await(EVENTUALLY.toMillis(), TimeUnit.MILLISECONDS));
-        Thread.sleep(200); // most likely waiting for the turn by now
+        awaitWaitingForTheTurn(waiter);
         waiter.interrupt();
         assertEnds(waiter, "the interrupted wait for the turn");
         assertNull(failure.get());
@@ -102,7 +102,7 @@ public abstract class TimeoutContract extends ContractBase {
         CountDownLatch started = new CountDownLatch(1);
         Thread t = interruptiblePoll(Duration.ofSeconds(60), result, failure, started);
         assertTrue(started.await(EVENTUALLY.toMillis(), TimeUnit.MILLISECONDS));
-        Thread.sleep(100);
+        awaitBlockedInTheKernel(t); // interrupted in the kernel wait, where the pipe is signalled
         t.interrupt();
         assertEnds(t, "the interrupted poll");
         long t0 = System.nanoTime();
@@ -137,7 +137,7 @@ public abstract class TimeoutContract extends ContractBase {
         }, failure);
         assertTrue(started.await(EVENTUALLY.toMillis(), TimeUnit.MILLISECONDS));
         try {
-            Thread.sleep(100);
+            awaitBlockedInTheKernel(t); // so the first signal already meets the kernel wait
             for (int i = 0; i < 15 && waitedNanos.get() < 0; i++) {
                 Signals.send(thread.get(), Signals.SIGPIPE);
                 Thread.sleep(50);
@@ -192,8 +192,7 @@ public abstract class TimeoutContract extends ContractBase {
             queue.poll(null);
         }, failure);
         assertTrue(polling.await(EVENTUALLY.toMillis(), TimeUnit.MILLISECONDS));
-        Thread.sleep(200); // most likely waiting in the kernel by now
-        assertTrue(blocked.isAlive(), "poll(null) returned with nothing to report: " + failure.get());
+        awaitBlockedInTheKernel(blocked);
         AtomicBoolean returned = new AtomicBoolean();
         Thread zero = start(() -> {
             assertEquals(0, queue.poll(Duration.ZERO).size());
@@ -275,7 +274,7 @@ public abstract class TimeoutContract extends ContractBase {
             queue.poll(null);
         }, failure);
         assertTrue(polling.await(EVENTUALLY.toMillis(), TimeUnit.MILLISECONDS));
-        Thread.sleep(100);
+        awaitBlockedInTheKernel(first); // the first holds the wait: the second has to wait for its turn
         long start = System.nanoTime();
         int delivered = queue.poll(Duration.ofMillis(300), (s, ops) -> { });
         long waited = millisSince(start);
@@ -318,7 +317,8 @@ public abstract class TimeoutContract extends ContractBase {
                 cpu[0] = cpuNanos() - c;
                 wall[0] = System.nanoTime() - w;
             }, failure);
-            Thread.sleep(400);
+            awaitBlockedInTheKernel(poller);
+            Thread.sleep(400); // long enough for a wait that returned at once to have shown it, or spun
             assertTrue(poller.isAlive(), "poll(" + timeout + ") returned at once: " + failure.get());
             queue.wakeup();
             assertEnds(poller, "poll(" + timeout + ") after wakeup()");

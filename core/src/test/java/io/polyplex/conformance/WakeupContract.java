@@ -52,8 +52,7 @@ public abstract class WakeupContract extends ContractBase {
         });
         poller.start();
         assertTrue(polling.await(EVENTUALLY.toMillis(), TimeUnit.MILLISECONDS));
-        Thread.sleep(200); // most likely inside the kernel wait now; if not, the next poll must return
-        assertTrue(poller.isAlive(), "poll(null) returned with nothing to report: " + failure.get());
+        awaitBlockedInTheKernel(poller); // the wakeup below must end a wait already in the kernel
         queue.wakeup();
         poller.join(EVENTUALLY.toMillis());
         assertFalse(poller.isAlive(), "poll(null) still blocked after wakeup()");

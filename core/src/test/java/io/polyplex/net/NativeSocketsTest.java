@@ -117,30 +117,6 @@ class NativeSocketsTest {
         assertTrue(badHost.getMessage().contains("no-such-host.invalid"), badHost.getMessage());
     }
 
-    /** The fds this process has open that were not open in {@code before}, leaving out files opened by path. */
-    private static java.util.Set<Integer> newFds(java.util.Set<Integer> before) {
-        java.util.Set<Integer> now = new java.util.HashSet<>();
-        java.io.File dir = new java.io.File("/proc/self/fd").isDirectory() ? new java.io.File("/proc/self/fd") : new java.io.File("/dev/fd");
-        for (String n : java.util.Objects.requireNonNull(dir.list())) {
-            int fd = Integer.parseInt(n);
-            if (!before.contains(fd) && io.polyplex.internal.Descriptors.isOpen(fd)) {
-                now.add(fd);
-            }
-        }
-        now.removeIf(fd -> {
-            try {
-                return java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/fd", "" + fd)).toString().startsWith("/");
-            } catch (IOException | UnsupportedOperationException e) {
-                return false;
-            }
-        });
-        return now;
-    }
-
-    private static java.util.Set<Integer> fdsNow() {
-        return newFds(java.util.Set.of());
-    }
-
     /**
      * A call that fails closes what it opened, and its message names the call, the address and the
      * socket's fd: bind of an address in use, connect refused, a non-blocking connect refused.
@@ -150,18 +126,18 @@ class NativeSocketsTest {
     void aFailedCallClosesWhatItOpenedAndNamesCallAddressAndFd() throws Exception {
         try (NativeServerSocketChannel server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 8)) {
             InetSocketAddress at = (InetSocketAddress) NativeSockets.localAddress(server.getFD());
-            java.util.Set<Integer> before = fdsNow();
+            java.util.Set<Integer> before = io.polyplex.conformance.ContractBase.fdNumbers();
             NativeIOException inUse = assertThrows(NativeIOException.class, () -> NativeSockets.listen(at, 8));
             assertTrue(inUse.getMessage().matches("bind\\(127\\.0\\.0\\.1:" + at.getPort() + ", fd=\\d+\\): EADDRINUSE .*"),
                     inUse.getMessage());
             assertTrue(inUse.fd() >= 0);
-            assertEquals(java.util.Set.of(), newFds(before), "listen left its socket open after failing");
+            assertEquals(java.util.Set.of(), io.polyplex.conformance.ContractBase.newFds(before), "listen left its socket open after failing");
             server.close();
             java.net.ConnectException refused = assertThrows(java.net.ConnectException.class, () -> NativeSockets.connect(at));
             assertTrue(refused.getMessage().matches("connect\\(127\\.0\\.0\\.1:" + at.getPort() + ", fd=\\d+\\): ECONNREFUSED .*"),
                     refused.getMessage());
             assertTrue(((NativeIOException) refused.getCause()).fd() >= 0, "the cause names the fd");
-            assertEquals(java.util.Set.of(), newFds(before), "connect left its socket open after failing");
+            assertEquals(java.util.Set.of(), io.polyplex.conformance.ContractBase.newFds(before), "connect left its socket open after failing");
         }
     }
 

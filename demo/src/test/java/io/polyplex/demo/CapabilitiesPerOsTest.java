@@ -7,6 +7,7 @@ import io.polyplex.BackendInfo;
 import io.polyplex.Capability;
 import io.polyplex.EventQueue;
 import io.polyplex.EventQueues;
+import io.polyplex.ParkingPoller;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -20,8 +21,11 @@ import org.junit.jupiter.api.Test;
  * Which backends run on each OS Polyplex targets, and exactly what each offers there, pinned. A
  * backend that should run here but refuses, or runs with a capability lost or gained, fails the
  * build: the conformance contracts take their weaker branches when a capability is missing, so a
- * lost one would otherwise pass unnoticed. Runs on whatever OS builds it (the workflow's Linux,
- * macOS and FreeBSD legs each check their own row); an OS with no row fails, so a new one gets one.
+ * lost one would otherwise pass unnoticed. The same for the kind of poller thread a {@link
+ * ParkingPoller} gets on each backend and JDK: the Parking contracts run virtual pollers only where
+ * a service gets them, so where they were lost only this test can say so. Runs on whatever OS
+ * builds it (the workflow's Linux, macOS and FreeBSD legs each check their own row); an OS with no
+ * row fails, so a new one gets one.
  */
 class CapabilitiesPerOsTest {
 
@@ -89,5 +93,47 @@ class CapabilitiesPerOsTest {
                 assertEquals(describe(e.getValue()), describe(q.capabilities()), e.getKey() + " on " + os);
             }
         }
+    }
+
+    /**
+     * The kind of poller a {@link ParkingPoller} that asks for virtual ones gets on {@code backend}
+     * with JDK {@code feature}: "virtual", or "platform" and why.
+     */
+    private static String pollerKind(String backend, int feature) {
+        if (feature < 21) {
+            return "platform: virtual threads are final from JDK 21";
+        }
+        return switch (backend) {
+            case "epoll" -> "virtual"; // its queue is an fd, readable while events are pending
+            case "kqueue" -> "platform: a kqueue fd can be watched by another kqueue, but nested kqueues"
+                    + " cannot be tested here, so they are not relied on";
+            case "poll", "select" -> "platform: the set lives in user memory, so there is no fd to watch";
+            default -> throw new AssertionError("no poller kind pinned for " + backend + ": add one");
+        };
+    }
+
+    /**
+     * Every backend that should run here gives a service that asks for virtual pollers exactly the
+     * kind its row says (virtual on epoll from JDK 21: a lost {@code pollableFd()}, or virtual
+     * threads not found, fails here).
+     */
+    @Test
+    void eachBackendGivesAParkingPollerTheKindOfPollerPinnedForThisJdk() throws Exception {
+        Platform.OS os = Platform.getNativePlatform().getOS();
+        int feature = Runtime.version().feature();
+        Map<String, String> wanted = new TreeMap<>();
+        Map<String, String> got = new TreeMap<>();
+        for (Map.Entry<String, Set<Capability>> e : expected(os).entrySet()) {
+            if (e.getValue() == null) {
+                continue;
+            }
+            String kind = pollerKind(e.getKey(), feature);
+            wanted.put(e.getKey(), kind);
+            try (ParkingPoller p = ParkingPoller.open(e.getKey(), 1, true)) {
+                got.put(e.getKey(), p.virtualPollers() == kind.equals("virtual") ? kind
+                        : p.virtualPollers() ? "virtual" : "platform");
+            }
+        }
+        assertEquals(wanted, got, "ParkingPoller's pollers on " + os + ", JDK " + feature);
     }
 }

@@ -170,7 +170,10 @@ class BlockingAcceptorTest {
         victim.start();
         survivor.start();
         try {
-            Thread.sleep(200); // most likely both waiting by now
+            // Both parked in the acceptor's wait: the interrupt below ends a wait, not a call
+            // that would have found its thread interrupted on the way in.
+            io.polyplex.conformance.ContractBase.awaitParkedInAParkingPoller(victim);
+            io.polyplex.conformance.ContractBase.awaitParkedInAParkingPoller(survivor);
             victim.interrupt();
             victim.join(EVENTUALLY_MS);
             assertFalse(victim.isAlive(), "the interrupted accept did not end");
@@ -227,7 +230,10 @@ class BlockingAcceptorTest {
                 Thread.sleep(10);
             }
             assertEquals(5, accepted.size(), "every client was accepted exactly once");
-            Thread.sleep(200); // let all eight settle back into accept()
+            for (Thread t : threads) {
+                // all eight back in accept()'s wait: shutdown must end waits, not only calls to come
+                io.polyplex.conformance.ContractBase.awaitParkedInAParkingPoller(t);
+            }
             acceptor.shutdown();
             for (Thread t : threads) {
                 t.join(EVENTUALLY_MS);

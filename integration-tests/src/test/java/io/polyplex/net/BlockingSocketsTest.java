@@ -30,9 +30,11 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * {@link BlockingSockets} on every backend that runs here, with platform threads (the virtual-thread
  * proofs are in {@code VirtualThread*Test}): each call waits for what it needs and no longer, never
- * returns before its timeout, writes everything, and leaves no fd behind.
+ * returns before its timeout nor long after it (spurious wakes and a peer's progress included),
+ * writes everything, and leaves no fd behind.
  */
 @Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+@SuppressWarnings("try") // the spurious wakes only have to go on while a call waits
 class BlockingSocketsTest {
 
     static Stream<String> backends() {
@@ -48,8 +50,10 @@ class BlockingSocketsTest {
             try {
                 ByteBuffer dst = ByteBuffer.allocate(16);
                 long start = System.nanoTime();
-                assertThrows(SocketTimeoutException.class, () -> io.read(pair[0], dst, Duration.ofMillis(200)));
-                assertTrue(System.nanoTime() - start >= TimeUnit.MILLISECONDS.toNanos(200), "timed out early");
+                try (ContractBase.SpuriousWakes wakes = new ContractBase.SpuriousWakes(Thread.currentThread())) {
+                    assertThrows(SocketTimeoutException.class, () -> io.read(pair[0], dst, Duration.ofMillis(200)));
+                }
+                assertTimedOutOnTime(start, Duration.ofMillis(200), "read");
                 assertEquals(0, dst.position(), "a timed-out read consumed data");
 
                 AtomicReference<Object> got = new AtomicReference<>();
@@ -110,10 +114,56 @@ class BlockingSocketsTest {
 
                 // A write to a peer that reads nothing times out, saying how much went.
                 ByteBuffer big = ByteBuffer.allocate(16 << 20);
+                long start = System.nanoTime();
                 SocketTimeoutException e = assertThrows(SocketTimeoutException.class,
                         () -> io.write(pair[0], big, Duration.ofMillis(300)));
+                assertTimedOutOnTime(start, Duration.ofMillis(300), "write");
                 assertTrue(e.getMessage().contains((big.position()) + " of " + (16 << 20) + " bytes written"), e.getMessage());
             } finally {
+                pair[0].close();
+                pair[1].close();
+            }
+        }
+    }
+
+    /**
+     * A write's timeout is for the whole write: a peer that keeps making a little room (and so
+     * keeps waking the write's waits) does not stretch it. The write times out after its 1 s, not
+     * after the 32 MiB the trickle would take 10 s or so to drain.
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void aWriteTimesOutOnTimeWhileThePeerKeepsMakingRoom(String backend) throws Exception {
+        try (ParkingPoller poller = ParkingPoller.open(backend, 1)) {
+            BlockingSockets io = new BlockingSockets(poller);
+            NativeSocketChannel[] pair = NativeSockets.socketPair();
+            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            java.util.concurrent.atomic.AtomicLong drained = new java.util.concurrent.atomic.AtomicLong();
+            Thread trickle = new Thread(() -> {
+                ByteBuffer sink = ByteBuffer.allocateDirect(32 << 10);
+                try {
+                    while (!stop.get()) {
+                        sink.clear();
+                        drained.addAndGet(Math.max(0, NativeSockets.recv(pair[1].getFD(), sink)));
+                        Thread.sleep(10);
+                    }
+                } catch (Exception ignored) {
+                    // the test is over
+                }
+            }, "trickle");
+            trickle.setDaemon(true);
+            try {
+                trickle.start();
+                ByteBuffer big = ByteBuffer.allocate(32 << 20);
+                long start = System.nanoTime();
+                SocketTimeoutException e = assertThrows(SocketTimeoutException.class,
+                        () -> io.write(pair[0], big, Duration.ofSeconds(1)), "the whole write within 1 s");
+                assertTimedOutOnTime(start, Duration.ofSeconds(1), "write");
+                assertTrue(e.getMessage().contains(big.position() + " of " + (32 << 20) + " bytes written"), e.getMessage());
+                assertTrue(drained.get() > 0, "the peer made no room: the write's waits were never woken");
+            } finally {
+                stop.set(true);
+                trickle.join(20_000);
                 pair[0].close();
                 pair[1].close();
             }
@@ -129,8 +179,10 @@ class BlockingSocketsTest {
             try (NativeServerSocketChannel listener = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 16)) {
                 InetSocketAddress at = (InetSocketAddress) NativeSockets.localAddress(listener.getFD());
                 long start = System.nanoTime();
-                assertThrows(SocketTimeoutException.class, () -> io.accept(listener, Duration.ofMillis(150)));
-                assertTrue(System.nanoTime() - start >= TimeUnit.MILLISECONDS.toNanos(150), "accept timed out early");
+                try (ContractBase.SpuriousWakes wakes = new ContractBase.SpuriousWakes(Thread.currentThread())) {
+                    assertThrows(SocketTimeoutException.class, () -> io.accept(listener, Duration.ofMillis(150)));
+                }
+                assertTimedOutOnTime(start, Duration.ofMillis(150), "accept");
 
                 AtomicReference<Object> accepted = new AtomicReference<>();
                 Thread acceptor = new Thread(() -> {
@@ -166,10 +218,17 @@ class BlockingSocketsTest {
     }
 
     private static void awaitParked(Thread t) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (t.getState() != Thread.State.WAITING && t.getState() != Thread.State.TIMED_WAITING) {
-            assertTrue(t.isAlive() && System.nanoTime() < deadline, "never parked: " + t.getState());
-            Thread.sleep(1);
-        }
+        ContractBase.awaitParkedInAParkingPoller(t);
+    }
+
+    /**
+     * A call that started at {@code start} timed out never before {@code timeout} and not long
+     * after it: within a further 10 s, though spurious wakes or a peer's progress woke its waits.
+     */
+    private static void assertTimedOutOnTime(long start, Duration timeout, String call) {
+        long took = System.nanoTime() - start;
+        assertTrue(took >= timeout.toNanos(), call + " timed out early, after " + took + " ns of " + timeout);
+        assertTrue(took < timeout.toNanos() + TimeUnit.SECONDS.toNanos(10),
+                call + " timed out only after " + took / 1_000_000 + " ms of " + timeout);
     }
 }
