@@ -4,6 +4,7 @@ import io.polyplex.selector.PolyplexSelectorProvider;
 import java.io.File;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.CancelledKeyException;
 import java.nio.channels.ClosedSelectorException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
@@ -59,6 +60,8 @@ public final class SelectorEcho {
             }
             c.write(buf);
             key.interestOps(buf.hasRemaining() ? SelectionKey.OP_WRITE : SelectionKey.OP_READ);
+        } catch (CancelledKeyException e) {
+            // the selector was closed meanwhile by another thread (it cancels every key): done
         } catch (IOException e) {                            // reset by the peer, ...
             try {
                 c.close();
