@@ -7,8 +7,8 @@ import java.io.IOException;
  * What {@code io.polyplex.net.BlockingSockets} needs of a {@link ParkingPoller} beyond its public
  * API: to count its system calls on an fd as uses of the number ({@link FdUseTable}), so that a
  * close made through the service never releases a number while such a call may still be using it.
- * Not an API: the service installs the one implementation when its class is initialised, which
- * has happened before anyone holds a service to pass in.
+ * Not an API: the service installs the one implementation when its class is initialised ({@link
+ * #get()} makes sure it has been).
  */
 public interface ParkingAccess {
 
@@ -82,7 +82,18 @@ public interface ParkingAccess {
      * @return what {@link ParkingPoller} installed
      */
     static ParkingAccess get() {
-        return Holder.instance;
+        ParkingAccess a = Holder.instance;
+        if (a == null) {
+            // Whatever touched us first, the service's class installs the one implementation when
+            // it is initialised: make sure it has been.
+            try {
+                Class.forName(ParkingPoller.class.getName(), true, ParkingPoller.class.getClassLoader());
+            } catch (ClassNotFoundException e) {
+                throw new IllegalStateException(e);
+            }
+            a = Holder.instance;
+        }
+        return a;
     }
 
     /**

@@ -97,16 +97,7 @@ public final class BlockingAcceptor implements Closeable {
     /** Whether {@link #parker} is the acceptor's own (closed at shutdown) or the caller's (kept). */
     private final boolean ownsParker;
     /** How waits on a shared service are ended at shutdown without closing the service. */
-    private static final ParkingAccess ACCESS;
-
-    static {
-        try {
-            Class.forName(ParkingPoller.class.getName(), true, ParkingPoller.class.getClassLoader());
-        } catch (ClassNotFoundException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-        ACCESS = ParkingAccess.get();
-    }
+    private static final ParkingAccess ACCESS = ParkingAccess.get();
     /** Ends a back-off at once on shutdown. */
     private final java.util.concurrent.locks.ReentrantLock backoffLock = new java.util.concurrent.locks.ReentrantLock();
     private final java.util.concurrent.locks.Condition shutdownSignal = backoffLock.newCondition();

@@ -92,17 +92,7 @@ public final class BlockingSockets {
     /** Timeouts of this many seconds or more (about 73 years) mean "no practical limit". */
     private static final long FOREVER_SECONDS = Long.MAX_VALUE / 4 / 1_000_000_000L;
     /** How a call counts its system calls as uses of the fd, so a close waits for them. */
-    private static final ParkingAccess ACCESS;
-
-    static {
-        // Initialise the service's class, which installs the access, whatever touched us first.
-        try {
-            Class.forName(ParkingPoller.class.getName(), true, ParkingPoller.class.getClassLoader());
-        } catch (ClassNotFoundException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-        ACCESS = ParkingAccess.get();
-    }
+    private static final ParkingAccess ACCESS = ParkingAccess.get();
 
     private final ParkingPoller poller;
 
