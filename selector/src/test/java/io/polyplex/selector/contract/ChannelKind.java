@@ -29,7 +29,7 @@ public enum ChannelKind {
         if (this == TCP) {
             var server = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 64);
             server.configureBlocking(false);
-            InetSocketAddress at = NativeSockets.localAddress(server.getFD());
+            InetSocketAddress at = (InetSocketAddress) NativeSockets.localAddress(server.getFD());
             return new Listener(server, at, null);
         }
         Path file = Files.createTempFile(dir, "s", ".sock");
