@@ -400,6 +400,32 @@ public abstract class BlockingSocketsContract extends ContractBase {
         }
     }
 
+    /**
+     * A read into a buffer with no room returns 0 at once, as java.nio's {@code read} does, whether
+     * data is waiting or not, and leaves the data for the next read (issue 23, bug 10: it parked
+     * instead, until its timeout with nothing to read, or spinning with data waiting).
+     */
+    @ParameterizedTest
+    @MethodSource("kinds")
+    void aReadWithNoRoomLeftReturnsZeroAtOnce(Kind kind) throws Exception {
+        ParkingPoller p = parker(kind);
+        BlockingSockets io = new BlockingSockets(p);
+        NativeSocketChannel[] pair = pair();
+        for (boolean dataWaiting : new boolean[] {false, true}) {
+            if (dataWaiting) {
+                write(pair[1], "x");
+            }
+            ByteBuffer full = ByteBuffer.allocate(4).position(4);
+            AtomicReference<Object> read = new AtomicReference<>();
+            join(call(kind, read, () -> io.read(pair[0], full, EVENTUALLY)));
+            assertEquals(0, read.get(), "data waiting: " + dataWaiting);
+            AtomicReference<Object> raw = new AtomicReference<>();
+            join(call(kind, raw, () -> io.read(pair[0].getFD(), ByteBuffer.allocateDirect(0), null)));
+            assertEquals(0, raw.get(), "raw fd, data waiting: " + dataWaiting);
+        }
+        assertEquals("x", readNow(pair[0]), "the data is still there");
+    }
+
     // ------------------------------------------------------------------ errors
 
     @ParameterizedTest
