@@ -245,4 +245,106 @@ class SelectBackendTest {
             }
         }
     }
+
+    private static final SelectLibrary REAL = jnr.ffi.LibraryLoader.create(SelectLibrary.class)
+            .load(jnr.ffi.Platform.getNativePlatform().getStandardCLibraryName());
+
+    /** The real binding, with {@code select} replaced by {@code call} (which may call the real one). */
+    private static SelectLibrary around(SelectCall call) {
+        return (SelectLibrary) java.lang.reflect.Proxy.newProxyInstance(SelectLibrary.class.getClassLoader(),
+                new Class<?>[] {SelectLibrary.class, jnr.ffi.provider.LoadedLibrary.class}, (proxy, method, args) -> {
+                    try {
+                        if (method.getName().equals("select")) {
+                            return call.select((int) args[0], (jnr.ffi.Pointer) args[1], (jnr.ffi.Pointer) args[2],
+                                    (jnr.ffi.Pointer) args[3], (jnr.ffi.Pointer) args[4]);
+                        }
+                        return method.invoke(REAL, args);
+                    } catch (java.lang.reflect.InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+    }
+
+    @FunctionalInterface
+    private interface SelectCall {
+        int select(int nfds, jnr.ffi.Pointer readfds, jnr.ffi.Pointer writefds, jnr.ffi.Pointer exceptfds,
+                   jnr.ffi.Pointer timeout);
+    }
+
+    /**
+     * The timeval each wait hands select(2): the timeout rounded up to whole microseconds (a wait
+     * never shorter than asked, and a sub-microsecond one is a 1 us wait, not a zero-timeout poll
+     * that core would repeat until its deadline, a busy spin), capped at {@link
+     * SelectBackend#MAX_SECONDS} (macOS refuses more with EINVAL); NULL for no limit. Issue 23,
+     * bug 18: rounded down, 999 ns became a zero timeout.
+     */
+    @Test
+    void eachWaitWritesItsTimevalRoundedUpToMicroseconds() throws Exception {
+        List<String> seen = new ArrayList<>();
+        SelectLibrary lib = around((nfds, r, w, e, tv) -> {
+            if (tv == null) {
+                seen.add("null");
+            } else {
+                long sec = SelectBackend.TV_SEC_BYTES == 8 ? tv.getLong(0) : tv.getInt(0);
+                long usec = SelectBackend.TV_USEC_BYTES == 8 ? tv.getLong(SelectBackend.TV_SEC_BYTES)
+                        : tv.getInt(SelectBackend.TV_SEC_BYTES);
+                seen.add(sec + " s " + usec + " us");
+            }
+            return 0;
+        });
+        SelectBackend backend = new SelectBackend(lib, FdSetLayout.platform(), 8);
+        long max = SelectBackend.MAX_SECONDS;
+        Object[][] cases = {
+            {0L, "0 s 0 us"}, {1L, "0 s 1 us"}, {999L, "0 s 1 us"}, {1_000L, "0 s 1 us"}, {1_001L, "0 s 2 us"},
+            {1_500_000_000L, "1 s 500000 us"}, {999_999_999L, "1 s 0 us"}, {-1L, "null"},
+            {max * 1_000_000_000L - 1_000L, (max - 1) + " s 999999 us"}, {max * 1_000_000_000L + 5, max + " s 0 us"},
+            {Long.MAX_VALUE, max + " s 0 us"},
+        };
+        for (Object[] c : cases) {
+            seen.clear();
+            assertEquals(0, backend.poll((Long) c[0]));
+            assertEquals(List.of(c[1]), seen, "the timeval for a wait of " + c[0] + " ns");
+        }
+        backend.close();
+    }
+
+    /**
+     * select(2) failing with EBADF for an fd that fcntl calls open (whatever makes a kernel refuse
+     * it: here a select binding that refuses it, injected): the backend tries each fd alone, finds
+     * that one, reports it once as INVALID, and, once it is gone from the set, waits normally for
+     * the others. Issue 23, bug 17: without that per-fd fallback nothing was reported, and every
+     * later wait failed the same way, forever (a spin).
+     */
+    @Test
+    void anFdThatSelectRefusesThoughFcntlCallsItOpenIsFoundAloneAndReported() throws Exception {
+        List<NativeSocketChannel> all = new ArrayList<>();
+        try {
+            NativeSocketChannel[] refused = NativeSockets.socketPair();
+            NativeSocketChannel[] healthy = NativeSockets.socketPair();
+            all.addAll(List.of(refused[0], refused[1], healthy[0], healthy[1]));
+            int bad = refused[0].getFD();
+            FdSetLayout layout = FdSetLayout.platform();
+            SelectLibrary lib = around((nfds, r, w, e, tv) -> {
+                if (bad < nfds && (r.getByte(layout.byteOffset(bad)) & FdSetLayout.bitMask(bad)) != 0) {
+                    jnr.ffi.Runtime.getRuntime(REAL).setLastError(io.polyplex.internal.NativeErrors.EBADF);
+                    return -1;
+                }
+                return REAL.select(nfds, r, w, e, tv);
+            });
+            SelectBackend backend = new SelectBackend(lib, layout, 16);
+            backend.register(bad, 1, Backend.READ, Backend.LEVEL);
+            backend.register(healthy[0].getFD(), 2, Backend.READ, Backend.LEVEL);
+            write(healthy[1]);
+            assertEquals(1, backend.poll(1_000_000_000L), "the refused fd, found alone");
+            assertEquals(1, backend.readyToken(0));
+            assertEquals(Backend.INVALID, backend.readyOps(0));
+            backend.deregister(bad, 1, Backend.READ, Backend.LEVEL); // as core does after the INVALID
+            assertEquals(1, backend.poll(1_000_000_000L));
+            assertEquals(2, backend.readyToken(0));
+            assertEquals(Backend.READ, backend.readyOps(0));
+            backend.close();
+        } finally {
+            closeAll(all);
+        }
+    }
 }
