@@ -240,6 +240,16 @@ public abstract class ParkingRulesContract extends ContractBase {
         join(reader2);
         assertInstanceOf(AsynchronousCloseException.class, read.get(), bits(read.get()));
         assertInstanceOf(AsynchronousCloseException.class, read2.get(), bits(read2.get()));
+        // closeFd of a number a channel's waits are on ends those too (the channel object stays
+        // unclosed: its number is closed, and may be another socket's after this)
+        NativeSocketChannel[] other = NativeSockets.socketPair();
+        closeLater(other[1]);
+        AtomicReference<Object> channelWait = new AtomicReference<>();
+        Thread channelWaiter = waiter(channelWait, () -> p.awaitReadable(other[0], null));
+        awaitParked(channelWaiter);
+        p.closeFd(other[0].getFD());
+        join(channelWaiter);
+        assertInstanceOf(AsynchronousCloseException.class, channelWait.get(), bits(channelWait.get()));
     }
 
     // ------------------------------------------------------------------ an ended wait leaves nothing behind
@@ -365,5 +375,409 @@ public abstract class ParkingRulesContract extends ContractBase {
         join(t);
         assertEquals("the test", wokenBy.get(), "the thread of a wait that had ended (" + ended.get()
                 + ") was unparked by a later event on its fd: a waiter was left behind");
+    }
+
+    // ------------------------------------------------------------------ how the service is built
+
+    /** The platform threads named as this service's pollers are, now. */
+    private static long platformPollerThreads() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().startsWith("polyplex-parking-poller-")).count();
+    }
+
+    /**
+     * Virtual pollers where the JDK (21+) and the queue (one that is itself an fd: epoll) allow and
+     * they were asked for, platform threads otherwise: each kind seen as the threads it really
+     * starts, not only as what {@code virtualPollers()} says (issue 24: a service that quietly
+     * fell back to platform pollers turned the virtual-poller tests into skips).
+     */
+    @Test
+    void virtualPollersRunWhereverTheJdkAndTheQueueAllowThem() throws Exception {
+        boolean possible = io.polyplex.internal.VirtualThreads.available()
+                && queue instanceof io.polyplex.internal.PollerEventQueue
+                && ((io.polyplex.internal.PollerEventQueue<?>) queue).pollableFd() >= 0;
+        ParkingPoller.Queues queues = new ParkingPoller.Queues() {
+            @Override
+            public <S> EventQueue<S> open(ToIntFunction<? super S> fdOf) throws IOException {
+                return ParkingRulesContract.this.open(fdOf);
+            }
+        };
+        long before = platformPollerThreads();
+        try (ParkingPoller p = ParkingPoller.open(queues, 2, true)) {
+            assertEquals(possible, p.virtualPollers(), "virtual pollers where they can run");
+            assertEquals(possible ? 0 : 2, platformPollerThreads() - before, "platform poller threads started");
+            NativeSocketChannel[] pair = pair();
+            write(pair[1], "x");
+            assertEquals(SocketEvent.READ, p.awaitReadable(pair[0], EVENTUALLY));
+        }
+        try (ParkingPoller p = ParkingPoller.open(queues, 2, false)) {
+            assertFalse(p.virtualPollers(), "platform pollers were asked for");
+            assertEquals(2, platformPollerThreads() - before, "platform poller threads started");
+        }
+    }
+
+    /**
+     * The factory methods that choose the backend: {@code open()} on the best backend with {@link
+     * ParkingPoller#defaultPollers()} pollers, and {@code open(name, n, false)} on this suite's
+     * backend where it runs here (not the kqueue emulated on Linux).
+     */
+    @Test
+    void theFactoriesOpenTheBackendAndThePollersAskedFor() throws Exception {
+        int d = ParkingPoller.defaultPollers();
+        assertTrue(d >= 1 && d <= 8, "defaultPollers " + d);
+        try (ParkingPoller p = ParkingPoller.open()) {
+            assertEquals(d, p.pollers());
+            assertEquals(io.polyplex.EventQueues.open(c -> 0).backend(), p.backend()); // the best one
+        }
+        try (ParkingPoller p = ParkingPoller.open((String) null, 3)) {
+            assertEquals(3, p.pollers());
+            assertFalse(p.backend().isEmpty());
+        }
+        boolean runsHere = io.polyplex.EventQueues.backends().stream()
+                .anyMatch(b -> b.name().equals(queue.backend()) && b.supported());
+        if (runsHere) {
+            try (ParkingPoller p = ParkingPoller.open(queue.backend(), 2, false)) {
+                assertEquals(queue.backend(), p.backend());
+                assertEquals(2, p.pollers());
+                NativeSocketChannel[] pair = pair();
+                write(pair[1], "x");
+                assertEquals(SocketEvent.READ, p.awaitReadable(pair[0], EVENTUALLY));
+            }
+        }
+    }
+
+    /** Queues of the backend under test that fail on demand, or lack ONE_SHOT; each real one recorded. */
+    private final class FlakyQueues implements ParkingPoller.Queues {
+        final java.util.List<io.polyplex.internal.PollerEventQueue<?>> opened = new java.util.concurrent.CopyOnWriteArrayList<>();
+        volatile IOException failPoll;
+        volatile IOException failSubscribe;
+        volatile boolean noOneShot;
+        volatile int failOpenAt = -1;
+
+        @Override
+        @SuppressWarnings("unchecked")
+        public <S> EventQueue<S> open(ToIntFunction<? super S> fdOf) throws IOException {
+            if (opened.size() == failOpenAt) {
+                throw new IOException("injected: no queue for poller " + failOpenAt);
+            }
+            EventQueue<S> real = ParkingRulesContract.this.open(fdOf);
+            opened.add((io.polyplex.internal.PollerEventQueue<?>) real);
+            return (EventQueue<S>) java.lang.reflect.Proxy.newProxyInstance(EventQueue.class.getClassLoader(),
+                    new Class<?>[] {EventQueue.class}, (proxy, m, args) -> {
+                        if (m.getName().equals("poll") && args != null && args.length == 2 && failPoll != null) {
+                            throw failPoll;
+                        }
+                        if (m.getName().equals("subscribe") && failSubscribe != null) {
+                            throw failSubscribe;
+                        }
+                        if (m.getName().equals("capabilities") && noOneShot) {
+                            java.util.Set<io.polyplex.Capability> c = java.util.EnumSet.noneOf(io.polyplex.Capability.class);
+                            c.addAll(real.capabilities());
+                            c.remove(io.polyplex.Capability.ONE_SHOT);
+                            return c;
+                        }
+                        try {
+                            return m.invoke(real, args);
+                        } catch (java.lang.reflect.InvocationTargetException e) {
+                            throw e.getCause();
+                        }
+                    });
+        }
+    }
+
+    /**
+     * A service that cannot start is not half started: when its second queue cannot be opened, or
+     * a queue lacks the one-shot mode a poller needs, the constructor throws and every queue it
+     * had opened is closed. (The second case threw ClosedEventQueueException, not the documented
+     * UnsupportedOperationException: the refusal asked the queue it had just closed for its name.)
+     */
+    @Test
+    void aServiceThatCannotStartClosesWhatItOpened() throws Exception {
+        FlakyQueues failing = new FlakyQueues();
+        failing.failOpenAt = 1;
+        IOException e = assertThrows(IOException.class, () -> ParkingPoller.open(failing, 2, false));
+        assertTrue(e.getMessage().contains("injected"), e.getMessage());
+        assertEquals(1, failing.opened.size());
+        assertFalse(failing.opened.get(0).isOpen(), "the first poller's queue was left open");
+
+        FlakyQueues noOneShot = new FlakyQueues();
+        noOneShot.noOneShot = true;
+        assertThrows(UnsupportedOperationException.class, () -> ParkingPoller.open(noOneShot, 1, false));
+        assertFalse(noOneShot.opened.get(0).isOpen(), "a queue without one-shot was left open");
+    }
+
+    /**
+     * A poller whose queue fails (its wait throws) ends every wait it holds with an IOException
+     * that says so and carries the queue's error, closes its queue, and leaves later waits on it
+     * failing at once, never hanging.
+     */
+    @Test
+    void aPollerWhoseQueueFailsEndsItsWaitsWithThatFailure() throws Exception {
+        FlakyQueues flaky = new FlakyQueues();
+        ParkingPoller p = closeLater(ParkingPoller.open(flaky, 1, false));
+        NativeSocketChannel[] a = pair();
+        NativeSocketChannel[] b = pair();
+        AtomicReference<Object> first = new AtomicReference<>();
+        AtomicReference<Object> second = new AtomicReference<>();
+        Thread t1 = waiter(first, () -> p.awaitReadable(a[0], EVENTUALLY));
+        Thread t2 = waiter(second, () -> p.awaitReadable(b[0], null));
+        awaitParked(t1);
+        awaitParked(t2);
+        IOException injected = new IOException("injected: the queue's wait failed");
+        flaky.failPoll = injected;
+        write(a[1], "x"); // the poller's wait returns with it; its next wait fails
+        join(t1);
+        assertEquals(SocketEvent.READ, first.get(), bits(first.get()));
+        join(t2);
+        IOException e = assertInstanceOf(IOException.class, second.get(), bits(second.get()));
+        assertEquals("the poller for fd " + b[0].getFD() + " failed", e.getMessage());
+        assertTrue(e.getCause() == injected, "the queue's own error, as its cause: " + e.getCause());
+        long deadline = System.nanoTime() + EVENTUALLY.toNanos();
+        while (flaky.opened.get(0).isOpen()) {
+            assertTrue(System.nanoTime() < deadline, "the failed poller's queue was never closed");
+            Thread.sleep(1);
+        }
+        AtomicReference<Object> later = new AtomicReference<>();
+        join(waiter(later, () -> p.awaitReadable(a[0], null)));
+        assertInstanceOf(Exception.class, later.get(), "a wait on a failed poller: " + later.get());
+    }
+
+    /**
+     * Re-arming the other direction after an event failing (the queue refuses the subscribe)
+     * ends the waits that were to be re-armed with an IOException carrying the refusal; the wait
+     * the event ended has its bits.
+     */
+    @Test
+    void aReArmThatFailsEndsTheRemainingWaitsWithThatFailure() throws Exception {
+        FlakyQueues flaky = new FlakyQueues();
+        ParkingPoller p = closeLater(ParkingPoller.open(flaky, 1, false));
+        NativeSocketChannel[] pair = pair();
+        fill(pair[0]);
+        AtomicReference<Object> read = new AtomicReference<>();
+        AtomicReference<Object> wrote = new AtomicReference<>();
+        Thread reader = waiter(read, () -> p.awaitReadable(pair[0], EVENTUALLY));
+        Thread writer = waiter(wrote, () -> p.awaitWritable(pair[0], EVENTUALLY));
+        awaitParked(reader);
+        awaitParked(writer);
+        IOException injected = new IOException("injected: subscribe refused");
+        flaky.failSubscribe = injected;
+        write(pair[1], "x");
+        join(reader);
+        join(writer);
+        assertEquals(SocketEvent.READ, read.get(), bits(read.get()));
+        IOException e = assertInstanceOf(IOException.class, wrote.get(), bits(wrote.get()));
+        assertTrue(e.getCause() == injected, "the refusal, as its cause: " + e.getCause());
+    }
+
+    /**
+     * A raw fd closed behind the service's back after a wait, and its number given to a new
+     * socket: a wait in the other direction finds the kept registration unknown to the kernel
+     * (epoll: ENOENT), starts afresh, and works; so do later waits. (The service cannot tell the
+     * new socket from the old by a raw number: close raw fds with {@code closeFd}; this is what
+     * it does when that was not done.)
+     */
+    @Test
+    void aRawFdReusedBehindTheServicesBackStartsAfreshOnTheNextWait() throws Exception {
+        ParkingPoller p = parker();
+        NativeSocketChannel[] old = NativeSockets.socketPair();
+        closeLater(old[1]);
+        int fd = old[0].getFD();
+        assertEquals(0, p.awaitReadable(fd, Duration.ofMillis(1)), "quiet: the registration stays, armed");
+        old[0].close();
+        NativeSocketChannel[] next = pairOnFd(fd);
+        assertEquals(SocketEvent.WRITE, p.awaitWritable(fd, EVENTUALLY));
+        write(next[1], "x");
+        assertEquals(SocketEvent.READ, p.awaitReadable(fd, EVENTUALLY));
+        assertEquals("x", readNow(next[0]));
+    }
+
+    /** Closing the service from an interrupted thread keeps that thread's interrupt status. */
+    @Test
+    void closingTheServiceKeepsTheCallersInterruptStatus() throws Exception {
+        ParkingPoller p = parker();
+        NativeSocketChannel[] pair = pair();
+        write(pair[1], "x");
+        assertEquals(SocketEvent.READ, p.awaitReadable(pair[0], EVENTUALLY)); // the poller is running
+        Thread.currentThread().interrupt();
+        try {
+            p.close();
+            assertTrue(Thread.interrupted(), "close() cleared the caller's interrupt status");
+        } finally {
+            Thread.interrupted();
+        }
+    }
+
+    /**
+     * A half-closed peer (it shut down its writing) ends a read wait but not a write wait on a
+     * socket whose send buffer is full: PEER_CLOSED is news for readers only; the zero-timeout
+     * probe says the same.
+     */
+    @Test
+    void aPeersHalfCloseEndsReadWaitsNotWriteWaits() throws Exception {
+        ParkingPoller p = parker();
+        NativeSocketChannel[] pair = pair();
+        fill(pair[0]);
+        NativeSockets.shutdownOutput(pair[1]);
+        assertEquals(0, p.awaitWritable(pair[0], Duration.ZERO), "the probe: not writable");
+        assertEquals(0, p.awaitWritable(pair[0], Duration.ofMillis(100)), "a write wait ended by the peer's half-close");
+        int r = p.awaitReadable(pair[0], EVENTUALLY);
+        assertEquals(SocketEvent.READ, r & (SocketEvent.READ | SocketEvent.WRITE), SocketEvent.opsToString(r));
+    }
+
+    // ------------------------------------------------------------------ close while a call is inside
+
+    /**
+     * A socket's fd as a channel whose {@code isOpen()}, asked by one chosen thread, can be held at
+     * a gate, or answer false: a way to stop a {@code BlockingSockets} call at a known point of its
+     * close protocol ({@code enter} asks {@code isOpen()} before it counts its use of the fd, and
+     * again after), which real scheduling would reach only by chance.
+     */
+    private static final class GatedChannel implements java.nio.channels.Channel, jnr.enxio.channels.NativeSelectableChannel {
+        final int fd;
+        volatile boolean open = true;
+        volatile Thread gated;
+        /** The call (1-based, by the gated thread, from when it was set) to hold, or to answer false. */
+        volatile int holdAt = -1;
+        volatile int falseAt = -1;
+        final java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+        final java.util.concurrent.Semaphore arrived = new java.util.concurrent.Semaphore(0);
+        final java.util.concurrent.Semaphore pass = new java.util.concurrent.Semaphore(0);
+
+        GatedChannel(int fd) {
+            this.fd = fd;
+        }
+
+        void gate(Thread t, int hold, int answerFalse) {
+            calls.set(0);
+            holdAt = hold;
+            falseAt = answerFalse;
+            gated = t;
+        }
+
+        @Override
+        public int getFD() {
+            return fd;
+        }
+
+        @Override
+        public boolean isOpen() {
+            if (Thread.currentThread() == gated) {
+                int n = calls.incrementAndGet();
+                if (n == holdAt) {
+                    arrived.release();
+                    pass.acquireUninterruptibly();
+                }
+                if (n == falseAt) {
+                    return false;
+                }
+            }
+            return open;
+        }
+
+        @Override
+        public void close() {
+            if (open) {
+                open = false;
+                jnr.posix.POSIXFactory.getNativePOSIX().close(fd);
+            }
+        }
+    }
+
+    private static void acquire(java.util.concurrent.Semaphore s, String what) throws InterruptedException {
+        assertTrue(s.tryAcquire(EVENTUALLY.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS), what);
+    }
+
+    /**
+     * {@code close(channel)} and {@code closeFd} wait for a call that is inside a system call on the
+     * fd (counted in, between its checks) before they close the number: the close is seen waiting
+     * (in {@code awaitIdle}) while the call is held there, and ends once the call has left.
+     */
+    @Test
+    void aCloseWaitsForTheCallInsideASystemCallOnTheFd() throws Exception {
+        ParkingPoller p = parker();
+        io.polyplex.net.BlockingSockets sockets = new io.polyplex.net.BlockingSockets(p);
+        for (boolean raw : new boolean[] {false, true}) {
+            NativeSocketChannel[] pair = NativeSockets.socketPair();
+            closeLater(pair[1]);
+            GatedChannel ch = new GatedChannel(pair[0].getFD()); // pair[0] itself is never closed: ch or closeFd does
+            write(pair[1], "x");
+            AtomicReference<Object> read = new AtomicReference<>();
+            Thread reader = waiter(read, () -> sockets.read(ch, ByteBuffer.allocate(8), EVENTUALLY));
+            ch.gate(reader, 2, -1); // after the use is counted in
+            acquire(ch.arrived, "the read never reached its second check");
+            AtomicReference<Object> closed = new AtomicReference<>();
+            Thread closer = waiter(closed, () -> {
+                if (raw) {
+                    p.closeFd(ch.fd);
+                } else {
+                    p.close(ch);
+                }
+                return "closed";
+            });
+            long deadline = System.nanoTime() + EVENTUALLY.toNanos();
+            while (!java.util.Arrays.stream(closer.getStackTrace()).anyMatch(f -> f.getMethodName().equals("awaitIdle"))
+                    || closer.getState() != Thread.State.WAITING) {
+                assertTrue(closer.isAlive(), (raw ? "closeFd" : "close") + " did not wait for the call inside: " + closed.get());
+                assertTrue(System.nanoTime() < deadline, "the close never waited");
+                Thread.sleep(1);
+            }
+            ch.pass.release();
+            join(reader);
+            join(closer);
+            assertEquals(1, read.get(), "the call inside finished its read: " + read.get());
+            assertEquals("closed", closed.get());
+            assertFalse(io.polyplex.internal.Descriptors.isOpen(ch.fd) && fdNumbers().contains(ch.fd), "fd still open");
+        }
+    }
+
+    /**
+     * A channel closed between a call's first check and its count (its second {@code isOpen()}
+     * says false) refuses the call, and counts the use out again: a later close of the number
+     * does not wait for a use that was never made.
+     */
+    @Test
+    void aCallRefusedBetweenItsChecksLeavesNoUseBehind() throws Exception {
+        ParkingPoller p = parker();
+        io.polyplex.net.BlockingSockets sockets = new io.polyplex.net.BlockingSockets(p);
+        NativeSocketChannel[] pair = NativeSockets.socketPair();
+        closeLater(pair[1]);
+        GatedChannel ch = new GatedChannel(pair[0].getFD());
+        ch.gate(Thread.currentThread(), -1, 2);
+        assertThrows(java.nio.channels.ClosedChannelException.class, () -> sockets.read(ch, ByteBuffer.allocate(8), EVENTUALLY));
+        ch.gated = null;
+        AtomicReference<Object> closed = new AtomicReference<>();
+        join(waiter(closed, () -> {
+            p.closeFd(ch.fd);
+            return "closed";
+        }));
+        assertEquals("closed", closed.get());
+    }
+
+    /**
+     * A read whose wait said the socket was in error, but whose recv then finds a clean end of
+     * stream (another call read and cleared the error in between: here, at the gate, a recv of
+     * our own), is an error, not an end of stream.
+     */
+    @Test
+    void aReadWokenByAnErrorThatAnotherCallConsumedIsStillAnError() throws Exception {
+        ParkingPoller p = parker();
+        io.polyplex.net.BlockingSockets sockets = new io.polyplex.net.BlockingSockets(p);
+        NativeSocketChannel[] tcp = tcpPair();
+        GatedChannel ch = new GatedChannel(tcp[0].getFD());
+        AtomicReference<Object> read = new AtomicReference<>();
+        Thread reader = waiter(read, () -> sockets.read(ch, ByteBuffer.allocate(8), EVENTUALLY));
+        awaitParked(reader);
+        ch.gate(reader, 1, -1); // its next check: after the wait, before the recv
+        NativeSockets.abort(tcp[1]);
+        acquire(ch.arrived, "the read never woke");
+        try {
+            assertEquals(-1, NativeSockets.recv(ch.fd, ByteBuffer.allocate(8)), "the error, or its end of stream");
+        } catch (IOException expected) {
+            // ECONNRESET: read, and cleared, by this call
+        }
+        ch.pass.release();
+        join(reader);
+        IOException e = assertInstanceOf(IOException.class, read.get(), bits(read.get()));
+        assertTrue(e.getMessage().contains("another call read"), e.getMessage());
     }
 }
