@@ -285,6 +285,30 @@ class KqueueFaultTest {
     }
 
     /**
+     * The same with a write-only registration turning into a read-and-write one: putting back is
+     * shaped differently from the refused change (a delete of read; a delete and an add of
+     * write), so each of its entries is written anew, none left from the refused changelist
+     * (which had an edge-triggered add of read where putting back has its delete of write).
+     */
+    @ParameterizedTest(name = "{0} {1} {2}")
+    @MethodSource("kernelsAndRealFaults")
+    void aWriteOnlyRegistrationWhoseTriggerChangeIsRefusedIsPutBackExactly(EmulatedKqueue.Flavour flavour,
+            KeventLayout layout, String errno) throws Exception {
+        open(flavour, layout);
+        NativeSocketChannel[] p = pair();
+        int fd = p[0].getFD();
+        queue.subscribeWrite(p[0]);
+        List<String> before = knotesOf(fd);
+        assertEquals(1, before.size(), before.toString());
+        kernel.failNext(EVFILT_WRITE, EV_ADD, errno(errno));
+        NativeIOException e = assertThrows(NativeIOException.class,
+                () -> queue.subscribe(p[0], SocketEvent.READ | SocketEvent.WRITE, Trigger.EDGE));
+        assertNames(e, "EV_ADD EVFILT_WRITE", fd, errno);
+        assertEquals(before, knotesOf(fd), "not put back as it was");
+        assertStillWorks(p, false);
+    }
+
+    /**
      * A change refused and its putting back refused too, after putting back had already recreated
      * one filter: that half-restored knote is deleted with the rest, so nothing of the fd is left
      * in the kernel when the caller is told the registration is lost. Issue 23, bug 15: the
