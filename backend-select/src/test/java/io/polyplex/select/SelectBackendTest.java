@@ -321,8 +321,8 @@ class SelectBackendTest {
     void anFdThatSelectRefusesThoughFcntlCallsItOpenIsFoundAloneAndReported() throws Exception {
         List<NativeSocketChannel> all = new ArrayList<>();
         try {
-            NativeSocketChannel[] healthy = NativeSockets.socketPair();
-            NativeSocketChannel[] refused = NativeSockets.socketPair();
+            NativeSocketChannel[] refused = NativeSockets.socketPair(); // the lower numbers: inside the
+            NativeSocketChannel[] healthy = NativeSockets.socketPair(); // healthy fd's own nfds
             all.addAll(List.of(refused[0], refused[1], healthy[0], healthy[1]));
             int bad = refused[0].getFD();
             FdSetLayout layout = FdSetLayout.platform();

@@ -403,7 +403,7 @@ public abstract class ParkingRulesContract extends ContractBase {
             }
         };
         long before = platformPollerThreads();
-        try (ParkingPoller p = ParkingPoller.open(queues, 2, true)) {
+        try (ParkingPoller p = ParkingPoller.open(queues, 2)) {
             assertEquals(possible, p.virtualPollers(), "virtual pollers where they can run");
             assertEquals(possible ? 0 : 2, platformPollerThreads() - before, "platform poller threads started");
             NativeSocketChannel[] pair = pair();
@@ -414,6 +414,47 @@ public abstract class ParkingRulesContract extends ContractBase {
             assertFalse(p.virtualPollers(), "platform pollers were asked for");
             assertEquals(2, platformPollerThreads() - before, "platform poller threads started");
         }
+        assertEquals(before, platformPollerThreads(), "close() returned before its poller threads had ended");
+    }
+
+    /**
+     * A virtual poller with nothing to do parks in the master: the carriers it runs on burn no CPU
+     * while its registrations are quiet (one that looked again at once whenever it found nothing
+     * would spin a carrier). Only where virtual pollers run.
+     */
+    @Test
+    void anIdleVirtualPollerBurnsNoCpu() throws Exception {
+        boolean possible = io.polyplex.internal.VirtualThreads.available()
+                && queue instanceof io.polyplex.internal.PollerEventQueue
+                && ((io.polyplex.internal.PollerEventQueue<?>) queue).pollableFd() >= 0;
+        org.junit.jupiter.api.Assumptions.assumeTrue(possible, "virtual pollers run on JDK 21+ over a queue that is an fd (epoll)");
+        ParkingPoller p = closeLater(ParkingPoller.open(new ParkingPoller.Queues() {
+            @Override
+            public <S> EventQueue<S> open(ToIntFunction<? super S> fdOf) throws IOException {
+                return ParkingRulesContract.this.open(fdOf);
+            }
+        }, 1, true));
+        NativeSocketChannel[] pair = pair();
+        AtomicReference<Object> read = new AtomicReference<>();
+        Thread t = waiter(read, () -> p.awaitReadable(pair[0], EVENTUALLY));
+        awaitParked(t);
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        java.util.List<Thread> carriers = Thread.getAllStackTraces().keySet().stream()
+                .filter(c -> c.getName().startsWith("ForkJoinPool-") && c.getName().contains("worker")).toList();
+        long cpu = 0;
+        for (Thread c : carriers) {
+            cpu -= Math.max(0, mx.getThreadCpuTime(c.getId()));
+        }
+        long start = System.nanoTime();
+        Thread.sleep(500);
+        for (Thread c : carriers) {
+            cpu += Math.max(0, mx.getThreadCpuTime(c.getId()));
+        }
+        long wall = System.nanoTime() - start;
+        assertNoSpin(cpu, wall, "the carriers of an idle virtual poller (" + carriers.size() + ")");
+        write(pair[1], "x");
+        join(t);
+        assertEquals(SocketEvent.READ, read.get(), bits(read.get()));
     }
 
     /**
@@ -424,19 +465,32 @@ public abstract class ParkingRulesContract extends ContractBase {
     @Test
     void theFactoriesOpenTheBackendAndThePollersAskedFor() throws Exception {
         int d = ParkingPoller.defaultPollers();
-        assertTrue(d >= 1 && d <= 8, "defaultPollers " + d);
+        assertEquals(Math.max(1, Math.min(8, Runtime.getRuntime().availableProcessors() / 4)), d,
+                "one poller per four processors, from 1 to 8");
+        // The default backend is the best one on the class path that runs here: none in a module
+        // that has only kqueue's, emulated on Linux.
+        org.junit.jupiter.api.Assumptions.assumeTrue(io.polyplex.EventQueues.backends().stream()
+                .anyMatch(io.polyplex.BackendInfo::supported), "no backend on this class path runs here");
         try (ParkingPoller p = ParkingPoller.open()) {
             assertEquals(d, p.pollers());
             assertEquals(io.polyplex.EventQueues.open(c -> 0).backend(), p.backend()); // the best one
         }
+        boolean bestIsAnFd;
+        try (EventQueue<Object> best = io.polyplex.EventQueues.open(c -> 0)) {
+            bestIsAnFd = best instanceof io.polyplex.internal.PollerEventQueue
+                    && ((io.polyplex.internal.PollerEventQueue<?>) best).pollableFd() >= 0;
+        }
         try (ParkingPoller p = ParkingPoller.open((String) null, 3)) {
             assertEquals(3, p.pollers());
             assertFalse(p.backend().isEmpty());
+            assertEquals(bestIsAnFd && io.polyplex.internal.VirtualThreads.available(), p.virtualPollers(),
+                    "virtual pollers where they can run");
         }
         boolean runsHere = io.polyplex.EventQueues.backends().stream()
                 .anyMatch(b -> b.name().equals(queue.backend()) && b.supported());
         if (runsHere) {
             try (ParkingPoller p = ParkingPoller.open(queue.backend(), 2, false)) {
+                assertFalse(p.virtualPollers(), "platform pollers were asked for");
                 assertEquals(queue.backend(), p.backend());
                 assertEquals(2, p.pollers());
                 NativeSocketChannel[] pair = pair();
@@ -453,6 +507,7 @@ public abstract class ParkingRulesContract extends ContractBase {
         volatile IOException failSubscribe;
         volatile boolean noOneShot;
         volatile int failOpenAt = -1;
+        volatile boolean plain;
 
         @Override
         @SuppressWarnings("unchecked")
@@ -462,6 +517,9 @@ public abstract class ParkingRulesContract extends ContractBase {
             }
             EventQueue<S> real = ParkingRulesContract.this.open(fdOf);
             opened.add((io.polyplex.internal.PollerEventQueue<?>) real);
+            if (plain) {
+                return real; // itself: a queue that is an fd gets virtual pollers, and their master
+            }
             return (EventQueue<S>) java.lang.reflect.Proxy.newProxyInstance(EventQueue.class.getClassLoader(),
                     new Class<?>[] {EventQueue.class}, (proxy, m, args) -> {
                         if (m.getName().equals("poll") && args != null && args.length == 2 && failPoll != null) {
@@ -499,6 +557,19 @@ public abstract class ParkingRulesContract extends ContractBase {
         assertTrue(e.getMessage().contains("injected"), e.getMessage());
         assertEquals(1, failing.opened.size());
         assertFalse(failing.opened.get(0).isOpen(), "the first poller's queue was left open");
+
+        // With virtual pollers (where they run) the first queue also starts the master, whose own
+        // queue is the second opened: the third open fails, and the master is closed too.
+        FlakyQueues virtual = new FlakyQueues();
+        virtual.plain = true;
+        boolean possible = io.polyplex.internal.VirtualThreads.available()
+                && ((io.polyplex.internal.PollerEventQueue<?>) queue).pollableFd() >= 0;
+        virtual.failOpenAt = possible ? 2 : 1;
+        assertThrows(IOException.class, () -> ParkingPoller.open(virtual, 2, true));
+        assertEquals(possible ? 2 : 1, virtual.opened.size());
+        for (io.polyplex.internal.PollerEventQueue<?> q : virtual.opened) {
+            assertFalse(q.isOpen(), "a queue of a service that failed to start (the master's?) was left open");
+        }
 
         FlakyQueues noOneShot = new FlakyQueues();
         noOneShot.noOneShot = true;
@@ -702,8 +773,16 @@ public abstract class ParkingRulesContract extends ContractBase {
             GatedChannel ch = new GatedChannel(pair[0].getFD()); // pair[0] itself is never closed: ch or closeFd does
             write(pair[1], "x");
             AtomicReference<Object> read = new AtomicReference<>();
-            Thread reader = waiter(read, () -> sockets.read(ch, ByteBuffer.allocate(8), EVENTUALLY));
-            ch.gate(reader, 2, -1); // after the use is counted in
+            Thread reader = new Thread(() -> {
+                try {
+                    read.set(sockets.read(ch, ByteBuffer.allocate(8), EVENTUALLY));
+                } catch (Throwable e) {
+                    read.set(e);
+                }
+            }, "gated-reader");
+            reader.setDaemon(true);
+            ch.gate(reader, 2, -1); // after the use is counted in; set before the reader starts
+            reader.start();
             acquire(ch.arrived, "the read never reached its second check");
             AtomicReference<Object> closed = new AtomicReference<>();
             Thread closer = waiter(closed, () -> {
@@ -779,5 +858,56 @@ public abstract class ParkingRulesContract extends ContractBase {
         join(reader);
         IOException e = assertInstanceOf(IOException.class, read.get(), bits(read.get()));
         assertTrue(e.getMessage().contains("another call read"), e.getMessage());
+    }
+
+    /**
+     * A wait refused on the fd number just past the poller's first table (64: EBADF, not open) is
+     * refused as such, not with an index error from the clean-up of the refusal.
+     */
+    @Test
+    void aRefusalOnTheNumberPastThePollersTableIsTheKernelsRefusal() throws Exception {
+        ParkingPoller p = parker();
+        org.junit.jupiter.api.Assumptions.assumeFalse(fdNumbers().contains(64), "fd 64 is open in this JVM");
+        NativeIOException e = assertThrows(NativeIOException.class, () -> p.awaitReadable(64, EVENTUALLY));
+        assertEquals("EBADF", e.errnoName(), e.getMessage());
+    }
+
+    /**
+     * After {@code closeFd}, the number's next socket is waited on afresh: the closed fd's
+     * registration (armed by a wait that timed out) is gone from the poller's table, so the new
+     * socket's wait subscribes it and sees its data.
+     */
+    @Test
+    void afterCloseFdTheNumbersNextSocketIsWaitedOnAfresh() throws Exception {
+        ParkingPoller p = parker();
+        NativeSocketChannel[] old = NativeSockets.socketPair();
+        closeLater(old[1]);
+        int fd = old[0].getFD(); // raw from here on
+        assertEquals(0, p.awaitReadable(fd, Duration.ofMillis(1)), "quiet: the registration stays, armed");
+        p.closeFd(fd);
+        NativeSocketChannel[] next = pairOnFd(fd);
+        write(next[1], "x");
+        assertEquals(SocketEvent.READ, p.awaitReadable(fd, EVENTUALLY), "the next socket on the number");
+    }
+
+    /**
+     * A wait refused in the middle of its enqueue (its channel found closed there, after the
+     * check on the way in) leaves the registration it found, another channel's with a waiter
+     * parked on it, alone: that waiter goes on and gets its data.
+     */
+    @Test
+    void aWaitRefusedAtEnqueueLeavesAnotherChannelsWaitersAlone() throws Exception {
+        ParkingPoller p = parker();
+        NativeSocketChannel[] pair = pair();
+        AtomicReference<Object> other = new AtomicReference<>();
+        Thread otherWaiter = waiter(other, () -> p.awaitReadable(pair[0], EVENTUALLY));
+        awaitParked(otherWaiter);
+        GatedChannel stale = new GatedChannel(pair[0].getFD()); // another channel object on the number
+        stale.gate(Thread.currentThread(), -1, 2); // open on the way in, closed at the enqueue
+        assertThrows(AsynchronousCloseException.class, () -> p.awaitReadable(stale, EVENTUALLY));
+        stale.gated = null;
+        write(pair[1], "x");
+        join(otherWaiter);
+        assertEquals(SocketEvent.READ, other.get(), "the other channel's wait: " + bits(other.get()));
     }
 }
