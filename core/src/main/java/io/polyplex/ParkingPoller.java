@@ -709,9 +709,11 @@ public final class ParkingPoller implements Closeable {
             this.master = master;
             this.queueFd = queueFd;
             if (!queue.capabilities().contains(Capability.ONE_SHOT)) {
-                // every backend has it (native or emulated in core); one without would spin here
+                // every backend has it (native or emulated in core); one without would spin here.
+                // The name first: a closed queue answers nothing (ClosedEventQueueException).
+                String backend = queue.backend();
                 queue.close();
-                throw new UnsupportedOperationException(queue.backend() + " has no one-shot mode");
+                throw new UnsupportedOperationException(backend + " has no one-shot mode");
             }
             if (master != null) {
                 this.thread = VirtualThreads.unstarted(name, this);

@@ -394,6 +394,287 @@ class KqueueBackendTest {
     }
 
     /**
+     * The timespec each wait hands kevent: the timeout split into seconds and nanoseconds, capped
+     * at {@link KqueueBackend#MAX_TIMEOUT_SECONDS} (86,399 s, with no nanoseconds then; core waits
+     * again for the rest), because XNU's {@code kevent} refuses a {@code tv_sec} above INT32_MAX
+     * with EINVAL (the kqueue package's table cites where); none at all (NULL) for no limit. Issue
+     * 23, bug 16: without the cap a 100-year wait became EINVAL on macOS; issue 24: the timespec was
+     * never checked.
+     */
+    @ParameterizedTest
+    @MethodSource("layouts")
+    void eachWaitWritesItsTimespecCappedAtOneDay(KeventLayout layout) throws Exception {
+        List<long[]> seen = new ArrayList<>();
+        KqueueLibrary lib = (KernelCall) (kq, changelist, nchanges, eventlist, nevents, timeout) -> {
+            seen.add(timeout == null ? null : new long[] {timeout.getLong(0), timeout.getLong(8)});
+            return 0;
+        };
+        KqueueBackend backend = new KqueueBackend(lib, layout, () -> 0, 8);
+        long day = KqueueBackend.MAX_TIMEOUT_SECONDS;
+        long[][] cases = {
+            {0, 0, 0},
+            {1, 0, 1},
+            {999_999_999L, 0, 999_999_999L},
+            {1_500_000_000L, 1, 500_000_000L},
+            {100_000_000_005L, 100, 5},
+            {(day - 1) * 1_000_000_000L + 7, day - 1, 7},
+            {day * 1_000_000_000L + 7, day, 0},
+            {Long.MAX_VALUE, day, 0},
+        };
+        for (long[] c : cases) {
+            seen.clear();
+            assertEquals(0, backend.poll(c[0]));
+            assertEquals(1, seen.size());
+            assertEquals(c[1] + " s " + c[2] + " ns", seen.get(0)[0] + " s " + seen.get(0)[1] + " ns",
+                    "the timespec for a wait of " + c[0] + " ns");
+        }
+        seen.clear();
+        backend.poll(-1);
+        assertEquals(1, seen.size());
+        assertEquals(null, seen.get(0), "no limit is a NULL timespec");
+        backend.close();
+    }
+
+    /**
+     * An entry with EV_ERROR in a wait's event list (not a receipt: XNU's filters report a failure
+     * found after the knote was attached with {@code knote_set_error}, which sets EV_ERROR and puts
+     * the errno in {@code data}, and {@code knote_process} copies those flags out) is an error of
+     * that socket: ERROR, with READ and WRITE so that any handler looks at it; other entries of the
+     * batch are as they were. Issue 23, bug 14: the EV_ERROR was ignored, and the entry read as a
+     * plain READ.
+     */
+    @ParameterizedTest
+    @MethodSource("layouts")
+    void anEvErrorInTheEventListIsAnErrorOfThatSocket(KeventLayout layout) throws Exception {
+        long seven = 3L << 32 | 7;
+        List<Kev> batch = List.of(new Kev(7, EVFILT_READ, EV_ERROR | EV_DISPATCH, 0, NativeErrors.EBADF, seven),
+                new Kev(9, EVFILT_READ, 0, 0, 1, 9), new Kev(11, EVFILT_WRITE, EV_ERROR, 0, NativeErrors.ENOENT, 11));
+        KqueueLibrary lib = (KernelCall) (kq, changelist, nchanges, eventlist, nevents, timeout) -> {
+            for (int i = 0; i < batch.size(); i++) {
+                batch.get(i).write(eventlist, layout, i);
+            }
+            return batch.size();
+        };
+        KqueueBackend backend = new KqueueBackend(lib, layout, () -> 0, 8);
+        int n = backend.poll(0);
+        Map<Long, Integer> got = new HashMap<>();
+        for (int i = 0; i < n; i++) {
+            got.put(backend.readyToken(i), backend.readyOps(i));
+        }
+        int all = SocketEvent.READ | SocketEvent.WRITE | SocketEvent.ERROR;
+        assertEquals(Map.of(seven, all, 9L, SocketEvent.READ, 11L, all), got);
+        backend.close();
+    }
+
+    /**
+     * Two changes of one changelist refused, each with its own errno: the exception names the
+     * first (the change that failed first is the one that made the rest moot), and everything is
+     * undone. Issue 24: the first-failure boundary was never checked.
+     */
+    @ParameterizedTest
+    @MethodSource("layouts")
+    void whenTwoChangesFailTheFirstFailureIsReported(KeventLayout layout) throws Exception {
+        Kernel k = new Kernel(layout);
+        try (EventQueue<Fd> q = k.open()) {
+            int eacces = jnr.constants.platform.Errno.EACCES.intValue();
+            k.failures.put(EVFILT_READ + "/" + EV_ADD, eacces);
+            k.failures.put(EVFILT_WRITE + "/" + EV_ADD, NativeErrors.EBADF);
+            Fd s = realFd();
+            NativeIOException e = assertThrows(NativeIOException.class, () -> q.subscribeReadWrite(s));
+            assertEquals("kevent(EV_ADD EVFILT_READ, fd=" + s.fd() + "): EACCES (Permission denied)", e.getMessage());
+            assertFalse(q.isSubscribedRead(s) || q.isSubscribedWrite(s));
+            List<Kev> c = k.take(s.fd());
+            assertEquals(6, c.size(), "the changelist, then both filters deleted: " + c);
+            assertChange(c.get(4), s.fd(), EVFILT_READ, EV_DELETE);
+            assertChange(c.get(5), s.fd(), EVFILT_WRITE, EV_DELETE);
+        }
+    }
+
+    /**
+     * kqueue accepts a regular file (always readable) and any open fd; the backend refuses what
+     * epoll refuses, before any kevent call: a regular file (EPERM) and an fd that is not open
+     * (EBADF), naming the call and the fd. Issue 24: without {@code requirePollable} in register,
+     * nothing failed.
+     */
+    @ParameterizedTest
+    @MethodSource("layouts")
+    void aRegularFileOrAClosedFdIsRefusedBeforeAnyKeventCall(KeventLayout layout) throws Exception {
+        Kernel k = new Kernel(layout);
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("polyplex", ".txt");
+        jnr.posix.POSIX posix = jnr.posix.POSIXFactory.getNativePOSIX();
+        int fileFd = posix.open(file.toString(), jnr.constants.platform.OpenFlags.O_RDONLY.intValue(), 0);
+        assertTrue(fileFd >= 0, "open " + file);
+        try (EventQueue<Fd> q = k.open()) {
+            Fd good = realFd();
+            q.subscribeRead(good); // a register that passes the check: a socket
+            q.remove(good);
+            int closed = realFd().fd();
+            opened.get(opened.size() - 2).close(); // its own end: the number is closed now
+            k.changeCalls = 0;
+            NativeIOException e = assertThrows(NativeIOException.class, () -> q.subscribeRead(new Fd(fileFd)));
+            assertEquals("kevent(EV_ADD, fd=" + fileFd + "): EPERM (Operation not permitted)", e.getMessage());
+            e = assertThrows(NativeIOException.class, () -> q.subscribeRead(new Fd(closed)));
+            assertEquals("kevent(EV_ADD, fd=" + closed + "): EBADF (Bad file descriptor)", e.getMessage());
+            assertEquals(0, k.changeCalls, "kevent was called for an fd refused up front");
+        } finally {
+            posix.close(fileFd);
+            java.nio.file.Files.delete(file);
+        }
+    }
+
+    /**
+     * kqueue() or fcntl(FD_CLOEXEC) failing with a transient errno that does not go away: the
+     * constructor gives up after {@link NativeErrors#TRANSIENT_RETRIES} calls (never a spin), names
+     * the call and the errno, and closes a kqueue it had opened.
+     */
+    @ParameterizedTest
+    @MethodSource("layouts")
+    void aKqueueThatCannotBeOpenedIsReportedAfterBoundedRetries(KeventLayout layout) {
+        int[] calls = new int[3]; // kqueue, fcntl, close
+        KqueueLibrary noQueue = new KernelCall() {
+            @Override
+            public int kevent(int kq, Pointer changelist, int nchanges, Pointer eventlist, int nevents, Pointer timeout) {
+                return 0;
+            }
+
+            @Override
+            public int kqueue() {
+                calls[0]++;
+                return -1;
+            }
+        };
+        NativeIOException e = assertThrows(NativeIOException.class,
+                () -> new KqueueBackend(noQueue, layout, () -> NativeErrors.EINTR, 8));
+        assertTrue(e.getMessage().startsWith("kqueue(") && e.getMessage().contains("EINTR"), e.getMessage());
+        assertEquals(NativeErrors.TRANSIENT_RETRIES, calls[0]);
+        KqueueLibrary noCloexec = new KernelCall() {
+            @Override
+            public int kevent(int kq, Pointer changelist, int nchanges, Pointer eventlist, int nevents, Pointer timeout) {
+                return 0;
+            }
+
+            @Override
+            public int fcntl(int fd, int cmd, int arg) {
+                calls[1]++;
+                return -1;
+            }
+
+            @Override
+            public int close(int fd) {
+                calls[2]++;
+                return 0;
+            }
+        };
+        e = assertThrows(NativeIOException.class, () -> new KqueueBackend(noCloexec, layout, () -> NativeErrors.EINTR, 8));
+        assertTrue(e.getMessage().startsWith("fcntl(F_SETFD FD_CLOEXEC, fd=99)") && e.getMessage().contains("EINTR"), e.getMessage());
+        assertEquals(NativeErrors.TRANSIENT_RETRIES, calls[1]);
+        assertEquals(1, calls[2], "the kqueue was not closed");
+    }
+
+    /**
+     * A change call that answers with fewer receipts than changes, or with an entry that is no
+     * receipt (no EV_ERROR: a ready event), is a kernel that ignores EV_RECEIPT: refused, never
+     * read as success.
+     */
+    @ParameterizedTest
+    @MethodSource("layouts")
+    void aChangeCallAnsweredWithoutReceiptsIsRefused(KeventLayout layout) throws Exception {
+        int fd = realFd().fd();
+        for (boolean none : new boolean[] {true, false}) {
+            KqueueLibrary lib = (KernelCall) (kq, changelist, nchanges, eventlist, nevents, timeout) -> {
+                if (none) {
+                    return 0;
+                }
+                for (int i = 0; i < nchanges; i++) {
+                    new Kev(fd, EVFILT_READ, i == 1 ? 0 : EV_ERROR, 0, 0, 0).write(eventlist, layout, i);
+                }
+                return nchanges;
+            };
+            KqueueBackend backend = new KqueueBackend(lib, layout, () -> 0, 8);
+            UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
+                    () -> backend.register(fd, 1, io.polyplex.spi.Backend.READ, io.polyplex.spi.Backend.LEVEL));
+            assertTrue(e.getMessage().contains("ignores EV_RECEIPT"), e.getMessage());
+            backend.close();
+        }
+    }
+
+    /**
+     * Which refusals are errors: ENOENT is "already gone" only for a disable or a delete; for an
+     * add it is an error. A refusal of the very first change (a delete that fails with anything
+     * but ENOENT or EBADF) is one too. And when putting back is refused at its first change, the
+     * registration is lost; when putting back is refused with EBADF (the fd was closed meanwhile,
+     * and its knotes went with it) it is not, and the first refusal is thrown.
+     */
+    @ParameterizedTest
+    @MethodSource("layouts")
+    void refusalsAreErrorsExceptWhatIsAlreadyGone(KeventLayout layout) throws Exception {
+        int eacces = jnr.constants.platform.Errno.EACCES.intValue();
+        Kernel k = new Kernel(layout);
+        try (EventQueue<Fd> q = k.open()) {
+            Fd s = realFd();
+            k.failures.put(EVFILT_READ + "/" + EV_ADD, NativeErrors.ENOENT);
+            assertEquals("kevent(EV_ADD EVFILT_READ, fd=" + s.fd() + "): ENOENT (No such file or directory)",
+                    assertThrows(NativeIOException.class, () -> q.subscribeRead(s)).getMessage());
+            k.failures.clear();
+            k.failures.put(EVFILT_READ + "/" + EV_DELETE, eacces);
+            assertEquals("kevent(EV_DELETE EVFILT_READ, fd=" + s.fd() + "): EACCES (Permission denied)",
+                    assertThrows(NativeIOException.class, () -> q.subscribeRead(s)).getMessage());
+            k.failures.clear();
+            q.subscribeRead(s);
+            k.failures.put(EVFILT_READ + "/" + EV_DELETE, eacces); // the new trigger's first change, and the restore's
+            io.polyplex.spi.RegistrationLostException lost = assertThrows(io.polyplex.spi.RegistrationLostException.class,
+                    () -> q.subscribe(s, SocketEvent.READ, Trigger.EDGE));
+            assertTrue(lost.getMessage().contains("EACCES"), lost.getMessage());
+            assertFalse(q.isSubscribedRead(s));
+            k.failures.clear();
+            q.subscribeRead(s);
+            k.failures.put(EVFILT_READ + "/" + (EV_ADD | EV_CLEAR), NativeErrors.EBADF); // the new trigger's add
+            k.failures.put(EVFILT_READ + "/" + EV_ADD, NativeErrors.EBADF); // and the old one's, putting back
+            NativeIOException e = assertThrows(NativeIOException.class, () -> q.subscribe(s, SocketEvent.READ, Trigger.EDGE));
+            assertFalse(e instanceof io.polyplex.spi.RegistrationLostException, "EBADF when putting back: nothing to put back");
+            assertEquals("kevent(EV_ADD EVFILT_READ, fd=" + s.fd() + "): EBADF (Bad file descriptor)", e.getMessage());
+        }
+    }
+
+    /**
+     * The per-fd merge's table: a first event on an fd number at or beyond the table's size
+     * grows it (fd 1024, then 3000); a full batch (as many events as the list holds) is read to its
+     * end and no further; and a second socket's token on one fd number, seen twice after another
+     * token of that number, is merged into its own entry, never into one left from the last
+     * batch.
+     */
+    @ParameterizedTest
+    @MethodSource("layouts")
+    void theMergeTableGrowsAndKeepsTokensApartAcrossBatches(KeventLayout layout) throws Exception {
+        List<List<Kev>> batches = new ArrayList<>(List.of(
+                List.of(new Kev(1024, EVFILT_READ, 0, 0, 1, 1024), new Kev(3000, EVFILT_WRITE, 0, 0, 1, 3000)),
+                List.of(new Kev(4, EVFILT_READ, 0, 0, 1, 40), new Kev(5, EVFILT_READ, 0, 0, 1, 77)),
+                List.of(new Kev(7, EVFILT_READ, 0, 0, 1, 70), new Kev(7, EVFILT_READ, 0, 0, 1, 77),
+                        new Kev(7, EVFILT_WRITE, 0, 0, 1, 77), new Kev(9, EVFILT_WRITE, 0, 0, 1, 90))));
+        KqueueLibrary lib = (KernelCall) (kq, changelist, nchanges, eventlist, nevents, timeout) -> {
+            List<Kev> batch = batches.remove(0);
+            for (int i = 0; i < batch.size(); i++) {
+                batch.get(i).write(eventlist, layout, i);
+            }
+            return batch.size();
+        };
+        KqueueBackend backend = new KqueueBackend(lib, layout, () -> 0, 4);
+        List<Map<Long, Integer>> got = new ArrayList<>();
+        for (int b = 0; b < 3; b++) {
+            int n = backend.poll(0);
+            Map<Long, Integer> m = new HashMap<>();
+            for (int i = 0; i < n; i++) {
+                assertEquals(null, m.put(backend.readyToken(i), backend.readyOps(i)), "one entry per token");
+            }
+            got.add(m);
+        }
+        assertEquals(Map.of(1024L, SocketEvent.READ, 3000L, SocketEvent.WRITE), got.get(0));
+        assertEquals(Map.of(40L, SocketEvent.READ, 77L, SocketEvent.READ), got.get(1));
+        assertEquals(Map.of(70L, SocketEvent.READ, 77L, SocketEvent.READ | SocketEvent.WRITE, 90L, SocketEvent.WRITE), got.get(2));
+        backend.close();
+    }
+
+    /**
      * Every change call leaves room for a receipt per change, checked before the call: a changelist
      * longer than the receipt list is refused without calling kevent, because DragonFly's {@code
      * kern_kevent} would write the extra receipts past the end of the list (see {@link

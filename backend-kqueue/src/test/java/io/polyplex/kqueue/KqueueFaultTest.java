@@ -258,6 +258,81 @@ class KqueueFaultTest {
     }
 
     /**
+     * A trigger change refused on its second filter, after the first was recreated with the new
+     * trigger: putting back deletes that knote and adds it again with the old trigger (EV_ADD on a
+     * knote that exists keeps its EV_CLEAR: FreeBSD {@code kqueue_register}, XNU {@code
+     * kevent_register}), so both knotes are as before. Issue 24: the recreate branch of the
+     * restore was never seen doing its delete.
+     */
+    @ParameterizedTest(name = "{0} {1} {2}")
+    @MethodSource("kernelsAndRealFaults")
+    void aTriggerChangeRefusedOnItsSecondFilterPutsTheFirstBackWithItsOldTrigger(EmulatedKqueue.Flavour flavour,
+            KeventLayout layout, String errno) throws Exception {
+        open(flavour, layout);
+        NativeSocketChannel[] p = pair();
+        int fd = p[0].getFD();
+        queue.subscribeReadWrite(p[0]);
+        List<String> before = knotesOf(fd);
+        assertEquals(2, before.size(), before.toString());
+        // delete read, add read (edge: done), delete write, add write (edge: refused).
+        kernel.failNext(EVFILT_WRITE, EV_ADD, errno(errno));
+        NativeIOException e = assertThrows(NativeIOException.class,
+                () -> queue.subscribe(p[0], SocketEvent.READ | SocketEvent.WRITE, Trigger.EDGE));
+        assertNames(e, "EV_ADD EVFILT_WRITE", fd, errno);
+        assertEquals(before, knotesOf(fd), "not put back as it was (the read knote kept the new trigger?)");
+        assertStillWorks(p, true);
+        assertStillWorks(p, true); // and still level-triggered
+    }
+
+    /**
+     * The same with a write-only registration turning into a read-and-write one: putting back is
+     * shaped differently from the refused change (a delete of read; a delete and an add of
+     * write), so each of its entries is written anew, none left from the refused changelist
+     * (which had an edge-triggered add of read where putting back has its delete of write).
+     */
+    @ParameterizedTest(name = "{0} {1} {2}")
+    @MethodSource("kernelsAndRealFaults")
+    void aWriteOnlyRegistrationWhoseTriggerChangeIsRefusedIsPutBackExactly(EmulatedKqueue.Flavour flavour,
+            KeventLayout layout, String errno) throws Exception {
+        open(flavour, layout);
+        NativeSocketChannel[] p = pair();
+        int fd = p[0].getFD();
+        queue.subscribeWrite(p[0]);
+        List<String> before = knotesOf(fd);
+        assertEquals(1, before.size(), before.toString());
+        kernel.failNext(EVFILT_WRITE, EV_ADD, errno(errno));
+        NativeIOException e = assertThrows(NativeIOException.class,
+                () -> queue.subscribe(p[0], SocketEvent.READ | SocketEvent.WRITE, Trigger.EDGE));
+        assertNames(e, "EV_ADD EVFILT_WRITE", fd, errno);
+        assertEquals(before, knotesOf(fd), "not put back as it was");
+        assertStillWorks(p, false);
+    }
+
+    /**
+     * A change refused and its putting back refused too, after putting back had already recreated
+     * one filter: that half-restored knote is deleted with the rest, so nothing of the fd is left
+     * in the kernel when the caller is told the registration is lost. Issue 23, bug 15: the
+     * half-restored knote stayed, and kept reporting a socket core had forgotten.
+     */
+    @ParameterizedTest(name = "{0} {1} {2}")
+    @MethodSource("kernelsAndRealFaults")
+    void aRegistrationLostHalfWayThroughPuttingBackLeavesNoKnote(EmulatedKqueue.Flavour flavour, KeventLayout layout,
+            String errno) throws Exception {
+        open(flavour, layout);
+        NativeSocketChannel[] p = pair();
+        int fd = p[0].getFD();
+        queue.subscribeReadWrite(p[0]);
+        kernel.failNext(EVFILT_WRITE, EV_ADD, errno(errno)); // the new trigger's write add
+        kernel.failNext(EVFILT_WRITE, EV_ADD, errno(errno)); // the old one's, put back after the read
+        RegistrationLostException e = assertThrows(RegistrationLostException.class,
+                () -> queue.subscribe(p[0], SocketEvent.READ | SocketEvent.WRITE, Trigger.EDGE));
+        assertTrue(e.getMessage().contains("fd=" + fd) && e.getMessage().contains("removed from the queue"), e.getMessage());
+        assertEquals(List.of(), kernel.knotes(kq).stream().filter(k -> k.startsWith(fd + "/")).toList(),
+                "knotes left for a socket the queue has forgotten");
+        assertFalse(queue.isSubscribedRead(p[0]) || queue.isSubscribedWrite(p[0]));
+    }
+
+    /**
      * DragonFly BSD before 4.6 ignored EV_RECEIPT: a successful change wrote no entry and the call
      * went on to return ready events. The queue refuses to open there, names the reason, and leaves
      * nothing open; the automatic choice moves on to the next backend.

@@ -400,6 +400,134 @@ public abstract class BlockingSocketsContract extends ContractBase {
         }
     }
 
+    /**
+     * A read into a buffer with no room returns 0 at once, as java.nio's {@code read} does, whether
+     * data is waiting or not, and leaves the data for the next read (issue 23, bug 10: it parked
+     * instead, until its timeout with nothing to read, or spinning with data waiting).
+     */
+    @ParameterizedTest
+    @MethodSource("kinds")
+    void aReadWithNoRoomLeftReturnsZeroAtOnce(Kind kind) throws Exception {
+        ParkingPoller p = parker(kind);
+        BlockingSockets io = new BlockingSockets(p);
+        NativeSocketChannel[] pair = pair();
+        for (boolean dataWaiting : new boolean[] {false, true}) {
+            if (dataWaiting) {
+                write(pair[1], "x");
+            }
+            ByteBuffer full = ByteBuffer.allocate(4).position(4);
+            AtomicReference<Object> read = new AtomicReference<>();
+            join(call(kind, read, () -> io.read(pair[0], full, EVENTUALLY)));
+            assertEquals(0, read.get(), "data waiting: " + dataWaiting);
+            AtomicReference<Object> raw = new AtomicReference<>();
+            join(call(kind, raw, () -> io.read(pair[0].getFD(), ByteBuffer.allocateDirect(0), null)));
+            assertEquals(0, raw.get(), "raw fd, data waiting: " + dataWaiting);
+        }
+        assertEquals("x", readNow(pair[0]), "the data is still there");
+    }
+
+    /**
+     * The plain outcomes through both entry points: a raw-fd write, an end of stream read as -1
+     * (channel and raw fd), and the poller the calls park in.
+     */
+    @ParameterizedTest
+    @MethodSource("kinds")
+    void aRawWriteArrivesAndAPeersCloseReadsAsEndOfStream(Kind kind) throws Exception {
+        ParkingPoller p = parker(kind);
+        BlockingSockets io = new BlockingSockets(p);
+        assertTrue(io.poller() == p, "the poller given at construction");
+        NativeSocketChannel[] pair = pair();
+        AtomicReference<Object> wrote = new AtomicReference<>();
+        join(call(kind, wrote, () -> {
+            io.write(pair[0].getFD(), ByteBuffer.wrap("raw".getBytes(StandardCharsets.US_ASCII)), EVENTUALLY);
+            return "written";
+        }));
+        assertEquals("written", wrote.get());
+        assertEquals("raw", readNow(pair[1]));
+        pair[1].close();
+        AtomicReference<Object> read = new AtomicReference<>();
+        join(call(kind, read, () -> io.read(pair[0], ByteBuffer.allocate(8), EVENTUALLY)));
+        assertEquals(-1, read.get(), "end of stream, channel");
+        AtomicReference<Object> rawRead = new AtomicReference<>();
+        join(call(kind, rawRead, () -> io.read(pair[0].getFD(), ByteBuffer.allocateDirect(8), EVENTUALLY)));
+        assertEquals(-1, rawRead.get(), "end of stream, raw fd");
+    }
+
+    /**
+     * A write that cannot make progress parks in the poller until its timeout: it burns no CPU
+     * meanwhile (a write that, with a full buffer, tried again at once instead would spin).
+     * Measured on the calling thread itself (a platform thread).
+     */
+    @ParameterizedTest
+    @MethodSource("kinds")
+    void aWriteToAFullBufferParksWithoutSpinning(Kind kind) throws Exception {
+        ParkingPoller p = parker(kind);
+        BlockingSockets io = new BlockingSockets(p);
+        NativeSocketChannel[] pair = pair();
+        ByteBuffer chunk = ByteBuffer.allocateDirect(64 * 1024);
+        while (pair[0].write(chunk.clear()) > 0) {
+            // fill the send buffer
+        }
+        long cpu = cpuNanos();
+        long start = System.nanoTime();
+        SocketTimeoutException e = assertThrows(SocketTimeoutException.class,
+                () -> io.write(pair[0], ByteBuffer.allocate(1024), Duration.ofMillis(300)));
+        long wall = System.nanoTime() - start;
+        assertTrue(wall >= TimeUnit.MILLISECONDS.toNanos(300), "timed out early: " + wall + " ns");
+        assertTrue(e.getMessage().contains("0 of 1024 bytes written"), e.getMessage());
+        assertNoSpin(cpuNanos() - cpu, wall, "a write to a full buffer");
+    }
+
+    /**
+     * Accept and connect on what cannot be used: accept on a listener closed before the call is a
+     * ClosedChannelException (nothing was under way), as read and write are; a refused connect
+     * leaves no fd behind; a connect still in progress at its timeout (the listener's backlog is
+     * full, so the kernel drops our SYN) throws SocketTimeoutException, closes its socket, and is
+     * never reported connected before it is.
+     */
+    @ParameterizedTest
+    @MethodSource("kinds")
+    void acceptAndConnectRefuseWhatCannotBeUsedAndLeaveNothingOpen(Kind kind) throws Exception {
+        ParkingPoller p = parker(kind);
+        BlockingSockets io = new BlockingSockets(p);
+        NativeServerSocketChannel closedListener = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 4);
+        closedListener.configureBlocking(false);
+        closedListener.close();
+        AtomicReference<Object> accepted = new AtomicReference<>();
+        join(call(kind, accepted, () -> io.accept(closedListener, EVENTUALLY)));
+        assertInstanceOf(ClosedChannelException.class, accepted.get());
+        assertFalse(accepted.get() instanceof AsynchronousCloseException, "nothing was under way: " + accepted.get());
+
+        InetSocketAddress closedPort;
+        try (NativeServerSocketChannel l = NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 1)) {
+            closedPort = (InetSocketAddress) NativeSockets.localAddress(l.getFD());
+        }
+        java.util.Set<Integer> before = fdNumbers();
+        AtomicReference<Object> refused = new AtomicReference<>();
+        join(call(kind, refused, () -> io.connect(closedPort, EVENTUALLY)));
+        assertInstanceOf(ConnectException.class, refused.get());
+        assertNoNewFds(before, "a refused connect left its socket open");
+
+        NativeServerSocketChannel full = closeLater(NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 0));
+        InetSocketAddress at = (InetSocketAddress) NativeSockets.localAddress(full.getFD());
+        List<NativeSocketChannel> queued = new ArrayList<>();
+        for (int i = 0; i < 8; i++) { // more than any backlog of 0 holds: the last ones stay in progress
+            queued.add(closeLater(NativeSockets.startConnect(at)));
+        }
+        before = fdNumbers();
+        AtomicReference<Object> pending = new AtomicReference<>();
+        join(call(kind, pending, () -> io.connect(at, Duration.ofMillis(200))));
+        assertInstanceOf(SocketTimeoutException.class, pending.get(), "a connect the kernel has not made: " + pending.get());
+        assertNoNewFds(before, "a connect that timed out left its socket open");
+
+        NativeServerSocketChannel open = closeLater(NativeSockets.listen(new InetSocketAddress("127.0.0.1", 0), 4));
+        AtomicReference<Object> connected = new AtomicReference<>();
+        join(call(kind, connected, () -> io.connect((InetSocketAddress) NativeSockets.localAddress(open.getFD()), EVENTUALLY)));
+        NativeSocketChannel c = closeLater(assertInstanceOf(NativeSocketChannel.class, connected.get()));
+        assertTrue(c.isOpen(), "a connected channel was returned closed");
+        assertTrue(NativeSockets.finishConnect(c), "returned before it was connected");
+    }
+
     // ------------------------------------------------------------------ errors
 
     @ParameterizedTest

@@ -72,6 +72,14 @@ public abstract class ConformanceSuite {
     }
 
     @Nested
+    class ParkingRules extends ParkingRulesContract {
+        @Override
+        protected <S> EventQueue<S> open(ToIntFunction<? super S> fdOf) throws IOException {
+            return ConformanceSuite.this.open(fdOf);
+        }
+    }
+
+    @Nested
     class BlockingSockets extends BlockingSocketsContract {
         @Override
         protected <S> EventQueue<S> open(ToIntFunction<? super S> fdOf) throws IOException {
