@@ -85,7 +85,9 @@ import jnr.enxio.channels.NativeSelectableChannel;
  *       were made with, so a wait on a channel that was closed behind the service's back is never
  *       ended by an event of a later socket that reused its fd number: that waiter is ended with
  *       {@code AsynchronousCloseException} when the new socket is first waited on. (Raw-fd waits
- *       have no such identity: close raw fds with {@link #closeFd(int)}.)
+ *       have no such identity: close raw fds with {@link #closeFd(int)}.) Waits made on a channel
+ *       and on its raw fd number are waits on the same socket: they share, and neither disturbs
+ *       the other; {@code close(channel)} and {@code closeFd} end both kinds.
  *   <li>{@link #close()} ends every wait at once with {@link ClosedParkingPollerException} (an
  *       {@link AsynchronousCloseException}, so a reader's {@code catch (IOException e)} ends it
  *       cleanly), stops the
@@ -95,7 +97,9 @@ import jnr.enxio.channels.NativeSelectableChannel;
  *
  * <h2>Limits</h2>
  * The fds a backend can watch: on select, fds below FD_SETSIZE; a wait on a larger fd throws the
- * backend's error naming the fd. A wait on an fd that is not open throws {@link NativeIOException}.
+ * backend's error naming the fd. A wait on an fd that is not open throws {@link NativeIOException};
+ * a negative fd number, which no system call could take, is a programming error and throws
+ * {@link IllegalArgumentException}, as a negative timeout does.
  *
  * <p>Thread-safe: any number of threads may wait at once, on the same fd or on others, and any
  * thread may close fds or the service.
@@ -163,11 +167,11 @@ public final class ParkingPoller implements Closeable {
             }
 
             @Override
-            public void revoke(ParkingPoller poller, int fd, Object owner) {
+            public void revoke(ParkingPoller poller, int fd) {
                 // The epoch first: a wait enqueued after release (under the poller's lock) then
                 // finds it moved on; one enqueued before is ended by release.
                 poller.uses.revoke(fd);
-                poller.release(fd, owner);
+                poller.release(fd);
             }
         });
     }
@@ -209,12 +213,17 @@ public final class ParkingPoller implements Closeable {
         try {
             for (int i = 0; i < pollerCount; i++) {
                 EventQueue<Registration> q = queues.open(r -> r.fd);
-                int pollable = virtualPollers && q instanceof PollerEventQueue
-                        ? ((PollerEventQueue<Registration>) q).pollableFd() : -1;
-                if (pollable >= 0 && m == null) {
-                    m = new ParkingPoller(queues, 1, false, "polyplex-parking-master");
+                try {
+                    int pollable = virtualPollers && q instanceof PollerEventQueue
+                            ? ((PollerEventQueue<Registration>) q).pollableFd() : -1;
+                    if (pollable >= 0 && m == null) {
+                        m = new ParkingPoller(queues, 1, false, "polyplex-parking-master");
+                    }
+                    pollers[i] = new Poller(q, threadName + "-" + i, pollable >= 0 ? m : null, pollable);
+                } catch (IOException | RuntimeException e) {
+                    q.close(); // not a poller's yet (the master could not start): closed here
+                    throw e;
                 }
-                pollers[i] = new Poller(q, threadName + "-" + i, pollable >= 0 ? m : null, pollable);
             }
         } catch (IOException | RuntimeException e) {
             for (Poller p : pollers) {
@@ -435,7 +444,7 @@ public final class ParkingPoller implements Closeable {
             return;
         }
         try {
-            release(fd, channel);
+            release(fd);
             uses.awaitIdle(fd);
             channel.close(); // isOpen() turns false before close(2) releases the number
         } finally {
@@ -463,7 +472,7 @@ public final class ParkingPoller implements Closeable {
                     // close the next socket that got it
         }
         try {
-            release(fd, null);
+            release(fd);
             uses.awaitIdle(fd);
             if (LibC.INSTANCE.close(fd) < 0) {
                 throw NativeErrors.exception("close(", fd, LibC.RUNTIME.getLastError());
@@ -603,11 +612,15 @@ public final class ParkingPoller implements Closeable {
      * (java.nio's {@code selectNow}); 0 if nothing that would end the wait.
      */
     private int readyNow(int fd, Object owner, int direction, long epoch) throws IOException {
-        if (uses.closing(fd, owner) || uses.closedSince(fd, epoch)) {
-            throw new AsynchronousCloseException();
+        // Counted in, as a system call made through BlockingSockets is: a close(channel) or
+        // closeFd racing this poll(2) waits for it, so it never probes the fd's next owner.
+        enter(fd, owner, epoch, true);
+        try {
+            int ops = Descriptors.readyNow("poll(", fd, direction);
+            return (ops & ends(direction)) != 0 ? ops & reported(direction) : 0;
+        } finally {
+            uses.exit(fd);
         }
-        int ops = Descriptors.readyNow("poll(", fd, direction);
-        return (ops & ends(direction)) != 0 ? ops & reported(direction) : 0;
     }
 
     /** The bits that end a wait in {@code direction}. */
@@ -638,8 +651,8 @@ public final class ParkingPoller implements Closeable {
         return timeout.toNanos();
     }
 
-    private void release(int fd, Object owner) {
-        pollers[fd % pollers.length].release(fd, owner);
+    private void release(int fd) {
+        pollers[fd % pollers.length].release(fd);
     }
 
     /** One thread's wait: its direction and, once decided, its outcome. */
@@ -670,7 +683,11 @@ public final class ParkingPoller implements Closeable {
      */
     private static final class Registration {
         final int fd;
-        final Object owner;
+        /**
+         * The channel the waits were made with, {@code null} while only raw-fd waits use it; a
+         * channel's wait gives a raw registration its identity. Guarded by the poller's lock.
+         */
+        Object owner;
         final List<Waiter> waiters = new ArrayList<>(2);
         /** The directions subscribed (one-shot) and not yet fired. */
         int armed;
@@ -773,10 +790,21 @@ public final class ParkingPoller implements Closeable {
                 }
                 Registration r = fd < byFd.length ? byFd[fd] : null;
                 if (r != null && r.owner != owner) {
-                    // The fd number now belongs to another channel: the old one was closed behind
-                    // the service's back. Its waiters are told so, and never see this socket's events.
-                    forget(r, FD_CLOSED);
-                    r = null;
+                    if (owner == null && !(r.owner instanceof Channel && !((Channel) r.owner).isOpen())) {
+                        // A raw-fd wait on the number of a channel that is open: the same socket.
+                        // It joins the channel's waits, and ends with them if the channel closes.
+                    } else if (r.owner == null) {
+                        // A channel's wait (the channel is open: checked above) on a number that raw-fd
+                        // waits use: the number is this channel's socket, so the waits are on it.
+                        // The registration takes the channel's identity; the raw waits stay.
+                        r.owner = owner;
+                    } else {
+                        // The fd number now belongs to another socket: the channel the registration
+                        // was made with was closed behind the service's back. Its waiters are told
+                        // so, and never see this socket's events.
+                        forget(r, FD_CLOSED);
+                        r = null;
+                    }
                 }
                 if (r == null) {
                     register(fd, owner, w);
@@ -850,12 +878,16 @@ public final class ParkingPoller implements Closeable {
             }
         }
 
-        /** Ends the waits on {@code fd} (if made with {@code owner}) with FD_CLOSED. */
-        void release(int fd, Object owner) {
+        /**
+         * Ends every wait on {@code fd} with FD_CLOSED, whichever channel or raw fd it was made
+         * with: they are all on the socket that has the number now (or on one closed behind the
+         * service's back, whose waits are over anyway).
+         */
+        void release(int fd) {
             lock.lock();
             try {
                 Registration r = fd < byFd.length ? byFd[fd] : null;
-                if (r != null && (r.owner == owner || owner == null)) {
+                if (r != null) {
                     forget(r, FD_CLOSED);
                 }
             } finally {
@@ -932,7 +964,7 @@ public final class ParkingPoller implements Closeable {
             if (master != null) {
                 // Out of the master's set before the queue's fd closes, so that the number, once
                 // reused, is nobody's registration there (a no-op once the master is closed).
-                master.release(queueFd, null);
+                master.release(queueFd);
             }
             stop();
         }

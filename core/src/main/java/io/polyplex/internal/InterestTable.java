@@ -111,12 +111,16 @@ final class InterestTable<S> {
                 && (int) (meta[fd] >>> 32) == generationOf(token);
     }
 
-    /** The token for a new occupant of {@code fd}: the generation moves on, old tokens go stale. */
+    /**
+     * The token for a new occupant of {@code fd}: the generation moves on, old tokens go stale.
+     * Nothing grows here: the table grows in {@link #put}, after the backend accepted the fd, so a
+     * number that is not open ({@code Integer.MAX_VALUE}, say) is refused by the kernel without
+     * costing the table gigabytes first.
+     */
     long nextToken(int fd) {
         if (fd < 0) {
             return token(fd, 0); // the backend will refuse the fd; nothing is stored
         }
-        ensureCapacity(fd);
         return token(fd, generation(fd) + 1);
     }
 
@@ -172,7 +176,7 @@ final class InterestTable<S> {
 
     private void ensureCapacity(int fd) {
         if (fd >= sockets.length) {
-            int n = Math.max(fd + 1, sockets.length * 2);
+            int n = (int) Math.min(Integer.MAX_VALUE - 8, Math.max(fd + 1L, sockets.length * 2L));
             sockets = Arrays.copyOf(sockets, n);
             meta = Arrays.copyOf(meta, n);
         }

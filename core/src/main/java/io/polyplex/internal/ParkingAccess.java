@@ -66,15 +66,14 @@ public interface ParkingAccess {
     long epoch(ParkingPoller poller, int fd);
 
     /**
-     * Ends every wait on {@code fd} made with {@code owner}, with {@link
+     * Ends every wait on {@code fd}, with {@link
      * java.nio.channels.AsynchronousCloseException}, and every later wait passing an earlier epoch,
      * without closing the fd: what {@code BlockingAcceptor.shutdown()} does on a service it shares.
      *
      * @param poller the service
      * @param fd the fd number
-     * @param owner the channel the waits were made with
      */
-    void revoke(ParkingPoller poller, int fd, Object owner);
+    void revoke(ParkingPoller poller, int fd);
 
     /**
      * The one implementation.

@@ -422,7 +422,7 @@ public final class BlockingAcceptor implements Closeable {
         if (ownsParker) {
             parker.close();
         } else {
-            ACCESS.revoke(parker, server.getFD(), server); // ends our waits, leaves the service running
+            ACCESS.revoke(parker, server.getFD()); // ends our waits, leaves the service running
         }
         backoffLock.lock();
         try {

@@ -62,6 +62,8 @@ import jnr.enxio.channels.NativeSocketChannel;
  * <h2>Errors</h2>
  * A socket error (ECONNRESET, ...) is an {@link IOException} naming the call and the fd, never an
  * end of stream; a refused connection is a {@link java.net.ConnectException} naming the address.
+ * A raw fd that is not open is a {@link io.polyplex.NativeIOException} (EBADF); a negative fd number
+ * or a negative timeout is a programming error: {@link IllegalArgumentException}.
  *
  * <p>Thread-safe and stateless but for its poller: any number of threads may use one instance. It
  * never closes the callers' sockets, except a socket of its own that {@link #connect} could not

@@ -54,6 +54,27 @@ public abstract class ErrorContract extends ContractBase {
         assertRefused(new NativeSocketChannel(-1), -1, "EBADF");
     }
 
+    /**
+     * A number far beyond any open fd (up to {@code Integer.MAX_VALUE}) is refused by the kernel
+     * (or the backend's own check) with EBADF before the queue's per-fd table grows for it: found
+     * by the adversarial suite, where one such subscribe cost hundreds of MiB of heap, and
+     * {@code Integer.MAX_VALUE} an OutOfMemoryError.
+     */
+    @Test
+    void aHugeFdNumberIsRefusedWithoutGrowingTheTable() throws Exception {
+        Runtime rt = Runtime.getRuntime();
+        System.gc();
+        long before = rt.totalMemory() - rt.freeMemory();
+        for (int fd : new int[] {1 << 24, 1 << 28, Integer.MAX_VALUE - 1, Integer.MAX_VALUE}) {
+            NativeSocketChannel huge = new NativeSocketChannel(fd); // never closed: the number is not open
+            NativeIOException e = assertThrows(NativeIOException.class, () -> queue.subscribeRead(huge));
+            assertTrue(e.getMessage().contains("fd=" + fd), e.getMessage());
+        }
+        System.gc();
+        long grown = rt.totalMemory() - rt.freeMemory() - before;
+        assertTrue(grown < 64L << 20, "the heap kept " + (grown >> 20) + " MiB after four refusals");
+    }
+
     @Test
     void aClosedFdIsRefusedWithEbadf() throws Exception {
         NativeSocketChannel[] p = highPair(); // so nothing else reopens the number once it is closed

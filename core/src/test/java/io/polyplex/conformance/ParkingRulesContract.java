@@ -571,6 +571,17 @@ public abstract class ParkingRulesContract extends ContractBase {
             assertFalse(q.isOpen(), "a queue of a service that failed to start (the master's?) was left open");
         }
 
+        if (possible) {
+            // The master's own queue cannot be opened: the first poller's queue, opened before it,
+            // is closed too (found by the adversarial suite under EMFILE: it was left open).
+            FlakyQueues masterFails = new FlakyQueues();
+            masterFails.plain = true;
+            masterFails.failOpenAt = 1;
+            assertThrows(IOException.class, () -> ParkingPoller.open(masterFails, 2, true));
+            assertEquals(1, masterFails.opened.size());
+            assertFalse(masterFails.opened.get(0).isOpen(), "the queue opened before the master failed was left open");
+        }
+
         FlakyQueues noOneShot = new FlakyQueues();
         noOneShot.noOneShot = true;
         assertThrows(UnsupportedOperationException.class, () -> ParkingPoller.open(noOneShot, 1, false));
@@ -710,6 +721,8 @@ public abstract class ParkingRulesContract extends ContractBase {
         /** The call (1-based, by the gated thread, from when it was set) to hold, or to answer false. */
         volatile int holdAt = -1;
         volatile int falseAt = -1;
+        /** Whether the held call answers what the channel was before the hold (a check made, then delayed). */
+        volatile boolean answerFromBeforeHold;
         final java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
         final java.util.concurrent.Semaphore arrived = new java.util.concurrent.Semaphore(0);
         final java.util.concurrent.Semaphore pass = new java.util.concurrent.Semaphore(0);
@@ -735,8 +748,12 @@ public abstract class ParkingRulesContract extends ContractBase {
             if (Thread.currentThread() == gated) {
                 int n = calls.incrementAndGet();
                 if (n == holdAt) {
+                    boolean before = open;
                     arrived.release();
                     pass.acquireUninterruptibly();
+                    if (answerFromBeforeHold && n != falseAt) {
+                        return before;
+                    }
                 }
                 if (n == falseAt) {
                     return false;
@@ -909,5 +926,149 @@ public abstract class ParkingRulesContract extends ContractBase {
         write(pair[1], "x");
         join(otherWaiter);
         assertEquals(SocketEvent.READ, other.get(), "the other channel's wait: " + bits(other.get()));
+    }
+
+    // ------------------------------------------------------------------ found by the adversarial suite (issue 19)
+
+    /**
+     * Waits made on a channel and on its raw fd number are waits on one socket: another thread's
+     * wait of the other kind (timed out, a zero-timeout probe, an interrupted one) never ends the
+     * parked one, and data ends it with READ. Found by the suite written from the Javadoc alone:
+     * a raw-fd wait treated the channel's registration as a closed channel's, and ended its waits
+     * with AsynchronousCloseException (and the other way round).
+     */
+    @Test
+    void aChannelsWaitsAndItsRawFdsWaitsLeaveEachOtherAlone() throws Exception {
+        ParkingPoller p = parker();
+        for (boolean rawParks : new boolean[] {true, false}) {
+            NativeSocketChannel[] pair = pair();
+            int fd = pair[0].getFD();
+            AtomicReference<Object> parked = new AtomicReference<>();
+            Thread parker = waiter(parked, () -> rawParks ? p.awaitReadable(fd, null) : p.awaitReadable(pair[0], null));
+            awaitParked(parker);
+            String who = rawParks ? "a raw-fd wait, beside channel waits" : "a channel's wait, beside raw-fd waits";
+            // the other kind: a timed-out wait, a probe, and an interrupted wait
+            assertEquals(0, rawParks ? p.awaitReadable(pair[0], Duration.ofMillis(20)) : p.awaitReadable(fd, Duration.ofMillis(20)));
+            assertEquals(0, rawParks ? p.awaitReadable(pair[0], Duration.ZERO) : p.awaitReadable(fd, Duration.ZERO));
+            AtomicReference<Object> interrupted = new AtomicReference<>();
+            Thread other = waiter(interrupted, () -> rawParks ? p.awaitReadable(pair[0], null) : p.awaitReadable(fd, null));
+            awaitParked(other);
+            other.interrupt();
+            join(other);
+            assertInstanceOf(java.io.InterruptedIOException.class, interrupted.get(), bits(interrupted.get()));
+            assertTrue(parker.isAlive(), who + " ended early: " + bits(parked.get()));
+            write(pair[1], "x");
+            join(parker);
+            assertEquals(SocketEvent.READ, parked.get(), who + ": " + bits(parked.get()));
+        }
+    }
+
+    /**
+     * {@code close(channel)} ends the waits made on its raw fd number too, read and write, and
+     * {@code closeFd} ends a channel's (found by the adversarial suite: the raw-fd waits stayed
+     * parked, on a number that was closed and could be reused).
+     */
+    @Test
+    void closingAChannelEndsTheWaitsOnItsRawFdNumber() throws Exception {
+        ParkingPoller p = parker();
+        for (boolean channelWaitsToo : new boolean[] {false, true}) {
+            NativeSocketChannel[] pair = pair();
+            int fd = pair[0].getFD();
+            fill(pair[0]);
+            AtomicReference<Object> read = new AtomicReference<>();
+            AtomicReference<Object> wrote = new AtomicReference<>();
+            AtomicReference<Object> channelRead = new AtomicReference<>();
+            Thread reader = waiter(read, () -> p.awaitReadable(fd, null));
+            Thread writer = waiter(wrote, () -> p.awaitWritable(fd, null));
+            awaitParked(reader);
+            awaitParked(writer);
+            Thread channelReader = null;
+            if (channelWaitsToo) {
+                channelReader = waiter(channelRead, () -> p.awaitReadable(pair[0], null));
+                awaitParked(channelReader);
+            }
+            p.close(pair[0]);
+            join(reader);
+            join(writer);
+            assertInstanceOf(AsynchronousCloseException.class, read.get(), "raw read wait: " + bits(read.get()));
+            assertInstanceOf(AsynchronousCloseException.class, wrote.get(), "raw write wait: " + bits(wrote.get()));
+            if (channelReader != null) {
+                join(channelReader);
+                assertInstanceOf(AsynchronousCloseException.class, channelRead.get(), "channel wait: " + bits(channelRead.get()));
+            }
+        }
+    }
+
+    /**
+     * A zero-timeout probe is counted in as a system call on the fd is: a {@code close(channel)}
+     * that begins while the probe is between its check of the channel and its poll(2) makes the
+     * probe fail with AsynchronousCloseException; it never polls the socket that took the number
+     * (found by the adversarial suite: the probe reported the next socket's READ, or threw
+     * EBADF as a NativeIOException). Here the probe is held after its first check, the channel is
+     * closed, a new socket with data is put on the number, and the probe goes on.
+     */
+    @Test
+    void aProbeRacingACloseNeverProbesTheNumbersNextSocket() throws Exception {
+        ParkingPoller p = parker();
+        NativeSocketChannel[] pair = NativeSockets.socketPair();
+        closeLater(pair[1]);
+        GatedChannel ch = new GatedChannel(pair[0].getFD()); // pair[0] itself is never closed: ch's close is
+        AtomicReference<Object> probed = new AtomicReference<>();
+        Thread prober = new Thread(() -> {
+            try {
+                probed.set(p.awaitReadable(ch, Duration.ZERO));
+            } catch (Throwable e) {
+                probed.set(e);
+            }
+        }, "gated-prober");
+        prober.setDaemon(true);
+        ch.answerFromBeforeHold = true;
+        ch.gate(prober, 1, -1); // just after the wait's first check of the channel: open
+        prober.start();
+        acquire(ch.arrived, "the probe never reached its first check");
+        p.close(ch);
+        NativeSocketChannel[] next = pairOnFd(ch.fd);
+        write(next[1], "NEXT");
+        ch.pass.release();
+        join(prober);
+        assertInstanceOf(AsynchronousCloseException.class, probed.get(), "the probe of a channel closed meanwhile: " + bits(probed.get()));
+        ByteBuffer kept = ByteBuffer.allocate(8);
+        assertEquals(4, next[0].read(kept), "the next socket's data is untouched");
+    }
+
+    /**
+     * A negative fd number is a programming error, refused with IllegalArgumentException by every
+     * entry (the documented decision; the adversarial suite expected the kernel's EBADF); a number
+     * that is not open is the kernel's refusal, a NativeIOException naming the fd.
+     */
+    @Test
+    void aNegativeFdIsRefusedAsAnArgumentAndANumberThatIsNotOpenAsTheKernelDoes() throws Exception {
+        ParkingPoller p = parker();
+        io.polyplex.net.BlockingSockets sockets = new io.polyplex.net.BlockingSockets(p);
+        for (Duration timeout : new Duration[] {null, Duration.ZERO, Duration.ofMillis(5)}) {
+            assertThrows(IllegalArgumentException.class, () -> p.awaitReadable(-1, timeout));
+            assertThrows(IllegalArgumentException.class, () -> p.awaitWritable(-1, timeout));
+            assertThrows(IllegalArgumentException.class, () -> sockets.read(-1, ByteBuffer.allocate(8), timeout));
+            assertThrows(IllegalArgumentException.class, () -> sockets.write(-1, ByteBuffer.allocate(8), timeout));
+        }
+        assertThrows(IllegalArgumentException.class, () -> p.closeFd(-1));
+        java.util.Set<Integer> used = fdNumbers();
+        int free = 3;
+        while (used.contains(free)) {
+            free++;
+        }
+        int notOpen = free;
+        for (int huge : new int[] {1 << 24, Integer.MAX_VALUE}) { // no table grows for these first
+            for (Duration timeout : new Duration[] {null, Duration.ZERO, Duration.ofMillis(5)}) {
+                io.polyplex.NativeIOException e = assertThrows(io.polyplex.NativeIOException.class, () -> p.awaitReadable(huge, timeout));
+                assertTrue(e.getMessage().contains("fd=" + huge), e.getMessage());
+                e = assertThrows(io.polyplex.NativeIOException.class, () -> sockets.read(huge, ByteBuffer.allocate(8), timeout));
+                assertTrue(e.getMessage().contains("fd=" + huge), e.getMessage());
+            }
+        }
+        for (Duration timeout : new Duration[] {null, Duration.ZERO}) {
+            io.polyplex.NativeIOException e = assertThrows(io.polyplex.NativeIOException.class, () -> p.awaitReadable(notOpen, timeout));
+            assertTrue(e.getMessage().contains("fd=" + notOpen) && e.getMessage().contains("EBADF"), e.getMessage());
+        }
     }
 }
