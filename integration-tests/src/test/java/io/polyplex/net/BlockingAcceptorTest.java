@@ -494,6 +494,66 @@ class BlockingAcceptorTest {
         }
     }
 
+    /**
+     * Out of descriptors in a cold JVM: one that has never logged nor loaded the time-zone data
+     * before its acceptor first refuses a client. That refusal is then the first log record the
+     * JVM formats, and formatting its time stamp opens {@code tzdb.dat}, at EMFILE. Found by the
+     * adversarial suite: accept() threw {@code java.lang.Error} (FileNotFoundException: Too many
+     * open files), the accept thread died, and the time-zone class stayed broken for the whole
+     * JVM. Now: the client is refused, accept() throws nothing, a client after the descriptors are
+     * freed is accepted, and the time-zone rules load.
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void aColdJvmOutOfDescriptorsKeepsAcceptingAndItsTimeZone(String backend) throws Exception {
+        String java = System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
+        ProcessBuilder pb = new ProcessBuilder("bash", "-c",
+                "ulimit -n 256 && exec \"$0\" --enable-native-access=ALL-UNNAMED -cp \"$1\" io.polyplex.net.ColdOutOfFdsChild \"$2\"",
+                java, System.getProperty("java.class.path"), backend);
+        Path childLog = Files.createTempFile("polyplex-cold-out-of-fds-" + backend + "-", ".log");
+        pb.redirectError(childLog.toFile());
+        Process child = pb.start();
+        try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
+             Writer in = new OutputStreamWriter(child.getOutputStream(), StandardCharsets.UTF_8)) {
+            String line = out.readLine();
+            assertTrue(line != null && line.startsWith("port "), "child said: " + line);
+            int port = Integer.parseInt(line.substring(5).trim());
+            in.write("fill\n");
+            in.flush();
+            assertEquals("full", out.readLine());
+            try (Socket refused = new Socket("127.0.0.1", port)) {
+                refused.setSoTimeout(10_000);
+                try {
+                    assertEquals(-1, refused.getInputStream().read(), "a client at EMFILE is closed at once");
+                } catch (SocketException reset) {
+                    // refused with a reset: as good
+                }
+            }
+            in.write("free\n");
+            in.flush();
+            assertEquals("freed", out.readLine());
+            try (Socket later = new Socket("127.0.0.1", port)) {
+                assertTrue(later.isConnected());
+                in.write("report\n");
+                in.flush();
+                line = out.readLine();
+            }
+            assertTrue(line != null && line.startsWith("threw=nothing "), "accept() threw: " + line);
+            assertTrue(line.contains(" refused=1 "), line);
+            assertTrue(line.contains(" acceptedAfterFree=1 "), "not accepting after the descriptors were freed: " + line);
+            assertTrue(line.endsWith(" zone=ok"), "the time-zone rules after the refusal: " + line);
+            assertTrue(child.waitFor(10, TimeUnit.SECONDS), "the child did not exit");
+            String log = Files.readString(childLog, StandardCharsets.UTF_8);
+            assertTrue(log.contains("refused a client; 1 refused so far"), "the refusal's log record:\n" + log);
+        } catch (Throwable t) {
+            t.addSuppressed(new AssertionError("the child's log (stderr):\n" + Files.readString(childLog, StandardCharsets.UTF_8)));
+            throw t;
+        } finally {
+            child.destroyForcibly();
+            Files.deleteIfExists(childLog);
+        }
+    }
+
     /** The conversation of {@link #runningOutOfDescriptorsNeverSpinsAndRecovers} with its child. */
     private static void talkToOutOfFdsChild(Process child) throws Exception {
         try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
