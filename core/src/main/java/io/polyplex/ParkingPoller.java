@@ -727,10 +727,8 @@ public final class ParkingPoller implements Closeable {
             this.queueFd = queueFd;
             if (!queue.capabilities().contains(Capability.ONE_SHOT)) {
                 // every backend has it (native or emulated in core); one without would spin here.
-                // The name first: a closed queue answers nothing (ClosedEventQueueException).
-                String backend = queue.backend();
-                queue.close();
-                throw new UnsupportedOperationException(backend + " has no one-shot mode");
+                // The service's constructor closes the queue.
+                throw new UnsupportedOperationException(queue.backend() + " has no one-shot mode");
             }
             if (master != null) {
                 this.thread = VirtualThreads.unstarted(name, this);

@@ -1071,4 +1071,80 @@ public abstract class ParkingRulesContract extends ContractBase {
             assertTrue(e.getMessage().contains("fd=" + notOpen) && e.getMessage().contains("EBADF"), e.getMessage());
         }
     }
+
+    // ------------------------------------------------------------------ what PIT's last run left alive
+
+    /**
+     * A zero-timeout probe counts its use of the fd out again: a close through the service after
+     * probes, on a channel and on a raw fd, returns at once instead of waiting for a use that never
+     * ends (its {@code awaitIdle} would wait for ever).
+     */
+    @Test
+    void aCloseAfterProbesDoesNotWaitForThem() throws Exception {
+        ParkingPoller p = parker();
+        NativeSocketChannel[] pair = pair();
+        NativeSocketChannel[] raw = NativeSockets.socketPair();
+        closeLater(raw[1]);
+        for (int i = 0; i < 3; i++) {
+            assertEquals(0, p.awaitReadable(pair[0], Duration.ZERO));
+            assertEquals(0, p.awaitReadable(raw[0].getFD(), Duration.ZERO));
+        }
+        AtomicReference<Object> closed = new AtomicReference<>();
+        join(waiter(closed, () -> {
+            p.close(pair[0]);
+            p.closeFd(raw[0].getFD());
+            return "closed";
+        }));
+        assertEquals("closed", closed.get());
+    }
+
+    /**
+     * Platform pollers are daemon threads: a program that forgets to close its service can still
+     * exit, as with the JDK's own poller threads.
+     */
+    @Test
+    void platformPollerThreadsAreDaemons() throws Exception {
+        ParkingPoller p = parker();
+        NativeSocketChannel[] pair = pair();
+        assertEquals(0, p.awaitReadable(pair[0], Duration.ofMillis(1))); // the poller is running
+        java.util.List<Thread> pollers = Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().startsWith("polyplex-parking-poller")).collect(java.util.stream.Collectors.toList());
+        assertFalse(pollers.isEmpty(), "no poller thread found");
+        for (Thread t : pollers) {
+            assertTrue(t.isDaemon(), t.getName() + " is not a daemon");
+        }
+    }
+
+    /**
+     * fd 0 is a number like any other: a probe and a read on it are passed to the kernel (whatever
+     * fd 0 is here: a pipe, a terminal, /dev/null), never refused as a negative number.
+     */
+    @Test
+    void fdZeroIsNotANegativeNumber() throws Exception {
+        ParkingPoller p = parker();
+        io.polyplex.net.BlockingSockets sockets = new io.polyplex.net.BlockingSockets(p);
+        try {
+            p.awaitReadable(0, Duration.ZERO);
+        } catch (io.polyplex.NativeIOException e) {
+            // fd 0 closed in this process: the kernel said so, which is right too
+        }
+        io.polyplex.NativeIOException e = assertThrows(io.polyplex.NativeIOException.class,
+                () -> sockets.read(0, ByteBuffer.allocate(1), Duration.ZERO), "recv on fd 0, which is no socket here");
+        assertTrue(e.getMessage().contains("fd=0"), e.getMessage());
+    }
+
+    /**
+     * A close of the number just past a poller's first table (64 entries, an fd it has never
+     * waited on) is an ordinary close, not an index error.
+     */
+    @Test
+    void aCloseOfTheNumberJustPastThePollersTable() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeFalse(fdNumbers().contains(64), "fd 64 is taken in this JVM");
+        ParkingPoller p = parker();
+        NativeSocketChannel[] pair = pairOnFd(64);
+        p.close(pair[0]);
+        int r = p.awaitReadable(pair[1], EVENTUALLY);
+        assertTrue((r & SocketEvent.PEER_CLOSED) != 0, "the peer sees the close: " + bits(r));
+        assertEquals(-1, pair[1].read(ByteBuffer.allocate(1)));
+    }
 }
