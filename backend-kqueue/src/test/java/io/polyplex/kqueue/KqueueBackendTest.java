@@ -319,6 +319,24 @@ class KqueueBackendTest {
         }
     }
 
+    /**
+     * Only a delete may meet EBADF quietly (the fd's close took its knotes: FreeBSD
+     * {@code knote_fdclose}); a disable refused with EBADF is an error the caller sees. PIT's run
+     * left alive the mutant that made it quiet (docs/mutation).
+     */
+    @ParameterizedTest
+    @MethodSource("layouts")
+    void ebadfForADisableIsAnError(KeventLayout layout) throws Exception {
+        Kernel k = new Kernel(layout);
+        try (EventQueue<Fd> q = k.open()) {
+            Fd s = realFd();
+            q.subscribeReadWrite(s);
+            k.failures.put(EVFILT_WRITE + "/" + EV_DISABLE, NativeErrors.EBADF);
+            NativeIOException e = assertThrows(NativeIOException.class, () -> q.disableWrite(s));
+            assertTrue(e.getMessage().startsWith("kevent(EV_DISABLE EVFILT_WRITE, fd=" + s.fd() + "): EBADF"), e.getMessage());
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("layouts")
     void enoentForAFilterNeverAddedIsNoError(KeventLayout layout) throws Exception {
