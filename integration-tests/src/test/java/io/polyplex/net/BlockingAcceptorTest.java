@@ -470,13 +470,8 @@ class BlockingAcceptorTest {
     @ParameterizedTest
     @MethodSource("backends")
     void runningOutOfDescriptorsNeverSpinsAndRecovers(String backend) throws Exception {
-        String java = System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
-        ProcessBuilder pb = new ProcessBuilder("bash", "-c",
-                "ulimit -n 256 && exec \"$0\" --enable-native-access=ALL-UNNAMED -cp \"$1\" io.polyplex.net.OutOfFdsChild \"$2\"",
-                java, System.getProperty("java.class.path"), backend);
         Path childLog = Files.createTempFile("polyplex-out-of-fds-" + backend + "-", ".log");
-        pb.redirectError(childLog.toFile());
-        Process child = pb.start();
+        Process child = startUnderFdLimit(OutOfFdsChild.class, backend, childLog);
         try {
             talkToOutOfFdsChild(child);
             String log = Files.readString(childLog, StandardCharsets.UTF_8);
@@ -506,13 +501,8 @@ class BlockingAcceptorTest {
     @ParameterizedTest
     @MethodSource("backends")
     void aColdJvmOutOfDescriptorsKeepsAcceptingAndItsTimeZone(String backend) throws Exception {
-        String java = System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
-        ProcessBuilder pb = new ProcessBuilder("bash", "-c",
-                "ulimit -n 256 && exec \"$0\" --enable-native-access=ALL-UNNAMED -cp \"$1\" io.polyplex.net.ColdOutOfFdsChild \"$2\"",
-                java, System.getProperty("java.class.path"), backend);
         Path childLog = Files.createTempFile("polyplex-cold-out-of-fds-" + backend + "-", ".log");
-        pb.redirectError(childLog.toFile());
-        Process child = pb.start();
+        Process child = startUnderFdLimit(ColdOutOfFdsChild.class, backend, childLog);
         try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
              Writer in = new OutputStreamWriter(child.getOutputStream(), StandardCharsets.UTF_8)) {
             String line = out.readLine();
@@ -552,6 +542,19 @@ class BlockingAcceptorTest {
             child.destroyForcibly();
             Files.deleteIfExists(childLog);
         }
+    }
+
+    /**
+     * Starts {@code main} in a child JVM on this class path with {@code ulimit -n 256}, so that it
+     * can fill its descriptor table quickly; its stderr goes to {@code log}.
+     */
+    private static Process startUnderFdLimit(Class<?> main, String backend, Path log) throws IOException {
+        String java = System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
+        ProcessBuilder pb = new ProcessBuilder("bash", "-c",
+                "ulimit -n 256 && exec \"$0\" --enable-native-access=ALL-UNNAMED -cp \"$1\" \"$2\" \"$3\"",
+                java, System.getProperty("java.class.path"), main.getName(), backend);
+        pb.redirectError(log.toFile());
+        return pb.start();
     }
 
     /** The conversation of {@link #runningOutOfDescriptorsNeverSpinsAndRecovers} with its child. */
