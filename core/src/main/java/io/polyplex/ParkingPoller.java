@@ -788,20 +788,16 @@ public final class ParkingPoller implements Closeable {
                 }
                 Registration r = fd < byFd.length ? byFd[fd] : null;
                 if (r != null && r.owner != owner) {
-                    if (owner == null && !(r.owner instanceof Channel && !((Channel) r.owner).isOpen())) {
-                        // A raw-fd wait on the number of a channel that is open: the same socket.
-                        // It joins the channel's waits, and ends with them if the channel closes.
-                    } else if (r.owner == null) {
-                        // A channel's wait (the channel is open: checked above) on a number that raw-fd
-                        // waits use: the number is this channel's socket, so the waits are on it.
-                        // The registration takes the channel's identity; the raw waits stay.
-                        r.owner = owner;
-                    } else {
+                    if (!sameSocket(r.owner, owner)) {
                         // The fd number now belongs to another socket: the channel the registration
                         // was made with was closed behind the service's back. Its waiters are told
                         // so, and never see this socket's events.
                         forget(r, FD_CLOSED);
                         r = null;
+                    } else if (r.owner == null) {
+                        // A channel's wait on a number that raw-fd waits use: the registration
+                        // takes the channel's identity; the raw waits stay.
+                        r.owner = owner;
                     }
                 }
                 if (r == null) {
@@ -833,6 +829,19 @@ public final class ParkingPoller implements Closeable {
             } finally {
                 lock.unlock();
             }
+        }
+
+        /**
+         * Whether a wait made with {@code asked} (a channel, or {@code null} for a raw fd) is on the
+         * same socket as a registration made with {@code held}, another owner: a raw-fd wait is, on
+         * the number of a channel that is still open; a channel's wait (its channel is open:
+         * checked on the way in) is, on a number only raw-fd waits use; two channels are not.
+         */
+        private static boolean sameSocket(Object held, Object asked) {
+            if (asked == null) {
+                return !(held instanceof Channel && !((Channel) held).isOpen());
+            }
+            return held == null;
         }
 
         /**
